@@ -1,0 +1,186 @@
+//! Folded stacks: one line per unique stack, frames root first separated by `;`, then a space
+//! and a count — `main;parse;read 12`. Written by inferno's and FlameGraph's collapsers and by
+//! py-spy `--format raw`.
+//!
+//! Counts may be fractional (`12.5`); profile values are integers, so fractional counts are
+//! truncated toward zero, as inferno's `diff-folded` does. Lines that do not end in a count are
+//! an error naming the line. Empty frames (`a;;b`) are kept as `[unknown]`.
+
+use crate::error::ParseError;
+use crate::model::{Profile, ProfileBuilder, ValueType};
+use std::io::{self, Write};
+
+/// Largest stack depth accepted; deeper stacks are truncated (and counted) to bound memory.
+pub const MAX_DEPTH: usize = 16 * 1024;
+
+/// Split one folded line into (stack, count). `None` when the line has no trailing count.
+pub fn parse_line(line: &str) -> Option<(&str, f64)> {
+    let line = line.trim_end();
+    let (stack, count) = line.rsplit_once([' ', '\t'])?;
+    let stack = stack.trim_end();
+    if stack.is_empty() {
+        return None;
+    }
+    let c: f64 = count.parse().ok()?;
+    if !c.is_finite() || !count.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    Some((stack, c))
+}
+
+/// Parse folded stacks into a profile with one sample type, `samples`/`count`.
+pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
+    let text = std::str::from_utf8(data).map_err(|e| {
+        ParseError::new(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
+    let mut stack = Vec::new();
+    let mut truncated = 0u64;
+    let mut any = false;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((frames, count)) = parse_line(line) else {
+            return Err(ParseError::new(format!(
+                "line {}: expected `frame;frame;... COUNT`, got {:?}",
+                n + 1,
+                truncate_for_message(line)
+            )));
+        };
+        any = true;
+        stack.clear();
+        for (depth, f) in frames.split(';').enumerate() {
+            if depth >= MAX_DEPTH {
+                truncated += 1;
+                break;
+            }
+            stack.push(b.frame(f));
+        }
+        stack.reverse();
+        b.add_sample(&stack, &[count.trunc() as i64]);
+    }
+    if !any {
+        return Err(ParseError::new("no stacks found"));
+    }
+    let p = b.profile_mut();
+    p.quality.truncated_stacks = truncated;
+    Ok(b.finish())
+}
+
+/// Cut a line for an error message (hostile inputs can have megabyte-long lines).
+pub fn truncate_for_message(line: &str) -> String {
+    if line.len() <= 120 {
+        line.to_string()
+    } else {
+        let mut end = 120;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &line[..end])
+    }
+}
+
+/// Write `profile`'s sample type `value` as folded stacks, one line per unique stack (stacks
+/// that fold to the same names are summed), sorted by stack for deterministic output.
+/// Frame names containing `;` or newlines have them replaced so the output stays parseable.
+pub fn write(profile: &Profile, value: usize, w: &mut dyn Write) -> io::Result<()> {
+    for (stack, v) in fold(profile, value) {
+        writeln!(w, "{stack} {v}")?;
+    }
+    Ok(())
+}
+
+/// The folded projection: (`root;...;leaf`, value) per unique name stack, sorted, zero values
+/// dropped.
+pub fn fold(profile: &Profile, value: usize) -> Vec<(String, i64)> {
+    let mut map: rustc_hash::FxHashMap<String, i64> = Default::default();
+    let mut key = String::new();
+    for s in &profile.samples {
+        let v = s.values.get(value).copied().unwrap_or(0);
+        if v == 0 {
+            continue;
+        }
+        key.clear();
+        for (i, name) in profile.stack_names(s).iter().enumerate() {
+            if i > 0 {
+                key.push(';');
+            }
+            push_sanitized(&mut key, name);
+        }
+        if key.is_empty() {
+            key.push_str(crate::model::UNKNOWN);
+        }
+        *map.entry(key.clone()).or_insert(0) += v;
+    }
+    let mut out: Vec<_> = map.into_iter().filter(|(_, v)| *v != 0).collect();
+    out.sort_unstable();
+    out
+}
+
+fn push_sanitized(out: &mut String, name: &str) {
+    if name.is_empty() {
+        out.push_str(crate::model::UNKNOWN);
+        return;
+    }
+    for c in name.chars() {
+        out.push(match c {
+            ';' => ':',
+            '\n' | '\r' => ' ',
+            c => c,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let p = parse(b"main;a;b 3\nmain;a 2\nmain;a;b 1\n").unwrap();
+        let mut out = Vec::new();
+        write(&p, 0, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "main;a 2\nmain;a;b 4\n");
+    }
+
+    #[test]
+    fn fractional_counts_truncate() {
+        let p = parse(b"main;a 14.9\n").unwrap();
+        assert_eq!(p.total(0), 14);
+    }
+
+    #[test]
+    fn bad_lines_name_the_line() {
+        let e = parse(b"main;a 1\nmain;b\n").unwrap_err();
+        assert!(e.0.starts_with("line 2:"), "{e}");
+        assert!(parse(b"").is_err());
+        assert!(parse(b"\xff\xfe 1").is_err());
+        assert!(parse(b"main;a -3\n").is_err());
+        assert!(parse(b"main;a NaN\n").is_err());
+    }
+
+    #[test]
+    fn deep_stacks_are_truncated_not_fatal() {
+        let line = format!("{} 1\n", vec!["f"; MAX_DEPTH + 10].join(";"));
+        let p = parse(line.as_bytes()).unwrap();
+        assert_eq!(p.quality.truncated_stacks, 1);
+        assert_eq!(p.samples[0].locations.len(), MAX_DEPTH);
+    }
+
+    #[test]
+    fn hostile_names_stay_parseable() {
+        let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
+        let f = b.frame("evil;name\nwith newline");
+        b.add_sample(&[f], &[1]);
+        let mut out = Vec::new();
+        write(&b.finish(), 0, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "evil:name with newline 1\n"
+        );
+    }
+}

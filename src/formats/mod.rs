@@ -1,0 +1,373 @@
+//! Profile formats: adapters at the edge that turn bytes into a [`Profile`] (and back, where it
+//! makes sense). Formats are detected by content, never by file name. Nothing past this module
+//! knows which format a profile came from (it is only noted in `metadata["format"]`).
+//!
+//! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped,
+//! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
+
+pub mod folded;
+pub mod perf_data;
+pub mod perf_script;
+pub mod pprof;
+pub mod speedscope;
+pub mod v8;
+
+use crate::error::{Error, ParseError, Result};
+use crate::model::Profile;
+use std::io::Read;
+use std::path::PathBuf;
+
+/// Formats profdiff reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Pprof,
+    PerfData,
+    PerfScript,
+    Folded,
+    Speedscope,
+    V8CpuProfile,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pprof => "pprof",
+            Format::PerfData => "perf.data",
+            Format::PerfScript => "perf script",
+            Format::Folded => "folded stacks",
+            Format::Speedscope => "speedscope",
+            Format::V8CpuProfile => "V8 cpuprofile",
+        }
+    }
+}
+
+/// Options that influence reading. Every field has a sensible default.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Which event / sample type to read where a file has several (perf script, perf.data).
+    pub event: Option<String>,
+    /// Extra folders to find binaries and debug files in (perf.data symbolization).
+    pub symfs: Vec<PathBuf>,
+    /// Options of the perf script reader (pid/tid/kernel/jit/addrs annotations).
+    pub perf_script: perf_script::Options,
+    /// Largest size a compressed input may expand to, in bytes.
+    pub max_decompressed: u64,
+}
+
+/// Default decompression limit: 4 GiB, override with `PROFDIFF_MAX_DECOMPRESSED` (bytes).
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 4 << 30;
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        let max = std::env::var("PROFDIFF_MAX_DECOMPRESSED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_DECOMPRESSED);
+        ReadOptions {
+            event: None,
+            symfs: Vec::new(),
+            perf_script: perf_script::Options::default(),
+            max_decompressed: max,
+        }
+    }
+}
+
+/// Bytes of an input: memory-mapped or owned.
+pub enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// Display name of an input path (`-` is `<stdin>`).
+pub fn display_path(path: &str) -> &str {
+    if path == "-" {
+        "<stdin>"
+    } else {
+        path
+    }
+}
+
+/// Load an input's raw bytes (`-` = stdin), without decompressing.
+pub fn load_raw(path: &str) -> Result<Bytes> {
+    if path == "-" {
+        let mut v = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut v)
+            .map_err(|e| Error::io("<stdin>", e))?;
+        return Ok(Bytes::Owned(v));
+    }
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = f.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::input(path, "is a directory, not a profile"));
+    }
+    if meta.len() == 0 || !meta.is_file() {
+        // Pipes, FIFOs and special files cannot be mapped: read them.
+        let mut v = Vec::new();
+        (&f).read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
+        return Ok(Bytes::Owned(v));
+    }
+    // SAFETY: the map is read-only; a file truncated underneath us could fault, which is the
+    // accepted trade-off of every mmap-based reader (perf, ripgrep).
+    match unsafe { memmap2::Mmap::map(&f) } {
+        Ok(m) => Ok(Bytes::Mapped(m)),
+        Err(_) => {
+            let mut v = Vec::new();
+            (&f).read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
+            Ok(Bytes::Owned(v))
+        }
+    }
+}
+
+/// True for the gzip magic.
+pub fn is_gzip(data: &[u8]) -> bool {
+    data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b
+}
+
+/// Decompress gzip (also multi-member) into memory, failing past `limit` bytes.
+pub fn gunzip(data: &[u8], limit: u64) -> std::result::Result<Vec<u8>, ParseError> {
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(64 << 20));
+    let dec = flate2::read::MultiGzDecoder::new(data);
+    let n = dec
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| ParseError::new(format!("gzip data is corrupt or truncated: {e}")))?;
+    if n as u64 > limit {
+        return Err(ParseError::new(format!(
+            "gzip data expands beyond {limit} bytes (set PROFDIFF_MAX_DECOMPRESSED to raise the limit)"
+        )));
+    }
+    Ok(out)
+}
+
+/// Load an input and decompress it if it is gzip.
+pub fn load(path: &str, opts: &ReadOptions) -> Result<Bytes> {
+    let raw = load_raw(path)?;
+    if is_gzip(&raw) {
+        let v = gunzip(&raw, opts.max_decompressed)
+            .map_err(|e| Error::input(display_path(path), e.0))?;
+        Ok(Bytes::Owned(v))
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Guess the format of (decompressed) bytes.
+pub fn detect(data: &[u8]) -> Option<Format> {
+    if data.starts_with(b"PERFILE2") || data.starts_with(b"2ELIFREP") {
+        return Some(Format::PerfData);
+    }
+    let head = &data[..data.len().min(64 * 1024)];
+    let text = match std::str::from_utf8(head) {
+        Ok(s) => Some(s),
+        // A multi-byte character cut at the 64 KiB boundary is still text.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    let Some(text) = text else {
+        return looks_like_protobuf(data).then_some(Format::Pprof);
+    };
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if text.contains("speedscope")
+            || (text.contains("\"shared\"") && text.contains("\"profiles\""))
+        {
+            return Some(Format::Speedscope);
+        }
+        if text.contains("\"nodes\"")
+            && (text.contains("\"samples\"") || text.contains("\"callFrame\""))
+        {
+            return Some(Format::V8CpuProfile);
+        }
+        return None;
+    }
+    if text
+        .chars()
+        .take(4096)
+        .any(|c| c.is_control() && !c.is_whitespace())
+    {
+        return looks_like_protobuf(data).then_some(Format::Pprof);
+    }
+    detect_text(text)
+}
+
+/// Folded vs `perf script`: folded lines all end in a count and never start with whitespace;
+/// perf script has indented stack lines or `comm pid time: event:` headers.
+fn detect_text(text: &str) -> Option<Format> {
+    let mut folded = 0usize;
+    let mut perf = 0usize;
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    // Drop a possibly partial last line of the 64 KiB window.
+    let sampled: Vec<&str> = lines.by_ref().take(400).collect();
+    for l in &sampled {
+        if l.starts_with([' ', '\t']) {
+            perf += 1;
+        } else if folded::parse_line(l).is_some() {
+            folded += 1;
+        } else if l.contains(':') {
+            perf += 1;
+        }
+    }
+    if folded > 0 && perf == 0 {
+        Some(Format::Folded)
+    } else if perf > 0 {
+        Some(Format::PerfScript)
+    } else {
+        None
+    }
+}
+
+/// A cheap plausibility check for a protobuf `Profile` message: walk the first fields and
+/// check every tag is one of profile.proto's fields with the right wire type.
+fn looks_like_protobuf(data: &[u8]) -> bool {
+    let mut i = 0usize;
+    let mut fields = 0;
+    while i < data.len() && fields < 16 {
+        let (tag, n) = match varint(&data[i..]) {
+            Some(v) => v,
+            None => return false,
+        };
+        i += n;
+        let field = tag >> 3;
+        let wire = tag & 7;
+        if field == 0 || field > 14 {
+            return false;
+        }
+        match wire {
+            0 => match varint(&data[i..]) {
+                Some((_, n)) => i += n,
+                None => return false,
+            },
+            2 => match varint(&data[i..]) {
+                Some((len, n)) => {
+                    i += n;
+                    if len as usize > data.len() - i {
+                        return false;
+                    }
+                    i += len as usize;
+                }
+                None => return false,
+            },
+            _ => return false,
+        }
+        fields += 1;
+    }
+    fields > 0
+}
+
+fn varint(d: &[u8]) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for (i, &b) in d.iter().enumerate().take(10) {
+        v |= ((b & 0x7f) as u64) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+/// Parse bytes in a given format.
+pub fn parse(
+    data: &[u8],
+    format: Format,
+    opts: &ReadOptions,
+) -> std::result::Result<Profile, ParseError> {
+    let mut p = match format {
+        Format::Pprof => pprof::parse(data)?,
+        Format::PerfData => perf_data::parse(data, opts)?,
+        Format::PerfScript => perf_script::parse(data, &opts.perf_script, opts.event.as_deref())?,
+        Format::Folded => folded::parse(data)?,
+        Format::Speedscope => speedscope::parse(data)?,
+        Format::V8CpuProfile => v8::parse(data)?,
+    };
+    p.validate().map_err(ParseError)?;
+    p.metadata
+        .entry("format".into())
+        .or_insert_with(|| format.name().to_string());
+    Ok(p)
+}
+
+/// Read one profile from a path (`-` = stdin), detecting its format.
+pub fn read_path(path: &str, opts: &ReadOptions) -> Result<Profile> {
+    let shown = display_path(path);
+    let data = load(path, opts)?;
+    if data.is_empty() {
+        return Err(Error::input(shown, "file is empty"));
+    }
+    let format = detect(&data).ok_or_else(|| {
+        Error::input(
+            shown,
+            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope or V8 cpuprofile)",
+        )
+    })?;
+    parse(&data, format, opts).map_err(|error| Error::Parse {
+        path: shown.to_string(),
+        format: format.name(),
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_by_content() {
+        assert_eq!(detect(b"main;f;g 12\nmain;h 3\n"), Some(Format::Folded));
+        assert_eq!(
+            detect(b"dd 1234 [000] 1.0: cpu-clock:\n\tffffffff81 read (/lib/x.so)\n\n"),
+            Some(Format::PerfScript)
+        );
+        assert_eq!(detect(b"PERFILE2\x68\0\0\0"), Some(Format::PerfData));
+        assert_eq!(
+            detect(br#"{"$schema":"https://www.speedscope.app/file-format-schema.json","shared":{"frames":[]},"profiles":[]}"#),
+            Some(Format::Speedscope)
+        );
+        assert_eq!(
+            detect(br#"{"nodes":[{"id":1,"callFrame":{}}],"startTime":0,"endTime":1,"samples":[1],"timeDeltas":[0]}"#),
+            Some(Format::V8CpuProfile)
+        );
+        // sample_type { type: 1 unit: 2 } in protobuf
+        assert_eq!(
+            detect(&[0x0a, 0x04, 0x08, 0x01, 0x10, 0x02]),
+            Some(Format::Pprof)
+        );
+        assert_eq!(detect(b"hello world\nthis is prose\n"), None);
+        assert_eq!(detect(&[0xff, 0xfe, 0x00, 0x13]), None);
+    }
+
+    #[test]
+    fn gzip_bomb_is_bounded() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut e = GzEncoder::new(Vec::new(), Compression::best());
+        e.write_all(&vec![b'a'; 10 << 20]).unwrap();
+        let gz = e.finish().unwrap();
+        let err = gunzip(&gz, 1 << 20).unwrap_err();
+        assert!(err.0.contains("expands beyond"), "{err}");
+        assert_eq!(gunzip(&gz, 20 << 20).unwrap().len(), 10 << 20);
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut e = GzEncoder::new(Vec::new(), Compression::default());
+        e.write_all(b"main;f 1\n").unwrap();
+        let gz = e.finish().unwrap();
+        assert!(gunzip(&gz[..gz.len() - 6], 1 << 20).is_err());
+    }
+}

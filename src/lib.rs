@@ -1,0 +1,31 @@
+//! profdiff: a profiler front-end and flamegraph analysis tool.
+//!
+//! The pipeline (see `DESIGN.md` of the project):
+//!
+//! ```text
+//!  sources                      model            transforms           sinks
+//!  record (perf_event, pprof) ┐                  symbolize            flamegraph (SVG)
+//!  formats::* readers         ├──► Profile ────► merge / fold ──────► top, formats::* writers
+//!                             ┘  Profile × Profile ─► diff ─────────► tables, diff flamegraph, HTML
+//! ```
+//!
+//! - [`model`]: the one data model, [`model::Profile`].
+//! - [`formats`]: readers and writers, detected by content.
+//! - [`analysis`]: functions over the model (top, diff, statistics); they never parse or print.
+//! - [`render`]: turn computed results into tables, SVG and HTML.
+//! - [`record`] and [`symbolize`]: sampling a command with perf_event and turning addresses
+//!   into frames.
+//! - [`cli`]: the thin command-line shell over all of it.
+
+pub mod analysis;
+pub mod cli;
+pub mod error;
+pub mod formats;
+pub mod model;
+pub mod output;
+pub mod record;
+pub mod render;
+pub mod symbolize;
+
+pub use error::{Error, ParseError};
+pub use model::{Profile, ProfileBuilder};

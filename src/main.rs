@@ -1,0 +1,15 @@
+//! The `profdiff` binary: parse arguments, run, map errors to exit code 2.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = profdiff::cli::Cli::parse();
+    match profdiff::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("profdiff: error: {e:#}");
+            ExitCode::from(profdiff::cli::EXIT_USAGE)
+        }
+    }
+}

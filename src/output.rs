@@ -1,0 +1,74 @@
+//! Writing output files atomically: a temp file in the destination folder, renamed into place
+//! when complete, so a failure never leaves a half-written file. `-` means standard output.
+
+use crate::error::{Error, Result};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// Write `path` (or stdout for `-`) through `f`, atomically for files.
+pub fn write_atomic<F>(path: &str, f: F) -> Result<()>
+where
+    F: FnOnce(&mut dyn Write) -> io::Result<()>,
+{
+    if path == "-" {
+        let stdout = io::stdout();
+        let mut w = BufWriter::new(stdout.lock());
+        return f(&mut w).and_then(|_| w.flush()).or_else(|e| {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(Error::io("<stdout>", e))
+            }
+        });
+    }
+    let p = Path::new(path);
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".profdiff-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(path, e))?;
+    let mut w = BufWriter::new(tmp);
+    f(&mut w).map_err(|e| Error::io(path, e))?;
+    let tmp = w
+        .into_inner()
+        .map_err(|e| Error::io(path, e.into_error()))?;
+    tmp.persist(p).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Write bytes atomically (see [`write_atomic`]).
+pub fn write_bytes(path: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |w| w.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        let r = write_atomic(out.to_str().unwrap(), |w| {
+            w.write_all(b"partial")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(r.is_err());
+        assert!(!out.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn successful_write_replaces_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        std::fs::write(&out, "old").unwrap();
+        write_bytes(out.to_str().unwrap(), b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "new");
+    }
+}

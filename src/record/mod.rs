@@ -1,0 +1,1 @@
+//! Recording: sampling a command or process with perf_event_open (see issue 4).

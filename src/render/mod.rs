@@ -1,0 +1,1 @@
+//! Renderers: take a computed result and format it (terminal, Markdown, JSON, SVG, HTML).
