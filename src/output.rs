@@ -41,6 +41,23 @@ where
     Ok(())
 }
 
+#[cfg(unix)]
+fn set_default_mode(f: &std::fs::File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only swaps the process mask; it is set straight back.
+    let mask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    f.set_permissions(std::fs::Permissions::from_mode(0o666 & !(mask as u32)))
+}
+
+#[cfg(not(unix))]
+fn set_default_mode(_f: &std::fs::File) -> io::Result<()> {
+    Ok(())
+}
+
 /// Write bytes atomically (see [`write_atomic`]).
 pub fn write_bytes(path: &str, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |w| w.write_all(bytes))
