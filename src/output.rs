@@ -37,6 +37,8 @@ where
     let tmp = w
         .into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?;
+    // tempfile creates 0600; give the result the mode a plain create would (0666 & ~umask).
+    set_default_mode(tmp.as_file()).map_err(|e| Error::io(path, e))?;
     tmp.persist(p).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }
