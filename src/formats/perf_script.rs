@@ -40,7 +40,7 @@ pub struct Options {
 /// How many warnings about odd lines are kept in the profile's quality notes.
 const MAX_NOTES: usize = 5;
 
-struct Reader<'o> {
+struct Reader<'o, 'a> {
     opts: &'o Options,
     b: ProfileBuilder,
     /// Event being read (given, or the first seen).
@@ -63,6 +63,12 @@ struct Reader<'o> {
     notes: Vec<String>,
     /// Scratch buffers reused for every frame.
     chain: Vec<String>,
+    /// Frames of every distinct stack line seen, leaf first, indexed by `cache`.
+    resolved: Vec<LocationId>,
+    /// Stack line (borrowed from the input) and whether Java tidying applied → its frames in
+    /// `resolved` (start, len) and how many of them are unknown. The same addresses repeat in
+    /// every sample, so most lines are one hash lookup.
+    cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32)>,
 }
 
 /// Parse `perf script` output. `event` picks the event to read (default: the first seen).
@@ -88,6 +94,8 @@ pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile
         odd_lines: 0,
         notes: Vec::new(),
         chain: Vec::new(),
+        resolved: Vec::new(),
+        cache: Default::default(),
     };
     let mut start = 0usize;
     let mut lineno = 0usize;
@@ -103,7 +111,17 @@ pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(raw),
         };
-        let line = line.trim_end();
+        let line = match &line {
+            Cow::Borrowed(s) => {
+                let t = s.trim_end();
+                if !t.is_empty() && r.in_event {
+                    r.stack_line_cached(t);
+                    continue;
+                }
+                t
+            }
+            Cow::Owned(s) => s.trim_end(),
+        };
         if line.is_empty() {
             r.end_sample();
         } else if r.in_event {
@@ -121,7 +139,7 @@ pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile
     r.finish()
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'_, 'a> {
     fn note(&mut self, msg: String) {
         self.odd_lines += 1;
         if self.notes.len() < MAX_NOTES {
@@ -248,16 +266,64 @@ impl Reader<'_> {
         Some((pc.trim_end(), func, module))
     }
 
+    /// A stack line borrowed from the input: resolved once per distinct line.
+    fn stack_line_cached(&mut self, line: &'a str) {
+        if self.skip {
+            return;
+        }
+        // stackcollapse-perf tidies Java names only when the root frame is exactly `java`.
+        let java = self.pname == "java";
+        let key = (line, java);
+        let (start, len, unknown) = match self.cache.get(&key) {
+            Some(&v) => v,
+            None => {
+                let start = self.resolved.len();
+                let Some(unknown) = self.resolve(line, java) else {
+                    return;
+                };
+                let v = (start as u32, (self.resolved.len() - start) as u32, unknown);
+                self.cache.insert(key, v);
+                v
+            }
+        };
+        self.push_frames(start as usize, len as usize, unknown);
+    }
+
     fn stack_line(&mut self, line: &str) {
         if self.skip {
             return;
         }
+        let java = self.pname == "java";
+        let start = self.resolved.len();
+        if let Some(unknown) = self.resolve(line, java) {
+            let len = self.resolved.len() - start;
+            self.push_frames(start, len, unknown);
+            // Not cached: drop the frames again so `resolved` only grows with the cache.
+            self.resolved.truncate(start);
+        }
+    }
+
+    fn push_frames(&mut self, start: usize, len: usize, unknown: u32) {
+        self.unknown_frames += unknown as u64;
+        self.total_frames += len as u64;
+        for i in start..start + len {
+            if self.stack.len() >= MAX_DEPTH {
+                self.truncated_now = true;
+                break;
+            }
+            self.stack.push(self.resolved[i]);
+        }
+    }
+
+    /// Turn one stack line into frames appended (leaf first) to `resolved`; returns how many
+    /// are unknown, or `None` (and a note) for a line that is not a frame.
+    fn resolve(&mut self, line: &str, java: bool) -> Option<u32> {
         let Some((pc, mut rawfunc, module)) = Self::stack_parts(line) else {
             self.note(format!(
                 "unrecognized stack line {:?}",
                 truncate_for_message(line)
             ));
-            return;
+            return None;
         };
         if let Some(off) = rawfunc.rfind("+0x") {
             if rawfunc[off + 3..].bytes().all(|c| c.is_ascii_hexdigit()) {
@@ -265,7 +331,7 @@ impl Reader<'_> {
             }
         }
         if rawfunc.starts_with('(') {
-            return;
+            return Some(0);
         }
         // stackcollapse-perf drops quotes (JIT names like `RegExp:[&<>\"\']`); done before
         // Rust symbols are decoded, whose lifetimes (`$u27$a`) keep their quote.
@@ -278,9 +344,8 @@ impl Reader<'_> {
         let kernel = is_kernel(module);
         let jit = (module.starts_with("/tmp/perf-") && module.ends_with(".map"))
             || (module.contains("/jitted-") && module.ends_with(".so"));
-        // stackcollapse-perf tidies Java names only when the root frame is exactly `java`.
-        let java = self.pname == "java";
         let mut n = 0usize;
+        let mut unknowns = 0u32;
         for part in rawfunc.split("->") {
             if self.chain.len() <= n {
                 self.chain.push(String::new());
@@ -301,22 +366,16 @@ impl Reader<'_> {
             } else if self.opts.annotate_jit && jit && !func.contains("_[j]") {
                 func.push_str("_[j]");
             }
-            if unknown {
-                self.unknown_frames += 1;
-            }
-            self.total_frames += 1;
+            unknowns += unknown as u32;
             self.chain[n] = func;
             n += 1;
         }
         // The chain is written caller first; the stack is kept leaf first.
         for i in (0..n).rev() {
-            if self.stack.len() >= MAX_DEPTH {
-                self.truncated_now = true;
-                break;
-            }
             let loc = self.b.frame(&self.chain[i]);
-            self.stack.push(loc);
+            self.resolved.push(loc);
         }
+        Some(unknowns)
     }
 
     fn end_sample(&mut self) {
