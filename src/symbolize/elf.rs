@@ -42,6 +42,8 @@ struct Sym {
     size: u64,
     name_off: u32,
     name_len: u32,
+    /// The `STT_FILE` symbol preceding a local symbol (its source file), as (offset, len).
+    file: (u32, u32),
 }
 
 /// Where one DWARF section's bytes are.
@@ -146,7 +148,22 @@ impl ElfImage {
             let mut symbols = Vec::new();
             let add_syms =
                 |symbols: &mut Vec<Sym>, it: &mut dyn Iterator<Item = object::Symbol<'_, '_>>| {
+                    let mut file = (0u32, 0u32);
                     for s in it {
+                        if s.kind() == SymbolKind::File {
+                            file = match s.name_bytes() {
+                                Ok(n) if !n.is_empty() => {
+                                    let off = (n.as_ptr() as usize).wrapping_sub(base);
+                                    if off <= u32::MAX as usize {
+                                        (off as u32, n.len() as u32)
+                                    } else {
+                                        (0, 0)
+                                    }
+                                }
+                                _ => (0, 0),
+                            };
+                            continue;
+                        }
                         if s.kind() != SymbolKind::Text || s.is_undefined() || s.address() == 0 {
                             continue;
                         }
@@ -163,6 +180,7 @@ impl ElfImage {
                             size: s.size(),
                             name_off: off as u32,
                             name_len: name.len() as u32,
+                            file: if s.is_local() { file } else { (0, 0) },
                         });
                     }
                 };
@@ -255,6 +273,18 @@ impl ElfImage {
             .iter()
             .find(|s| off >= s.file_off && off - s.file_off < s.filesz.max(1))
             .map(|s| off - s.file_off + s.vaddr)
+    }
+
+    /// The source file the symbol table gives for the function symbol at `vaddr` (from the
+    /// `STT_FILE` entry preceding a local symbol), as binutils reports without line info.
+    pub fn symbol_file_at(&self, vaddr: u64) -> Option<&str> {
+        let (_, addr) = self.symbol_at(vaddr)?;
+        let i = self.symbols.partition_point(|s| s.addr < addr);
+        let (o, l) = self.symbols.get(i)?.file;
+        if l == 0 {
+            return None;
+        }
+        std::str::from_utf8(self.data.get(o as usize..(o + l) as usize)?).ok()
     }
 
     /// The function symbol for `vaddr`: its (raw) name and start address. Like binutils, the

@@ -154,10 +154,14 @@ impl Module {
         // A frame DWARF could not name (or no DWARF at all): the symbol table names it.
         if frames.is_empty() {
             if let Some(raw) = self.symtab_name(vaddr) {
+                let file = self
+                    .image
+                    .symbol_file_at(vaddr)
+                    .or_else(|| self.debug.as_ref().and_then(|d| d.symbol_file_at(vaddr)));
                 frames.push(Frame {
                     function: demangle(raw, None),
                     system_name: raw.to_string(),
-                    file: None,
+                    file: file.map(str::to_string),
                     line: 0,
                     column: 0,
                 });
