@@ -14,7 +14,7 @@ pub mod profile;
 pub mod symbolizer;
 
 pub use kallsyms::Kallsyms;
-pub use profile::build_profile;
+pub use profile::{build_profile, build_profile_with};
 pub use symbolizer::{Frame, Module, ModuleKey, Symbolizer, Unavailable};
 
 use std::path::PathBuf;
