@@ -356,3 +356,62 @@ fn real_kallsyms_lookups() {
     }
     assert!(checked > 100);
 }
+
+#[test]
+fn separate_debug_file_via_debuglink_and_build_id() {
+    let Some(bin) = compile_c() else { return };
+    if !common::have("objcopy") || !common::have("strip") {
+        eprintln!("notice: skipping: binutils objcopy/strip not installed");
+        return;
+    }
+    let dir = bin.path.parent().unwrap().to_path_buf();
+    let debug = dir.join("symtest_c.debug");
+    let sh = |args: &[&str]| {
+        let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
+        assert!(st.success(), "{args:?}");
+    };
+    let b = bin.path.to_str().unwrap();
+    sh(&["objcopy", "--only-keep-debug", b, debug.to_str().unwrap()]);
+    sh(&["strip", "--strip-all", b]);
+    sh(&[
+        "objcopy",
+        &format!("--add-gnu-debuglink={}", debug.display()),
+        b,
+    ]);
+    let user = vec![BASE + bin.off("hot_loop") + 4, BASE + bin.off("main") + 2];
+
+    // 1. .gnu_debuglink next to the binary.
+    let rec = recording(bin.region(Some(bin.build_id.clone())), user.clone(), vec![]);
+    let p = build_profile(&rec, &SymbolizerOptions::default());
+    assert_eq!(
+        p.stack_names(&p.samples[0]),
+        vec!["worker", "main", "hot_loop"]
+    );
+    let leaf = &p.locations[p.samples[0].locations[0] as usize];
+    assert!(
+        leaf.lines[0].line > 0,
+        "line numbers come from the debug file"
+    );
+
+    // 2. By build id under a search path (DIR/.build-id/xx/rest.debug), debuglink gone.
+    let hex: String = bin.build_id.iter().map(|b| format!("{b:02x}")).collect();
+    let store = tempfile::tempdir().unwrap();
+    let bid_dir = store.path().join(".build-id").join(&hex[..2]);
+    std::fs::create_dir_all(&bid_dir).unwrap();
+    std::fs::rename(&debug, bid_dir.join(format!("{}.debug", &hex[2..]))).unwrap();
+    let p = build_profile(&rec, &SymbolizerOptions::default());
+    let names = p.stack_names(&p.samples[0]);
+    assert!(
+        names[1].starts_with("[symtest_c+0x"),
+        "stripped, no debug file: {names:?}"
+    );
+    let opts = SymbolizerOptions {
+        search_paths: vec![store.path().to_path_buf()],
+        ..Default::default()
+    };
+    let p = build_profile(&rec, &opts);
+    assert_eq!(
+        p.stack_names(&p.samples[0]),
+        vec!["worker", "main", "hot_loop"]
+    );
+}

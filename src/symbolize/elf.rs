@@ -262,6 +262,12 @@ impl ElfImage {
         self.has_dwarf
     }
 
+    /// True when the file holds code (false for separate debug files: their `.text` is
+    /// NOBITS and their PT_LOAD entries have zeroed file offsets).
+    pub fn has_loadable_bytes(&self) -> bool {
+        !self.text_sections.is_empty()
+    }
+
     /// True when the file has a usable symbol table.
     pub fn has_symbols(&self) -> bool {
         !self.symbols.is_empty()

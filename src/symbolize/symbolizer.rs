@@ -289,6 +289,10 @@ impl Symbolizer {
                     }
                 }
             };
+            if !img.has_loadable_bytes() {
+                // A `--only-keep-debug` file: no code, PT_LOAD offsets zeroed. Not a binary.
+                continue;
+            }
             if let (Some(want), Some(have)) = (&key.build_id, &img.build_id) {
                 if !build_ids_match(want, have) {
                     mismatch.get_or_insert(Unavailable::BuildIdMismatch {
@@ -330,12 +334,10 @@ impl Symbolizer {
                 out.push(dir.join(b));
             }
             if let Some(h) = &bid {
-                out.push(dir.join(".build-id").join(&h[..2]).join(&h[2..]));
-                out.push(
-                    dir.join(".build-id")
-                        .join(&h[..2])
-                        .join(format!("{}.debug", &h[2..])),
-                );
+                // perf's build-id cache layout: .build-id/xx/rest/elf (or a plain file).
+                let d = dir.join(".build-id").join(&h[..2]).join(&h[2..]);
+                out.push(d.join("elf"));
+                out.push(d);
             }
         }
         if let Some(h) = &bid {
