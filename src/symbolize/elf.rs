@@ -65,6 +65,8 @@ pub struct ElfImage {
     symbols: Vec<Sym>,
     /// Address ranges of executable sections, sorted.
     text_sections: Vec<(u64, u64)>,
+    /// Executable sections have contents here (false for separate debug files).
+    has_code: bool,
     sections: Vec<SectionBytes>,
     has_dwarf: bool,
 }
@@ -121,6 +123,7 @@ impl ElfImage {
             segments,
             symbols,
             text_sections,
+            has_code,
             sections,
             has_dwarf,
         ) = {
@@ -191,12 +194,22 @@ impl ElfImage {
             // Sorted by address; among aliases at one address the largest size wins.
             symbols.sort_by_key(|s| (s.addr, std::cmp::Reverse(s.size)));
             symbols.dedup_by_key(|s| s.addr);
+            // Executable sections, including the NOBITS copies in separate debug files.
+            let is_exec = |s: &object::Section<'_, '_>| match s.flags() {
+                object::SectionFlags::Elf { sh_flags, .. } => {
+                    sh_flags.0 & object::elf::SHF_EXECINSTR.0 != 0
+                }
+                _ => s.kind() == object::SectionKind::Text,
+            };
             let mut text_sections: Vec<(u64, u64)> = obj
                 .sections()
-                .filter(|s| s.kind() == object::SectionKind::Text && s.size() > 0)
+                .filter(|s| is_exec(s) && s.size() > 0)
                 .map(|s| (s.address(), s.address() + s.size()))
                 .collect();
             text_sections.sort_unstable();
+            let has_code = obj
+                .sections()
+                .any(|s| s.kind() == object::SectionKind::Text && s.size() > 0);
             let mut sections = Vec::with_capacity(DWARF_SECTIONS.len());
             let mut has_dwarf = false;
             for id in DWARF_SECTIONS {
@@ -239,6 +252,7 @@ impl ElfImage {
                 segments,
                 symbols,
                 text_sections,
+                has_code,
                 sections,
                 has_dwarf,
             )
@@ -252,6 +266,7 @@ impl ElfImage {
             segments,
             symbols,
             text_sections,
+            has_code,
             sections,
             has_dwarf,
         })
@@ -265,7 +280,12 @@ impl ElfImage {
     /// True when the file holds code (false for separate debug files: their `.text` is
     /// NOBITS and their PT_LOAD entries have zeroed file offsets).
     pub fn has_loadable_bytes(&self) -> bool {
-        !self.text_sections.is_empty()
+        self.has_code
+    }
+
+    /// Number of function symbols.
+    pub fn symbol_count(&self) -> usize {
+        self.symbols.len()
     }
 
     /// True when the file has a usable symbol table.
@@ -300,6 +320,11 @@ impl ElfImage {
         let i = self.symbols.partition_point(|s| s.addr <= vaddr);
         let s = self.symbols.get(i.checked_sub(1)?)?;
         let inside = s.size != 0 && vaddr - s.addr < s.size;
+        // Past the end of a sized symbol: alignment padding names it (as binutils does), but
+        // a larger gap is code the table does not cover (e.g. a stripped `.dynsym`).
+        if s.size != 0 && !inside && vaddr - s.addr - s.size >= 64 {
+            return None;
+        }
         if !inside {
             let j = self.text_sections.partition_point(|t| t.0 <= vaddr);
             let (lo, hi) = *self.text_sections.get(j.checked_sub(1)?)?;

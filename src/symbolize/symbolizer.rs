@@ -110,11 +110,30 @@ impl Module {
         res
     }
 
+    /// The image with the fuller symbol table first (a stripped library keeps only `.dynsym`;
+    /// its debug file has the full `.symtab`).
+    fn symbol_sources(&self) -> [Option<&ElfImage>; 2] {
+        let img = Some(&*self.image);
+        match self.debug.as_deref() {
+            Some(d) if d.symbol_count() > self.image.symbol_count() => [Some(d), img],
+            Some(d) => [img, Some(d)],
+            None => [img, None],
+        }
+    }
+
     fn symtab_name(&self, vaddr: u64) -> Option<&str> {
-        self.image
-            .symbol_at(vaddr)
-            .or_else(|| self.debug.as_ref().and_then(|d| d.symbol_at(vaddr)))
+        self.symbol_sources()
+            .into_iter()
+            .flatten()
+            .find_map(|i| i.symbol_at(vaddr))
             .map(|(n, _)| n)
+    }
+
+    fn symtab_file(&self, vaddr: u64) -> Option<&str> {
+        self.symbol_sources()
+            .into_iter()
+            .flatten()
+            .find_map(|i| i.symbol_file_at(vaddr))
     }
 
     fn lookup<R: gimli::Reader>(
@@ -154,10 +173,7 @@ impl Module {
         // A frame DWARF could not name (or no DWARF at all): the symbol table names it.
         if frames.is_empty() {
             if let Some(raw) = self.symtab_name(vaddr) {
-                let file = self
-                    .image
-                    .symbol_file_at(vaddr)
-                    .or_else(|| self.debug.as_ref().and_then(|d| d.symbol_file_at(vaddr)));
+                let file = self.symtab_file(vaddr);
                 frames.push(Frame {
                     function: demangle(raw, None),
                     system_name: raw.to_string(),
