@@ -415,3 +415,46 @@ fn separate_debug_file_via_debuglink_and_build_id() {
         vec!["worker", "main", "hot_loop"]
     );
 }
+
+#[test]
+fn jit_frames_from_perf_map() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("perf-77.map"),
+        "7f0000001000 100 LazyCompile:*hot /app/x.js:3\n7f0000002000 80 Builtin:Call\n",
+    )
+    .unwrap();
+    let mut rec = RawRecording::default();
+    rec.process(77).insert(MappedRegion {
+        start: 0x7f00_0000_0000,
+        end: 0x7f00_0001_0000,
+        file_offset: 0,
+        path: "//anon".into(),
+        build_id: None,
+    });
+    rec.add(
+        StackKey {
+            pid: 77,
+            tid: 77,
+            kernel: vec![],
+            // leaf in `hot`, return address just past the end of Builtin:Call's first byte,
+            // and an address no map knows.
+            user: vec![0x7f00_0000_1010, 0x7f00_0000_2001, 0x7f00_0000_9000],
+            truncated: false,
+        },
+        5,
+    );
+    let opts = SymbolizerOptions {
+        perf_map_dir: Some(dir.path().to_path_buf()),
+        thread_root_frames: false,
+        ..Default::default()
+    };
+    let p = build_profile(&rec, &opts);
+    p.validate().unwrap();
+    assert_eq!(
+        p.stack_names(&p.samples[0]),
+        vec!["[anon+0x9000]", "Builtin:Call", "LazyCompile:*hot /app/x.js:3"]
+    );
+    assert_eq!(p.quality.unknown_frames, 1);
+    assert_eq!(p.quality.total_frames, 3);
+}

@@ -5,6 +5,7 @@
 
 use super::elf::hex;
 use super::kallsyms::Kallsyms;
+use super::perfmap::PerfMap;
 use super::symbolizer::{Frame, ModuleKey, Symbolizer, Unavailable};
 use super::SymbolizerOptions;
 use crate::model::{
@@ -153,6 +154,7 @@ pub fn build_profile_with(
     let mut kernel_mapping: Option<MappingId> = None;
     // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
     let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> = FxHashMap::default();
+    let mut perf_maps: FxHashMap<u32, Option<PerfMap>> = FxHashMap::default();
     let mut kloc_cache: FxHashMap<u64, (LocationId, bool)> = FxHashMap::default();
     let mut quality = DataQuality {
         lost_samples: rec.lost,
@@ -228,8 +230,24 @@ pub fn build_profile_with(
                 None => {
                     let la = lookup_addr(a, i);
                     let region = maps.and_then(|m| m.find(la));
-                    let v =
-                        user_location(&mut b, &mut mapping_ids, region, a, la, &key_ix, &results);
+                    let jit = match (&opts.perf_map_dir, region) {
+                        (Some(dir), r) if r.is_none_or(|r| !is_symbolizable(&r.path)) => perf_maps
+                            .entry(k.pid)
+                            .or_insert_with(|| {
+                                PerfMap::load(&dir.join(format!("perf-{}.map", k.pid)))
+                            })
+                            .as_ref(),
+                        _ => None,
+                    };
+                    let v = user_location(
+                        &mut b,
+                        &mut mapping_ids,
+                        region,
+                        a,
+                        la,
+                        (&key_ix, &results),
+                        jit,
+                    );
                     loc_cache.insert((k.pid, a, leaf), v);
                     v
                 }
@@ -287,7 +305,7 @@ pub fn build_profile_with(
     }
     if unmapped_frames > 0 {
         notes.push(format!(
-            "{unmapped_frames} frames in anonymous or unmapped memory (JIT code, unknown maps)"
+            "{unmapped_frames} frames in anonymous or unmapped memory (JIT code without a perf map, unknown maps)"
         ));
     }
     if kernel_unknown > 0 && kallsyms.is_some() {
@@ -352,16 +370,40 @@ fn user_location(
     region: Option<&MappedRegion>,
     addr: u64,
     lookup: u64,
-    key_ix: &FxHashMap<ModuleKey, usize>,
-    results: &[ModuleResult],
+    (key_ix, results): (&FxHashMap<ModuleKey, usize>, &[ModuleResult]),
+    jit: Option<&PerfMap>,
 ) -> (LocationId, Unknown) {
+    let jit_lines = |b: &mut ProfileBuilder| -> Vec<Line> {
+        match jit.and_then(|j| j.lookup(lookup)) {
+            Some(name) => {
+                let f = b.function(Function {
+                    name: name.to_string(),
+                    system_name: name.to_string(),
+                    ..Default::default()
+                });
+                vec![Line {
+                    function: f,
+                    line: 0,
+                    column: 0,
+                }]
+            }
+            None => Vec::new(),
+        }
+    };
     let Some(r) = region else {
+        let lines = jit_lines(b);
+        let unknown = if lines.is_empty() {
+            Unknown::Unmapped
+        } else {
+            Unknown::No
+        };
         return (
             b.location(Location {
                 address: addr,
+                lines,
                 ..Default::default()
             }),
-            Unknown::Unmapped,
+            unknown,
         );
     };
     let key = ModuleKey {
@@ -414,6 +456,9 @@ fn user_location(
                 column: f.column as i64,
             });
         }
+    }
+    if lines.is_empty() && ix.is_none() {
+        lines = jit_lines(b);
     }
     let unknown = match ix {
         _ if !lines.is_empty() => Unknown::No,
