@@ -453,7 +453,11 @@ fn jit_frames_from_perf_map() {
     p.validate().unwrap();
     assert_eq!(
         p.stack_names(&p.samples[0]),
-        vec!["[anon+0x9000]", "Builtin:Call", "LazyCompile:*hot /app/x.js:3"]
+        vec![
+            "[anon+0x9000]",
+            "Builtin:Call",
+            "LazyCompile:*hot /app/x.js:3"
+        ]
     );
     assert_eq!(p.quality.unknown_frames, 1);
     assert_eq!(p.quality.total_frames, 3);
