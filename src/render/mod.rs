@@ -1,1 +1,2 @@
 //! Renderers: take a computed result and format it (terminal, Markdown, JSON, SVG, HTML).
+pub mod flamegraph;
