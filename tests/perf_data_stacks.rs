@@ -26,8 +26,9 @@ fn perf_script_stacks(data: &std::path::Path) -> HashMap<(u32, Stack), u64> {
         let mut stack = Vec::new();
         for l in lines {
             let l = l.trim();
-            let (addr, dso) = l.split_once(' ').unwrap();
-            let dso = dso.trim().trim_start_matches('(').trim_end_matches(')');
+            // `addr [sym] (dso)`: perf adds the symbol for piped input even with -F.
+            let addr = l.split_whitespace().next().unwrap();
+            let dso = &l[l.rfind('(').unwrap() + 1..l.len() - 1];
             if dso.starts_with("[kernel") {
                 continue;
             }
@@ -63,24 +64,25 @@ fn profdiff_stacks(data: &std::path::Path, dwarf: bool) -> HashMap<(u32, Stack),
     m
 }
 
-fn compare(dwarf: bool) {
+fn compare(dwarf: bool, extra: &[&str], pipe: bool) {
     if !perf_usable() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (bin, mode): (_, &[&str]) = if dwarf {
+    let (bin, mut mode): (_, Vec<&str>) = if dwarf {
         (
             build_c(dir.path(), "hot_nofp", &[]),
-            &["--call-graph", "dwarf"],
+            vec!["--call-graph", "dwarf"],
         )
     } else {
         (
             build_c(dir.path(), "hot_fp", &["-fno-omit-frame-pointer"]),
-            &["-g"],
+            vec!["-g"],
         )
     };
+    mode.extend_from_slice(extra);
     let data = dir.path().join("perf.data");
-    perf_record(&data, mode, &bin, &["150"]);
+    perf_record_to(&data, &mode, &bin, &["150"], pipe);
     let truth = perf_script_stacks(&data);
     let ours = profdiff_stacks(&data, dwarf);
     let total: u64 = truth.values().sum();
@@ -99,7 +101,7 @@ fn compare(dwarf: bool) {
     }
     let share = agree as f64 / total as f64;
     eprintln!(
-        "{} mode: {agree} of {total} samples have identical stacks ({:.2}%)",
+        "{} {extra:?} pipe={pipe}: {agree} of {total} samples have identical stacks ({:.2}%)",
         if dwarf { "dwarf" } else { "fp" },
         share * 100.0
     );
@@ -108,10 +110,22 @@ fn compare(dwarf: bool) {
 
 #[test]
 fn fp_stacks_equal_perf_script() {
-    compare(false);
+    compare(false, &[], false);
 }
 
 #[test]
 fn dwarf_stacks_equal_perf_script() {
-    compare(true);
+    compare(true, &[], false);
+}
+
+#[test]
+fn zstd_compressed_stacks_equal_perf_script() {
+    compare(false, &["-z"], false);
+    compare(true, &["-z"], false);
+}
+
+#[test]
+fn piped_stacks_equal_perf_script() {
+    compare(false, &[], true);
+    compare(true, &[], true);
 }

@@ -68,23 +68,31 @@ pub fn build_c(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
     out
 }
 
-/// `perf record -F 999 <mode args> -o data -- cmd args`.
-pub fn perf_record(data: &Path, mode: &[&str], cmd: &Path, args: &[&str]) {
-    let o = Command::new("perf")
-        .args(["record", "-q", "-e", "cpu-clock", "-F", "999"])
+/// `perf record -F 999 <mode args> -o data -- cmd args`; with `pipe`, `-o -` into `data`.
+pub fn perf_record_to(data: &Path, mode: &[&str], cmd: &Path, args: &[&str], pipe: bool) {
+    let mut c = Command::new("perf");
+    c.args(["record", "-q", "-e", "cpu-clock", "-F", "999"])
         .args(mode)
-        .arg("-o")
-        .arg(data)
-        .arg("--")
+        .arg("-o");
+    if pipe {
+        c.arg("-").stdout(std::fs::File::create(data).unwrap());
+    } else {
+        c.arg(data);
+    }
+    c.arg("--")
         .arg(cmd)
         .args(args)
-        .output()
-        .expect("perf record runs");
+        .stderr(std::process::Stdio::piped());
+    let o = c.output().expect("perf record runs");
     assert!(
         o.status.success(),
         "perf record failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+pub fn perf_record(data: &Path, mode: &[&str], cmd: &Path, args: &[&str]) {
+    perf_record_to(data, mode, cmd, args, false)
 }
 
 /// Run perf with args, return stdout.

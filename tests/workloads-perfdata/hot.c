@@ -43,6 +43,6 @@ int main(int argc, char **argv) {
     pthread_create(&t, NULL, worker, (void *)(uintptr_t)rounds);
     worker((void *)(uintptr_t)rounds);
     pthread_join(t, NULL);
-    printf("%llu\n", (unsigned long long)sink);
+    fprintf(stderr, "%llu\n", (unsigned long long)sink); /* stdout may be perf -o - */
     return 0;
 }
