@@ -52,7 +52,11 @@ fn run(cmd: &mut Command) -> String {
 
 /// Every instruction start of `.text` (objdump), thinned evenly to at most `max`.
 fn instruction_addrs(bin: &Path, max: usize) -> Vec<u64> {
-    let text = run(Command::new("objdump").arg("-d").arg("-j").arg(".text").arg(bin));
+    let text = run(Command::new("objdump")
+        .arg("-d")
+        .arg("-j")
+        .arg(".text")
+        .arg(bin));
     let all: Vec<u64> = text
         .lines()
         .filter_map(|l| {
@@ -141,7 +145,11 @@ fn ours(bin: &Path, addrs: &[u64]) -> Vec<Frames> {
 
 /// Compare and return (exact, documented differences); panics on any other difference.
 fn compare(what: &str, addrs: &[u64], theirs: &[Frames], mine: &[Frames]) -> (usize, usize) {
-    assert_eq!(theirs.len(), addrs.len(), "{what}: binutils answered every address");
+    assert_eq!(
+        theirs.len(),
+        addrs.len(),
+        "{what}: binutils answered every address"
+    );
     let (mut exact, mut documented) = (0, 0);
     let mut bad = Vec::new();
     for ((a, t), m) in addrs.iter().zip(theirs).zip(mine) {
@@ -153,7 +161,10 @@ fn compare(what: &str, addrs: &[u64], theirs: &[Frames], mine: &[Frames]) -> (us
         let d1 = same_shape
             && t.len() > 1
             && t[0].0 == t[t.len() - 1].0
-            && t[1..].iter().zip(&m[1..]).all(|(x, y)| x.0 == y.0 || y.0.starts_with("_Z"));
+            && t[1..]
+                .iter()
+                .zip(&m[1..])
+                .all(|(x, y)| x.0 == y.0 || y.0.starts_with("_Z"));
         let d2 = same_shape
             && t.iter()
                 .zip(m)

@@ -66,6 +66,7 @@ pub fn merge_paths(
         .enumerate()
         .try_fold(Merger::new, |mut m, (i, path)| -> anyhow::Result<Merger> {
             let p = formats::read_path(path, opts)?;
+            super::common::warn_quality(path, &p);
             m.add(&p).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: cannot merge it with the other inputs (input {}): {e}",

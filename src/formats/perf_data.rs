@@ -17,8 +17,7 @@ use crate::formats::ReadOptions;
 use crate::model::Profile;
 use crate::record::raw::{MappedRegion, RawRecording, StackKey};
 use crate::record::unwind::{
-    perf_regs, ModuleCache, ModuleProblem, ProcessUnwinder, UnwindCache, UnwindOptions, Unwound,
-    UserRegs,
+    perf_regs, ModuleCache, ProcessUnwinder, UnwindCache, UnwindOptions, Unwound, UserRegs,
 };
 use crate::symbolize::{build_profile, SymbolizerOptions};
 use linux_perf_data::linux_perf_event_reader::{
@@ -42,29 +41,54 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
     let sym = SymbolizerOptions {
         search_paths: opts.symfs.clone(),
         kallsyms: recorded_kallsyms(&rec),
+        ..SymbolizerOptions::default()
     };
-    let mut p = build_profile(&rec, &sym);
-    for n in &rec.notes {
-        if !p.comments.contains(n) {
-            p.comments.push(n.clone());
-        }
-    }
-    Ok(p)
+    // The symbolizer carries `rec.notes` into the profile's data-quality notes.
+    Ok(build_profile(&rec, &sym))
 }
 
-/// The kallsyms perf saved in its build-id cache for the recorded kernel, if present.
+/// Kernel symbols for the recorded kernel: the kallsyms copy perf saved in its build-id cache
+/// (`~/.debug/[kernel.kallsyms]/<id>/kallsyms`), else `/proc/kallsyms` when the running kernel
+/// is the recorded one (same build id). Otherwise kernel frames stay `[kernel.kallsyms]`.
 fn recorded_kallsyms(rec: &RawRecording) -> Option<PathBuf> {
     let id = rec
         .metadata
         .iter()
         .find(|(k, _)| k == "kernel_build_id")
         .map(|(_, v)| v.clone())?;
-    let home = std::env::var_os("HOME")?;
-    let p = PathBuf::from(home)
-        .join(".debug/[kernel.kallsyms]")
-        .join(id)
-        .join("kallsyms");
-    p.is_file().then_some(p)
+    if let Some(home) = std::env::var_os("HOME") {
+        let p = PathBuf::from(home)
+            .join(".debug/[kernel.kallsyms]")
+            .join(&id)
+            .join("kallsyms");
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    let running = running_kernel_build_id()?;
+    (id.starts_with(&running) && !running.is_empty()).then(|| PathBuf::from("/proc/kallsyms"))
+}
+
+/// The running kernel's GNU build id, from the ELF notes in `/sys/kernel/notes`.
+fn running_kernel_build_id() -> Option<String> {
+    let notes = std::fs::read("/sys/kernel/notes").ok()?;
+    let mut i = 0usize;
+    let u32_at = |i: usize| -> Option<usize> {
+        Some(u32::from_ne_bytes(notes.get(i..i + 4)?.try_into().ok()?) as usize)
+    };
+    while i + 12 <= notes.len() {
+        let (namesz, descsz, ty) = (u32_at(i)?, u32_at(i + 4)?, u32_at(i + 8)?);
+        let name_start = i + 12;
+        let desc_start = name_start + namesz.div_ceil(4) * 4;
+        let next = desc_start + descsz.div_ceil(4) * 4;
+        let name = notes.get(name_start..name_start + namesz)?;
+        if ty == 3 && name.starts_with(b"GNU") {
+            let desc = notes.get(desc_start..desc_start + descsz)?;
+            return Some(desc.iter().map(|b| format!("{b:02x}")).collect());
+        }
+        i = next;
+    }
+    None
 }
 
 /// Process-level state while replaying the records.
@@ -400,20 +424,8 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
             "{unwind_truncated} DWARF-unwound stacks stopped early (stack copy too small or missing unwind information)"
         ));
     }
-    for (path, problem) in modules.problems() {
-        if crate::record::unwind::is_special_path(&path) {
-            continue;
-        }
-        rec.notes.push(match problem {
-            ModuleProblem::Missing => format!("unwinding: binary not found: {path}"),
-            ModuleProblem::BuildIdMismatch => {
-                format!(
-                    "unwinding: build id mismatch for {path} (binary changed since the recording)"
-                )
-            }
-            ModuleProblem::Unreadable(e) => format!("unwinding: cannot read {path}: {e}"),
-        });
-    }
+    // Binaries missing for unwinding are also missing for symbolization: the symbolizer's
+    // notes name them (with counts), so they are not repeated here.
     Ok(rec)
 }
 

@@ -105,3 +105,66 @@ pub fn perf(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// Compile the Rust workload into `dir/name` (release-like, debug info) with extra flags.
+pub fn build_rust(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let st = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args(["-C", "opt-level=2", "-g", "--edition", "2021"])
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(workload_src("hot.rs"))
+        .status()
+        .expect("rustc runs");
+    assert!(st.success(), "rustc failed");
+    out
+}
+
+/// Self shares per symbol (percent) from `perf report --stdio --no-children --sort sym`.
+pub fn perf_report_self(data: &Path, extra: &[&str]) -> Vec<(String, f64)> {
+    let mut args = vec![
+        "report",
+        "--stdio",
+        "--no-children",
+        "--sort",
+        "sym",
+        "-g",
+        "none",
+        "--percent-limit",
+        "0",
+        "-i",
+        data.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = perf(&args);
+    let mut v = Vec::new();
+    for l in out.lines() {
+        let l = l.trim();
+        if l.starts_with('#') || l.is_empty() {
+            continue;
+        }
+        let Some((pct, rest)) = l.split_once('%') else {
+            continue;
+        };
+        let Ok(pct) = pct.trim().parse::<f64>() else {
+            continue;
+        };
+        // `[.] name` or `[k] name`
+        let name = rest.trim();
+        let name = name.get(4..).unwrap_or("").trim().to_string();
+        v.push((name, pct));
+    }
+    v
+}
+
+/// Strip a Rust legacy hash suffix (`::h0123456789abcdef`).
+pub fn strip_hash(name: &str) -> &str {
+    if let Some(i) = name.rfind("::h") {
+        let h = &name[i + 3..];
+        if h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()) {
+            return &name[..i];
+        }
+    }
+    name
+}
