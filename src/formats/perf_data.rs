@@ -25,9 +25,11 @@ use linux_perf_data::linux_perf_event_reader::{
     SoftwareCounterType,
 };
 use linux_perf_data::{DsoKey, PerfFileReader, PerfFileRecord};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::io::Cursor;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Callchain context markers (include/uapi/linux/perf_event.h); every value at or above
 /// `PERF_CONTEXT_MAX` is a marker, not an address.
@@ -91,10 +93,43 @@ fn running_kernel_build_id() -> Option<String> {
     None
 }
 
-/// Process-level state while replaying the records.
-struct Proc {
-    unwinder: Option<ProcessUnwinder>,
+/// A DWARF-mode sample waiting to be unwound (samples are unwound in parallel batches; each
+/// holds the process's unwinder as it was at the sample's time).
+struct UnwindJob {
+    key: StackKey,
+    period: u64,
+    regs: UserRegs,
+    stack: Vec<u8>,
+    unwinder: Arc<ProcessUnwinder>,
 }
+
+/// Unwind a batch in parallel and add the samples to the recording (in batch order).
+fn flush_jobs(rec: &mut RawRecording, jobs: &mut Vec<UnwindJob>, truncated: &mut u64) {
+    let done: Vec<(StackKey, u64)> = std::mem::take(jobs)
+        .into_par_iter()
+        .map_init(
+            || (UnwindCache::default(), Unwound::default()),
+            |(cache, out), mut j| {
+                j.unwinder.unwind(j.regs, &j.stack, cache, out);
+                if !out.frames.is_empty() {
+                    j.key.user.clear();
+                    j.key.user.extend_from_slice(&out.frames);
+                }
+                j.key.truncated = out.truncated;
+                (j.key, j.period)
+            },
+        )
+        .collect();
+    for (k, p) in done {
+        if k.truncated {
+            *truncated += 1;
+        }
+        rec.add(k, p);
+    }
+}
+
+/// Stack bytes buffered before a batch is unwound (bounds memory on huge recordings).
+const JOB_BYTES: usize = 64 << 20;
 
 /// Read the samples of the selected event into a raw (unsymbolized) recording.
 pub fn read_raw(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, ParseError> {
@@ -258,11 +293,11 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
         ..Default::default()
     };
     let modules = ModuleCache::new(unwind_opts);
-    let mut procs: FxHashMap<u32, Proc> = FxHashMap::default();
+    let mut procs: FxHashMap<u32, Arc<ProcessUnwinder>> = FxHashMap::default();
+    let mut jobs: Vec<UnwindJob> = Vec::new();
+    let mut job_bytes = 0usize;
     let dwarf_mode = attr.sample_regs_user & perf_regs::UNWIND_MASK == perf_regs::UNWIND_MASK
         && attr.sample_stack_user > 0;
-    let mut ucache = UnwindCache::default();
-    let mut unwound = Unwound::default();
     let (mut first_ts, mut last_ts) = (u64::MAX, 0u64);
     let mut samples_other_events = 0u64;
     let mut unwind_truncated = 0u64;
@@ -309,7 +344,7 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
                 let period = s.period.unwrap_or(fixed_period);
                 let mut kernel = Vec::new();
                 let mut user = Vec::new();
-                let mut truncated = false;
+                let truncated = false;
                 match &s.callchain {
                     Some(cc) => split_callchain(
                         (0..cc.len()).filter_map(|i| cc.get(i)),
@@ -336,19 +371,31 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
                         };
                         let n = (*dyn_size as usize).min(stack.len());
                         let bytes = stack.as_slice();
-                        let proc = procs.entry(pid).or_insert_with(|| Proc { unwinder: None });
-                        let u = proc.unwinder.get_or_insert_with(|| {
-                            ProcessUnwinder::new(modules.options().max_frames)
+                        let unwinder = procs
+                            .entry(pid)
+                            .or_insert_with(|| {
+                                Arc::new(ProcessUnwinder::new(modules.options().max_frames))
+                            })
+                            .clone();
+                        job_bytes += n;
+                        jobs.push(UnwindJob {
+                            key: StackKey {
+                                pid,
+                                tid,
+                                kernel,
+                                user,
+                                truncated: false,
+                            },
+                            period,
+                            regs,
+                            stack: bytes[..n].to_vec(),
+                            unwinder,
                         });
-                        u.unwind(regs, &bytes[..n], &mut ucache, &mut unwound);
-                        if !unwound.frames.is_empty() {
-                            user.clear();
-                            user.extend_from_slice(&unwound.frames);
+                        if job_bytes >= JOB_BYTES || jobs.len() >= 16384 {
+                            flush_jobs(&mut rec, &mut jobs, &mut unwind_truncated);
+                            job_bytes = 0;
                         }
-                        truncated = unwound.truncated;
-                        if truncated {
-                            unwind_truncated += 1;
-                        }
+                        continue;
                     }
                 }
                 rec.add(
@@ -421,8 +468,8 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
                         }
                         rec.processes.insert(pid, child);
                     }
-                    if let Some(pu) = procs.get(&ppid).and_then(|p| p.unwinder.clone()) {
-                        procs.insert(pid, Proc { unwinder: Some(pu) });
+                    if let Some(pu) = procs.get(&ppid).map(|u| (**u).clone()) {
+                        procs.insert(pid, Arc::new(pu));
                     }
                 }
                 if let Some(name) = rec.threads.get(&(f.ptid as u32)).cloned() {
@@ -434,6 +481,7 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
         }
     }
 
+    flush_jobs(&mut rec, &mut jobs, &mut unwind_truncated);
     if first_ts != u64::MAX && last_ts >= first_ts {
         rec.duration_nanos = (last_ts - first_ts) as i64;
         if let Some(c) = wall_clock {
@@ -467,7 +515,7 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
 
 fn add_mapping(
     rec: &mut RawRecording,
-    procs: &mut FxHashMap<u32, Proc>,
+    procs: &mut FxHashMap<u32, Arc<ProcessUnwinder>>,
     modules: &ModuleCache,
     pid: i32,
     region: MappedRegion,
@@ -475,11 +523,11 @@ fn add_mapping(
 ) {
     let pid = pid as u32;
     if register_for_unwind && !region.path.starts_with("[kernel") {
-        let p = procs.entry(pid).or_insert_with(|| Proc { unwinder: None });
-        let u = p
-            .unwinder
-            .get_or_insert_with(|| ProcessUnwinder::new(modules.options().max_frames));
-        let _ = u.add_region(&region, modules);
+        let u = procs
+            .entry(pid)
+            .or_insert_with(|| Arc::new(ProcessUnwinder::new(modules.options().max_frames)));
+        // Copy-on-write: queued samples keep the unwinder of their time.
+        let _ = Arc::make_mut(u).add_region(&region, modules);
     }
     rec.process(pid).insert(region);
 }
