@@ -135,3 +135,50 @@ fn truncated_and_corrupt_files_are_exit_2() {
         assert!(!out.exists(), "{what}: output written");
     }
 }
+
+#[test]
+fn event_selection() {
+    if !perf_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_c(dir.path(), "hot", &["-fno-omit-frame-pointer"]);
+    let data = dir.path().join("perf.data");
+    let o = std::process::Command::new("perf")
+        .args([
+            "record",
+            "-q",
+            "-e",
+            "cpu-clock,task-clock",
+            "-F",
+            "499",
+            "-g",
+            "-o",
+        ])
+        .arg(&data)
+        .arg("--")
+        .arg(&bin)
+        .arg("40")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Default: the first event; a note says the other was skipped.
+    let (folded, err) = folded_of(&data, &[]);
+    assert!(folded.contains("spin_a"));
+    assert!(err.contains("task-clock"), "{err}");
+    let (folded, _) = folded_of(&data, &["--event", "task-clock"]);
+    assert!(folded.contains("spin_a"));
+    // Unknown event: exit 2, listing the events the file has.
+    let o = Command::new(common::profdiff_bin())
+        .arg("convert")
+        .arg(&data)
+        .args(["--event", "cycles", "--to", "folded", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cpu-clock") && err.contains("task-clock"),
+        "{err}"
+    );
+}
