@@ -182,3 +182,43 @@ fn event_selection() {
         "{err}"
     );
 }
+
+#[test]
+fn converted_perf_data_opens_in_go_pprof() {
+    if !perf_usable() {
+        return;
+    }
+    if !common::have("go") {
+        if perf_data_util::require() {
+            panic!("PROFDIFF_REQUIRE_FIXTURES=1 but go is missing");
+        }
+        eprintln!("notice: skipping: go not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_c(dir.path(), "hot", &[]);
+    let data = dir.path().join("perf.data");
+    perf_record(&data, &["--call-graph", "dwarf"], &bin, &["60"]);
+    let pb = dir.path().join("out.pb.gz");
+    Command::new(common::profdiff_bin())
+        .arg("convert")
+        .arg(&data)
+        .arg("-o")
+        .arg(&pb)
+        .assert()
+        .success();
+    let o = std::process::Command::new("go")
+        .args(["tool", "pprof", "-top", "-nodecount=3"])
+        .arg(&pb)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // spin_a does about half the work and is first in the flat column.
+    let first = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("flat"))
+        .nth(1)
+        .unwrap_or("");
+    assert!(first.ends_with("spin_a"), "{out}");
+}
