@@ -42,6 +42,7 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
     let sym = SymbolizerOptions {
         search_paths: opts.symfs.clone(),
         kallsyms: recorded_kallsyms(&rec),
+        ..Default::default()
     };
     let mut p = build_profile(&rec, &sym);
     for n in &rec.notes {
