@@ -105,7 +105,11 @@ impl DwarfSpool {
     }
 
     /// Unwind every spooled sample and add it to `rec`. Returns unwind problems as notes.
-    pub fn unwind_into(self, rec: &mut RawRecording, search_paths: &[std::path::PathBuf]) -> io::Result<()> {
+    pub fn unwind_into(
+        self,
+        rec: &mut RawRecording,
+        search_paths: &[std::path::PathBuf],
+    ) -> io::Result<()> {
         let mut file = self.w.into_inner().map_err(|e| e.into_error())?;
         file.rewind()?;
         let mut r = BufReader::with_capacity(1 << 20, file);
@@ -128,10 +132,12 @@ impl DwarfSpool {
                 break;
             }
             for s in &batch {
-                unwinders.entry(s.pid).or_insert_with(|| match rec.processes.get(&s.pid) {
-                    Some(m) => ProcessUnwinder::from_maps(m, &modules),
-                    None => ProcessUnwinder::new(modules.options().max_frames),
-                });
+                unwinders
+                    .entry(s.pid)
+                    .or_insert_with(|| match rec.processes.get(&s.pid) {
+                        Some(m) => ProcessUnwinder::from_maps(m, &modules),
+                        None => ProcessUnwinder::new(modules.options().max_frames),
+                    });
             }
             let keys: Vec<(StackKey, u64)> = batch
                 .into_par_iter()

@@ -63,8 +63,12 @@ pub fn resolve_program(program: &OsStr) -> Option<PathBuf> {
 }
 
 fn cstring(s: &OsStr) -> Result<CString, RecordError> {
-    CString::new(s.as_bytes())
-        .map_err(|_| RecordError::Spawn(format!("{}: argument contains a NUL byte", s.to_string_lossy())))
+    CString::new(s.as_bytes()).map_err(|_| {
+        RecordError::Spawn(format!(
+            "{}: argument contains a NUL byte",
+            s.to_string_lossy()
+        ))
+    })
 }
 
 fn pipe_cloexec() -> Result<[libc::c_int; 2], RecordError> {
@@ -86,7 +90,9 @@ impl GatedChild {
             .ok_or_else(|| RecordError::Spawn("no command given".into()))?;
         let program_name = first.to_string_lossy().into_owned();
         let path = resolve_program(first).ok_or_else(|| {
-            RecordError::Spawn(format!("{program_name}: command not found or not executable"))
+            RecordError::Spawn(format!(
+                "{program_name}: command not found or not executable"
+            ))
         })?;
         // Everything the child needs is allocated before fork: after fork only
         // async-signal-safe calls are made.
@@ -179,7 +185,10 @@ impl GatedChild {
         if got == 4 {
             let e = std::io::Error::from_raw_os_error(i32::from_ne_bytes(buf));
             let _ = self.wait_blocking();
-            return Err(RecordError::Spawn(format!("{}: cannot execute: {e}", self.program)));
+            return Err(RecordError::Spawn(format!(
+                "{}: cannot execute: {e}",
+                self.program
+            )));
         }
         Ok(())
     }
@@ -258,7 +267,9 @@ mod tests {
 
     #[test]
     fn missing_command_is_an_error_before_fork() {
-        let e = GatedChild::spawn(&["/nonexistent/profdiff-nope".into()]).err().unwrap();
+        let e = GatedChild::spawn(&["/nonexistent/profdiff-nope".into()])
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("not found"), "{e}");
     }
 

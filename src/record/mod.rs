@@ -126,7 +126,9 @@ const FALLBACK_HINT: &str = "where perf_event is unavailable, a Rust program can
 with the in-process backend (profdiff::inprocess)";
 
 fn read_trim(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// Effective capability bits of this process.
@@ -139,11 +141,13 @@ fn cap_eff() -> Option<u64> {
 /// Explain a refused perf_event_open: paranoid level, capabilities, seccomp.
 pub fn explain_permission(e: &std::io::Error) -> String {
     let paranoid = read_trim("/proc/sys/kernel/perf_event_paranoid");
-    let seccomp = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Seccomp:"))
-            .map(|l| l["Seccomp:".len()..].trim().to_string())
-    });
+    let seccomp = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Seccomp:"))
+                .map(|l| l["Seccomp:".len()..].trim().to_string())
+        });
     let caps = cap_eff().unwrap_or(0);
     let has_perfmon = caps & (1 << 38) != 0 || caps & (1 << 21) != 0;
     let mut why = Vec::new();
@@ -245,7 +249,11 @@ pub fn read_proc_maps(pid: i32) -> std::io::Result<Vec<MappedRegion>> {
             start,
             end,
             file_offset,
-            path: if path.is_empty() { "//anon".into() } else { path },
+            path: if path.is_empty() {
+                "//anon".into()
+            } else {
+                path
+            },
             build_id: None,
         });
     }

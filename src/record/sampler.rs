@@ -137,7 +137,11 @@ impl Events {
             max_stack,
         };
         let mut last_err = None;
-        let kernel_choices: &[bool] = if opts.user_only { &[false] } else { &[true, false] };
+        let kernel_choices: &[bool] = if opts.user_only {
+            &[false]
+        } else {
+            &[true, false]
+        };
         for &kernel in kernel_choices {
             match Self::open_with(who, opts, kernel, &cpus) {
                 Ok((buffers, members)) => {
@@ -402,7 +406,14 @@ mod tests {
 
     #[test]
     fn callchain_splits_at_context_markers() {
-        let chain = [PERF_CONTEXT_KERNEL, 0xffff1, 0xffff2, PERF_CONTEXT_USER, 0x401000, 0x402000];
+        let chain = [
+            PERF_CONTEXT_KERNEL,
+            0xffff1,
+            0xffff2,
+            PERF_CONTEXT_USER,
+            0x401000,
+            0x402000,
+        ];
         let (mut k, mut u) = (Vec::new(), Vec::new());
         split_callchain(&chain, &mut k, &mut u);
         assert_eq!(k, vec![0xffff1, 0xffff2]);
