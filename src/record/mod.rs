@@ -459,3 +459,40 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
         interrupted,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_maps_of_self_contain_this_test_binary() {
+        let maps = read_proc_maps(std::process::id() as i32).unwrap();
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let exe = exe.to_string_lossy();
+        let here = proc_maps_of_self_contain_this_test_binary as usize as u64;
+        let r = maps
+            .iter()
+            .find(|r| r.start <= here && here < r.end)
+            .expect("no executable mapping holds this function");
+        assert_eq!(r.path, exe);
+    }
+
+    #[test]
+    fn permission_explanation_names_a_fix_and_the_fallback() {
+        let msg = explain_permission(&std::io::Error::from_raw_os_error(libc::EACCES));
+        assert!(msg.contains("perf_event_open was refused"), "{msg}");
+        assert!(msg.contains("profdiff::inprocess"), "{msg}");
+    }
+
+    #[test]
+    fn bad_stack_size_is_rejected_before_anything_runs() {
+        let opts = RecordOptions {
+            stack_size: 100,
+            ..Default::default()
+        };
+        let e = record(&Target::Command(vec!["true".into()]), &opts)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("multiple of 8"), "{e}");
+    }
+}

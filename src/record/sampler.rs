@@ -72,7 +72,7 @@ struct Config {
     max_stack: usize,
 }
 
-fn builder<'a>(opts: &RecordOptions, kernel: bool, child: bool) -> Builder<'a> {
+fn builder<'a>(opts: &RecordOptions, kernel: bool, child: bool, build_id: bool) -> Builder<'a> {
     let mut b = match opts.event {
         EventKind::CpuClock => Builder::new(Software::CPU_CLOCK),
         EventKind::TaskClock => Builder::new(Software::TASK_CLOCK),
@@ -99,7 +99,7 @@ fn builder<'a>(opts: &RecordOptions, kernel: bool, child: bool) -> Builder<'a> {
         .comm_exec(true)
         .task(true)
         .sample_id_all(true)
-        .build_id(true)
+        .build_id(build_id)
         .inherit(true)
         .exclude_kernel(!kernel)
         .exclude_callchain_kernel(!kernel)
@@ -168,6 +168,23 @@ impl Events {
         kernel: bool,
         cpus: &[usize],
     ) -> std::io::Result<(Vec<Sampler>, Vec<Counter>)> {
+        // Build ids in MMAP2 need Linux 5.12; older kernels say EINVAL: retry without (the
+        // symbolizer then reads build ids from the files).
+        match Self::open_with_bid(who, opts, kernel, cpus, true) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                Self::open_with_bid(who, opts, kernel, cpus, false)
+            }
+            r => r,
+        }
+    }
+
+    fn open_with_bid(
+        who: &Who,
+        opts: &RecordOptions,
+        kernel: bool,
+        cpus: &[usize],
+        build_id: bool,
+    ) -> std::io::Result<(Vec<Sampler>, Vec<Counter>)> {
         let (pids, child) = match who {
             Who::Child(p) => (vec![*p], true),
             Who::Threads(t) => (t.clone(), false),
@@ -178,7 +195,7 @@ impl Events {
         for &cpu in cpus {
             let mut leader: Option<Sampler> = None;
             for &pid in &pids {
-                let mut b = builder(opts, kernel, child);
+                let mut b = builder(opts, kernel, child, build_id);
                 b.observe_pid(pid).one_cpu(cpu).wakeup_watermark(size / 4);
                 let counter = match b.build() {
                     Ok(c) => c,
@@ -198,7 +215,7 @@ impl Events {
                                 }
                                 Err(e) if size > 64 << 10 && is_permission(&e) => {
                                     size /= 2;
-                                    let mut b = builder(opts, kernel, child);
+                                    let mut b = builder(opts, kernel, child, build_id);
                                     b.observe_pid(pid).one_cpu(cpu).wakeup_watermark(size / 4);
                                     c = Some(b.build()?);
                                 }
