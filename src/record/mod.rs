@@ -469,7 +469,7 @@ mod tests {
         let maps = read_proc_maps(std::process::id() as i32).unwrap();
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
         let exe = exe.to_string_lossy();
-        let here = proc_maps_of_self_contain_this_test_binary as usize as u64;
+        let here = proc_maps_of_self_contain_this_test_binary as *const () as u64;
         let r = maps
             .iter()
             .find(|r| r.start <= here && here < r.end)
