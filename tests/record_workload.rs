@@ -110,3 +110,52 @@ fn fp_mode_without_frame_pointers_still_finds_the_hot_leaves() {
     // Callers are lost (that is why dwarf is the default), but leaves and shares hold.
     check_shares(&stacks, &["hot_a"], &["hot_b"]);
 }
+
+/// The recorded pprof opens in `go tool pprof -top`, whose flat% shows the 3 : 1 split.
+#[test]
+fn go_tool_pprof_reads_the_recorded_profile() {
+    if !can_record() {
+        return;
+    }
+    if !have("go") {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("PROFDIFF_REQUIRE_FIXTURES=1 but go is not installed");
+        }
+        eprintln!("notice: skipping: go is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_workload(dir.path(), "threads-nofp", &["-fomit-frame-pointer"]);
+    let out = dir.path().join("rec.pb.gz");
+    record(&bin, "dwarf", &out);
+    let o = Command::new("go")
+        .args(["tool", "pprof", "-top", "-nodecount=20"])
+        .arg(&out)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("Type: cpu"), "{text}");
+    let flat_pct = |f: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().last() == Some(f))
+            .unwrap_or_else(|| panic!("{f} missing in:\n{text}"));
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('%')
+            .parse()
+            .unwrap()
+    };
+    let (a, b) = (flat_pct("hot_a"), flat_pct("hot_b"));
+    assert!(a + b > 80.0, "{text}");
+    let share = a / (a + b);
+    assert!(
+        (0.62..=0.86).contains(&share),
+        "hot_a share {share:.3}\n{text}"
+    );
+    // The call chains made it into the pprof: level_a's cum covers hot_a.
+    assert!(text.lines().any(|l| l.ends_with(" level_a")), "{text}");
+}
