@@ -161,6 +161,10 @@ impl DwarfSpool {
             }
         }
         for (path, problem) in modules.problems() {
+            // [vsyscall], [vdso], anonymous memory: nothing to load, nothing to report.
+            if path.starts_with('[') || super::unwind::is_special_path(&path) {
+                continue;
+            }
             let note = format!("no unwind information for {path}: {problem:?}");
             if !rec.notes.contains(&note) {
                 rec.notes.push(note);
