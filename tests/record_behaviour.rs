@@ -73,7 +73,7 @@ fn sigint_is_forwarded_and_profile_written() {
         .spawn()
         .unwrap();
     // Let it run (no timing assert: any amount of sampling is fine), then Ctrl-C profdiff only.
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2000));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
