@@ -304,7 +304,7 @@ pub fn frames_to_profile<'a>(
             frames.thread_name.clone()
         };
         stack.push(b.frame(&thread));
-        let cpu = (count as f64 * period).round() as i64;
+        let cpu = count.saturating_mul(period_ns);
         b.add_sample(&stack, &[count, cpu]);
     }
 
