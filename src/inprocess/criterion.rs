@@ -21,6 +21,7 @@
 //! `target/criterion/<group>/<bench>/profile/profile.pb.gz`.
 
 use super::{start, write_pprof, Options, Session};
+use crate::model::Profile;
 use criterion::profiler::Profiler;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,7 @@ pub struct ProfdiffProfiler {
     options: Options,
     session: Option<Session>,
     last_written: Option<PathBuf>,
+    last_profile: Option<Profile>,
 }
 
 impl ProfdiffProfiler {
@@ -48,12 +50,18 @@ impl ProfdiffProfiler {
             options,
             session: None,
             last_written: None,
+            last_profile: None,
         }
     }
 
     /// Path of the last profile written by [`Profiler::stop_profiling`].
     pub fn last_written(&self) -> Option<&Path> {
         self.last_written.as_deref()
+    }
+
+    /// The profile of the last benchmark profiled (kept even when writing it failed).
+    pub fn last_profile(&self) -> Option<&Profile> {
+        self.last_profile.as_ref()
     }
 }
 
@@ -71,15 +79,18 @@ impl Profiler for ProfdiffProfiler {
         let Some(session) = self.session.take() else {
             return;
         };
+        self.last_written = None;
+        self.last_profile = None;
         let result = (|| {
             let mut profile = session.finish()?;
             profile
                 .metadata
                 .insert("command".into(), format!("criterion bench {benchmark_id}"));
+            let profile = self.last_profile.insert(profile);
             std::fs::create_dir_all(benchmark_dir)
                 .map_err(|e| crate::Error::io(benchmark_dir.display(), e))?;
             let path = benchmark_dir.join(PROFILE_FILE);
-            write_pprof(&profile, &path)?;
+            write_pprof(profile, &path)?;
             Ok::<_, super::InProcessError>(path)
         })();
         match result {
