@@ -49,3 +49,72 @@ pub fn spinner(msg: impl Into<std::borrow::Cow<'static, str>>) -> indicatif::Pro
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
     pb
 }
+
+/// Input options shared by every command that reads profiles.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Input options")]
+pub struct ReadArgs {
+    /// Event to read where an input has several (perf script, perf.data); default: the first.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+    /// Folder holding the recorded binaries / debug files, for perf.data moved off the
+    /// recording machine (repeatable).
+    #[arg(long = "symfs", value_name = "DIR")]
+    pub symfs: Vec<std::path::PathBuf>,
+    /// perf script input: root frame `comm-PID` (stackcollapse-perf --pid).
+    #[arg(long)]
+    pub with_pid: bool,
+    /// perf script input: root frame `comm-PID/TID` (stackcollapse-perf --tid).
+    #[arg(long)]
+    pub with_tid: bool,
+    /// perf script input: suffix kernel frames with `_[k]` (stackcollapse-perf --kernel).
+    #[arg(long)]
+    pub annotate_kernel: bool,
+    /// perf script input: suffix JIT frames with `_[j]` (stackcollapse-perf --jit).
+    #[arg(long)]
+    pub annotate_jit: bool,
+    /// perf script input: both annotations (stackcollapse-perf --all).
+    #[arg(long)]
+    pub annotate_all: bool,
+    /// perf script input: keep raw addresses of unknown frames (stackcollapse-perf --addrs).
+    #[arg(long)]
+    pub with_addrs: bool,
+}
+
+impl ReadArgs {
+    pub fn to_options(&self) -> ReadOptions {
+        let mut o = ReadOptions {
+            event: self.event.clone(),
+            symfs: self.symfs.clone(),
+            ..ReadOptions::default()
+        };
+        o.perf_script.include_pid = self.with_pid;
+        o.perf_script.include_tid = self.with_tid;
+        o.perf_script.annotate_kernel = self.annotate_kernel || self.annotate_all;
+        o.perf_script.annotate_jit = self.annotate_jit || self.annotate_all;
+        o.perf_script.include_addrs = self.with_addrs;
+        o
+    }
+}
+
+/// Pick the sample type to analyse (`--sample-type` by kind or index, else the default).
+pub fn pick_value(
+    profile: &Profile,
+    which: Option<&str>,
+    path_hint: &str,
+) -> anyhow::Result<usize> {
+    profile.value_index(which).ok_or_else(|| {
+        let have: Vec<String> = profile
+            .sample_types
+            .iter()
+            .map(|t| format!("{}/{}", t.kind, t.unit))
+            .collect();
+        match which {
+            Some(w) => anyhow::anyhow!(
+                "{path_hint}: no sample type {w:?} (the profile has: {})",
+                have.join(", ")
+            ),
+            None => anyhow::anyhow!("{path_hint}: the profile has no sample types"),
+        }
+    })
+}
