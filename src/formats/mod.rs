@@ -213,6 +213,13 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     {
         return looks_like_protobuf(data).then_some(Format::Pprof);
     }
+    // The 64 KiB window may end inside a line; a cut folded line has no count and would look
+    // like something else, so only whole lines are classified.
+    let text = if data.len() > head.len() {
+        text.rfind('\n').map_or(text, |i| &text[..i])
+    } else {
+        text
+    };
     detect_text(text)
 }
 
@@ -360,6 +367,12 @@ mod tests {
             Some(Format::Pprof)
         );
         assert_eq!(detect(b"hello world\nthis is prose\n"), None);
+        // Long folded files: the detection window ends mid-line (in a frame with a ':').
+        // 200-byte lines: fewer than 400 fit in the window, which ends 136 bytes into a line.
+        let long: String = (0..1000)
+            .map(|i| format!("a::{i:0>189};leaf 1\n"))
+            .collect();
+        assert_eq!(detect(long.as_bytes()), Some(Format::Folded));
         assert_eq!(detect(&[0xff, 0xfe, 0x00, 0x13]), None);
         // A few invalid bytes in otherwise textual input: still detected.
         assert_eq!(
