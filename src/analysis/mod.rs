@@ -3,3 +3,4 @@
 pub mod diff;
 pub mod gate;
 pub mod stats;
+pub mod top;

@@ -243,7 +243,7 @@ fn looks_like_protobuf(data: &[u8]) -> bool {
         i += n;
         let field = tag >> 3;
         let wire = tag & 7;
-        if field == 0 || field > 14 {
+        if field == 0 || field > 15 {
             return false;
         }
         match wire {
