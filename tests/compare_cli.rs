@@ -117,13 +117,13 @@ fn gate_exit_codes() {
     .map(|(i, c)| write(d, &format!("n{i}.folded"), &run_text(c.0, c.1, c.2)))
     .collect();
     let call = |new: &[String], extra: &[&str]| {
+        // Options first: everything after `--` is a NEW profile.
         let mut a: Vec<&str> = vec!["compare"];
+        a.extend_from_slice(extra);
         a.extend(olds.iter().map(String::as_str));
         a.push("--");
         a.extend(new.iter().map(String::as_str));
-        let mut args: Vec<&str> = extra.to_vec();
-        args.splice(0..0, a);
-        profdiff(&args)
+        profdiff(&a)
     };
     let out = call(&same, &["--fail-on", "5%", "--fail-on-function", "2%"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -232,8 +232,10 @@ fn svg_html_and_markdown_outputs() {
     let rev = std::fs::read_to_string(d.join("diff.old.svg")).unwrap();
     for s in [&fwd, &rev] {
         assert!(s.starts_with("<?xml") && s.trim_end().ends_with("</svg>"));
-        assert!(s.contains("fresh&lt;&amp;&gt;"));
     }
+    // Hostile names are escaped; the new stack is drawn only where widths come from NEW.
+    assert!(fwd.contains("fresh&lt;&amp;&gt;"), "{fwd}");
+    assert!(!rev.contains("fresh&lt;"));
     // The vanished stack is visible only in the reverse (widths from OLD) view.
     assert!(
         !fwd.contains("gone (") && rev.contains("gone ("),

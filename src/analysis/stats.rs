@@ -311,13 +311,12 @@ pub fn erfc(x: f64) -> f64 {
         let mut sum = x;
         let mut term = x;
         let x2 = x * x;
-        let mut n = 0.0;
-        loop {
-            n += 1.0;
+        for n in 1..200 {
+            let n = n as f64;
             term *= -x2 / n;
             let add = term / (2.0 * n + 1.0);
             sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
+            if add.abs() <= 1e-17 * sum.abs() {
                 break;
             }
         }
@@ -451,7 +450,7 @@ mod tests {
 
     #[test]
     fn ln_gamma_matches_factorials() {
-        assert!(close(ln_gamma(1.0), 0.0f64.max(1e-300), 1.0));
+        assert!(ln_gamma(1.0).abs() < 1e-13);
         assert!(close(ln_gamma(11.0), (3_628_800f64).ln(), 1e-13));
         assert!(close(
             ln_gamma(0.5),
