@@ -920,10 +920,24 @@ impl Tree {
         self.new_self[n as usize] - self.old_self[n as usize]
     }
 
-    /// Greedy descent along the child with the largest inclusive increase, until the
-    /// increase sits in self time; branches whose increase is at least a quarter of the best
-    /// sibling's start further paths.
+    /// Greedy descent from the roots along the child whose score is largest, until the
+    /// increase sits in self time. A child's score is the larger of its inclusive increase
+    /// and the largest self increase anywhere below it: in absolute mode that is the
+    /// inclusive increase, in shares mode (where inclusive shares near the root barely move)
+    /// it still leads to where the share grew. Siblings scoring at least a quarter of the
+    /// best start further paths.
     fn hot_paths(&self, names: &[String], max: usize) -> Vec<Vec<HotFrame>> {
+        let n = self.key.len();
+        let mut below = vec![f64::NEG_INFINITY; n];
+        for id in (1..n).rev() {
+            let v = below[id].max(self.self_delta(id as u32));
+            below[id] = v;
+            let p = self.parent[id] as usize;
+            if p != 0 {
+                below[p] = below[p].max(v);
+            }
+        }
+        let score = |c: u32| self.delta(c).max(below[c as usize]);
         let mut starts: Vec<(u32, f64)> = vec![(0, f64::INFINITY)];
         let mut paths: Vec<(f64, Vec<u32>)> = Vec::new();
         let mut done = 0;
@@ -933,11 +947,10 @@ impl Tree {
             }
             done += 1;
             let mut path: Vec<u32> = Vec::new();
-            // Path from the root to `start`.
-            let mut n = start;
-            while n != 0 {
-                path.push(n);
-                n = self.parent[n as usize];
+            let mut up = start;
+            while up != 0 {
+                path.push(up);
+                up = self.parent[up as usize];
             }
             path.reverse();
             let mut node = start;
@@ -945,17 +958,17 @@ impl Tree {
                 let mut kids: Vec<u32> = self.children[node as usize]
                     .iter()
                     .copied()
-                    .filter(|&c| self.delta(c) > 0.0)
+                    .filter(|&c| score(c) > 0.0)
                     .collect();
-                kids.sort_by(|&a, &b| self.delta(b).total_cmp(&self.delta(a)));
+                kids.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
                 let Some(&best) = kids.first() else { break };
-                let bd = self.delta(best);
-                if node != 0 && self.self_delta(node) >= bd {
+                let bs = score(best);
+                if node != 0 && self.self_delta(node) >= bs {
                     break;
                 }
                 for &alt in kids.iter().skip(1).take(max) {
-                    if self.delta(alt) >= 0.25 * bd {
-                        starts.push((alt, self.delta(alt)));
+                    if score(alt) >= 0.25 * bs {
+                        starts.push((alt, score(alt)));
                     }
                 }
                 path.push(best);
@@ -963,7 +976,7 @@ impl Tree {
             }
             if let Some(&end) = path.last() {
                 let end_score = self.self_delta(end).max(self.delta(end) * 0.5);
-                if self.delta(end) > 0.0 {
+                if end_score > 0.0 {
                     paths.push((end_score, path));
                 }
             }
