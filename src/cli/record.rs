@@ -117,6 +117,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let pb2 = pb.clone();
     let mut sym = SymbolizerOptions::live();
     sym.search_paths = a.search_path.clone();
+    if !rec.raw.kernel_allowed {
+        // No kernel frames recorded: do not pay for reading /proc/kallsyms.
+        sym.kallsyms = None;
+    }
     sym.progress = Some(Arc::new(move |done, total, module: &str| {
         pb2.set_message(format!("symbolizing {done}/{total} {module}"));
     }));
