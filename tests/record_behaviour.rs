@@ -163,3 +163,38 @@ fn attach_to_running_process_with_duration() {
     assert!(weight_of(&stacks, &["level_a", "hot_a"]) > 0.0, "{err}");
     assert!(weight_of(&stacks, &["level_b", "hot_b"]) > 0.0, "{err}");
 }
+
+#[test]
+fn sigterm_is_forwarded_and_profile_written() {
+    if !can_record() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_workload(dir.path(), "threads", &["-fno-omit-frame-pointer"]);
+    let out = dir.path().join("term.pb.gz");
+    let child = Command::new(profdiff_bin())
+        .args(["record", "--call-graph", "fp", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg(&bin)
+        .args(["1", "forever"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    // SIGTERM = 15: 143, like a shell.
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    // The pprof was written and reads back with samples in the workload's functions.
+    let p = profdiff::formats::read_path(out.to_str().unwrap(), &Default::default()).unwrap();
+    let names: Vec<String> = p
+        .samples
+        .iter()
+        .flat_map(|s| p.stack_names(s).into_iter().map(|n| n.into_owned()))
+        .collect();
+    assert!(names.iter().any(|n| n == "level_a"), "{err}");
+}

@@ -117,16 +117,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let pb2 = pb.clone();
     let mut sym = SymbolizerOptions::live();
     sym.search_paths = a.search_path.clone();
+    if !rec.raw.kernel_allowed {
+        // No kernel frames recorded: do not pay for reading /proc/kallsyms.
+        sym.kallsyms = None;
+    }
     sym.progress = Some(Arc::new(move |done, total, module: &str| {
         pb2.set_message(format!("symbolizing {done}/{total} {module}"));
     }));
     let mut profile = build_profile(&rec.raw, &sym);
     pb.finish_and_clear();
-    if !rec.raw.kernel_allowed && !profile.quality.notes.iter().any(|n| n.contains("kernel")) {
-        profile
-            .quality
-            .notes
-            .push("kernel frames not recorded: not permitted".into());
+    for n in &rec.raw.notes {
+        if !profile.quality.notes.contains(n) {
+            profile.quality.notes.push(n.clone());
+        }
     }
     write_outputs(&a, &profile)?;
 
@@ -139,10 +142,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         rec.raw.lost,
         rec.raw.duration_nanos as f64 / 1e9,
         profile.quality.unknown_share() * 100.0,
-        if rec.raw.kernel_allowed {
-            ""
-        } else {
-            ", user-only (kernel not permitted)"
+        match (rec.raw.kernel_allowed, a.user_only) {
+            (true, _) => "",
+            (false, true) => ", user-only",
+            (false, false) => ", user-only (kernel frames not permitted)",
         },
         paths.join(", ")
     );

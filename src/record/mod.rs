@@ -312,8 +312,11 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
     // On error, dropping `child` (never released) makes it exit without running the command.
     let mut events = Events::open(&who, opts)?;
     if !events.kernel {
-        raw.notes
-            .push("kernel frames not recorded: not permitted (user-space stacks only)".into());
+        raw.notes.push(if opts.user_only {
+            "kernel frames not recorded: --user-only".into()
+        } else {
+            "kernel frames not recorded: not permitted (user-space stacks only)".into()
+        });
     }
     raw.kernel_allowed = events.kernel;
     let mut spool = if opts.call_graph == CallGraph::Dwarf {
