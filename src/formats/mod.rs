@@ -213,19 +213,22 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     {
         return looks_like_protobuf(data).then_some(Format::Pprof);
     }
-    detect_text(text)
+    detect_text(text, data.len() > head.len())
 }
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace;
 /// perf script has indented stack lines or `comm pid time: event:` headers.
-fn detect_text(text: &str) -> Option<Format> {
+fn detect_text(text: &str, cut: bool) -> Option<Format> {
     let mut folded = 0usize;
     let mut perf = 0usize;
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    // Drop a possibly partial last line of the 64 KiB window.
-    let sampled: Vec<&str> = lines.by_ref().take(400).collect();
+    let mut sampled: Vec<&str> = lines.by_ref().take(400).collect();
+    // Drop a possibly partial last line of the 64 KiB window (it may have lost its count).
+    if cut && sampled.len() > 1 && !text.ends_with('\n') {
+        sampled.pop();
+    }
     for l in &sampled {
         if l.starts_with([' ', '\t']) {
             perf += 1;
@@ -235,7 +238,9 @@ fn detect_text(text: &str) -> Option<Format> {
             perf += 1;
         }
     }
-    if folded > 0 && perf == 0 {
+    // A few odd lines in a folded file (a comment, a truncated line) must not turn it into
+    // perf script, whose stack lines are indented and so never parse as folded.
+    if folded > 0 && folded >= perf * 4 {
         Some(Format::Folded)
     } else if perf > 0 {
         Some(Format::PerfScript)
@@ -360,6 +365,12 @@ mod tests {
             Some(Format::Pprof)
         );
         assert_eq!(detect(b"hello world\nthis is prose\n"), None);
+        // A folded file larger than the detection window, cut mid-line, with `:` in names.
+        let mut big = Vec::new();
+        while big.len() < 70 * 1024 {
+            big.extend_from_slice(b"java;Ljava/lang/Thread:::run;a::b::c 12\n");
+        }
+        assert_eq!(detect(&big), Some(Format::Folded));
         assert_eq!(detect(&[0xff, 0xfe, 0x00, 0x13]), None);
         // A few invalid bytes in otherwise textual input: still detected.
         assert_eq!(
