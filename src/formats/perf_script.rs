@@ -71,6 +71,9 @@ struct Reader<'o, 'a> {
     cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32)>,
 }
 
+/// A memory-mapped input's pages are handed back to the kernel every this many bytes read.
+const RELEASE_EVERY: usize = 2 << 20;
+
 /// Inputs at least this large are read in parallel chunks.
 const PARALLEL_MIN: usize = 16 << 20;
 
@@ -163,7 +166,12 @@ fn read<'o, 'a>(
     };
     let mut start = 0usize;
     let mut lineno = 0usize;
+    let mut released = 0usize;
     while start < data.len() {
+        if start - released >= RELEASE_EVERY {
+            crate::formats::release_pages(&data[released..start]);
+            released = start;
+        }
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
         let raw = &data[start..end];
         start = end + 1;
@@ -203,6 +211,7 @@ fn read<'o, 'a>(
     // A last sample without a closing blank line is kept, as inferno does (stackcollapse-perf.pl
     // drops it).
     r.end_sample();
+    crate::formats::release_pages(&data[released..]);
     Ok(r)
 }
 
