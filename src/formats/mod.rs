@@ -267,22 +267,25 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     {
         return looks_like_protobuf(data).then_some(Format::Pprof);
     }
-    detect_text(text, data.len() > head.len())
+    // The 64 KiB window may end inside a line; a cut folded line has no count and would look
+    // like something else, so only whole lines are classified.
+    let text = if data.len() > head.len() {
+        text.rfind('\n').map_or(text, |i| &text[..i])
+    } else {
+        text
+    };
+    detect_text(text)
 }
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace;
 /// perf script has indented stack lines or `comm pid time: event:` headers.
-fn detect_text(text: &str, cut: bool) -> Option<Format> {
+fn detect_text(text: &str) -> Option<Format> {
     let mut folded = 0usize;
     let mut perf = 0usize;
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    let mut sampled: Vec<&str> = lines.by_ref().take(400).collect();
-    // Drop a possibly partial last line of the 64 KiB window (it may have lost its count).
-    if cut && sampled.len() > 1 && !text.ends_with('\n') {
-        sampled.pop();
-    }
+    let sampled: Vec<&str> = lines.by_ref().take(400).collect();
     for l in &sampled {
         if l.starts_with([' ', '\t']) {
             perf += 1;
@@ -316,7 +319,7 @@ fn looks_like_protobuf(data: &[u8]) -> bool {
         i += n;
         let field = tag >> 3;
         let wire = tag & 7;
-        if field == 0 || field > 14 {
+        if field == 0 || field > 15 {
             return false;
         }
         match wire {
@@ -425,6 +428,12 @@ mod tests {
             big.extend_from_slice(b"java;Ljava/lang/Thread:::run;a::b::c 12\n");
         }
         assert_eq!(detect(&big), Some(Format::Folded));
+        // Long folded files: the detection window ends mid-line (in a frame with a ':').
+        // 200-byte lines: fewer than 400 fit in the window, which ends 136 bytes into a line.
+        let long: String = (0..1000)
+            .map(|i| format!("a::{i:0>189};leaf 1\n"))
+            .collect();
+        assert_eq!(detect(long.as_bytes()), Some(Format::Folded));
         assert_eq!(detect(&[0xff, 0xfe, 0x00, 0x13]), None);
         // A few invalid bytes in otherwise textual input: still detected.
         assert_eq!(
