@@ -143,3 +143,36 @@ fn perf_script_fixtures_fold_like_stackcollapse() {
     assert!(cases.len() >= 80, "only {} cases found", cases.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Inputs past 16 MiB are read in parallel chunks: six copies of example-perf-stacks must fold
+/// to exactly six times inferno's expected counts.
+#[test]
+fn large_input_read_in_parallel_matches_expected() {
+    let Some(fx) = common::fixtures() else { return };
+    let src = fx.join("perf-script/flamegraph-pl/example-perf-stacks.txt.gz");
+    let one = formats::load(src.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("six.txt");
+    let mut data = Vec::with_capacity(one.len() * 6);
+    for _ in 0..6 {
+        data.extend_from_slice(&one);
+    }
+    assert!(data.len() > 16 << 20);
+    std::fs::write(&big, &data).unwrap();
+    let got = fold_file(&big, "", false);
+    let want: Vec<String> =
+        expected(&fx.join("perf-script/inferno/results/example-perf-stacks-collapsed.txt"))
+            .into_iter()
+            .map(|l| {
+                let (s, n) = l.rsplit_once(' ').unwrap();
+                format!("{s} {}", n.parse::<i64>().unwrap() * 6)
+            })
+            .collect();
+    let mut want = want;
+    want.sort();
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got == want,
+        "parallel read differs from 6x the expected counts"
+    );
+}

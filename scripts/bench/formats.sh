@@ -26,7 +26,7 @@ hyperfine -N --warmup 1 --runs 5 --export-markdown "$OUT/formats-collapse-100x.m
   -n "profdiff convert --to folded (100x)" "$PROFDIFF convert $W/ex100.txt --to folded -o -" \
   -n "inferno-collapse-perf (100x)" "inferno-collapse-perf $W/ex100.txt"
 
-hyperfine -N --warmup 2 --runs 15 --export-markdown "$OUT/formats-flamegraph.md" \
+hyperfine -N --warmup 3 --runs 40 --export-markdown "$OUT/formats-flamegraph.md" \
   -n "profdiff flamegraph (folded in)" "$PROFDIFF flamegraph $W/ex.folded -o -" \
   -n "inferno-flamegraph" "inferno-flamegraph $W/ex.folded"
 

@@ -53,12 +53,17 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         };
         any = true;
         stack.clear();
-        for (depth, f) in frames.split(';').enumerate() {
-            if depth >= MAX_DEPTH {
+        let mut from = 0usize;
+        let ends =
+            memchr::memchr_iter(b';', frames.as_bytes()).chain(std::iter::once(frames.len()));
+        for i in ends {
+            if stack.len() >= MAX_DEPTH {
                 truncated += 1;
                 break;
             }
-            stack.push(b.frame(f));
+            // `;` is ASCII, so both ends are char boundaries.
+            stack.push(b.frame(&frames[from..i]));
+            from = i + 1;
         }
         stack.reverse();
         b.add_sample(&stack, &[count.trunc() as i64]);
@@ -145,7 +150,7 @@ fn push_sanitized(out: &mut String, name: &str) {
         out.push_str(crate::model::UNKNOWN);
         return;
     }
-    if !name.contains([';', '\n', '\r']) {
+    if !name.bytes().any(|b| matches!(b, b';' | b'\n' | b'\r')) {
         out.push_str(name);
         return;
     }

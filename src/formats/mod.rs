@@ -88,6 +88,53 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+/// File mappings made by [`load_raw`], as (start, end) addresses. Only inside these may
+/// [`release_pages`] drop pages: they are read-only views of files, so a dropped page is read
+/// back from the page cache on its next access, unchanged.
+static MAPPINGS: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+
+impl Drop for Bytes {
+    fn drop(&mut self) {
+        if let Bytes::Mapped(m) = self {
+            let start = m.as_ptr() as usize;
+            let mut maps = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+            maps.retain(|&(s, _)| s != start);
+        }
+    }
+}
+
+/// Tell the kernel a reader is done with these bytes of a memory-mapped input, so a streaming
+/// reader's resident memory follows what it keeps (unique stacks), not the file size. Does
+/// nothing unless the bytes lie in a file mapping made by [`load_raw`] (never on owned memory,
+/// where dropping pages would lose data). Bytes still borrowed may be read again afterwards:
+/// they are faulted back in from the file.
+pub fn release_pages(consumed: &[u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let page = if page > 0 { page as usize } else { 4096 };
+        let start = consumed.as_ptr() as usize;
+        let end = start + consumed.len();
+        let a = start.div_ceil(page) * page;
+        let b = end / page * page;
+        if b <= a {
+            return;
+        }
+        let maps = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+        if maps.iter().any(|&(s, e)| s <= a && b <= e) {
+            // SAFETY: [a, b) is page-aligned and inside a live read-only file mapping (the lock
+            // keeps it registered, so not yet unmapped); MADV_DONTNEED there only drops page
+            // table entries, and later reads see the file's content again.
+            unsafe {
+                libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = consumed;
+}
+
 /// Display name of an input path (`-` is `<stdin>`).
 pub fn display_path(path: &str) -> &str {
     if path == "-" {
@@ -121,7 +168,14 @@ pub fn load_raw(path: &str) -> Result<Bytes> {
     // SAFETY: the map is read-only; a file truncated underneath us could fault, which is the
     // accepted trade-off of every mmap-based reader (perf, ripgrep).
     match unsafe { memmap2::Mmap::map(&f) } {
-        Ok(m) => Ok(Bytes::Mapped(m)),
+        Ok(m) => {
+            let start = m.as_ptr() as usize;
+            MAPPINGS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((start, start + m.len()));
+            Ok(Bytes::Mapped(m))
+        }
         Err(_) => {
             let mut v = Vec::new();
             (&f).read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
@@ -231,7 +285,6 @@ fn detect_text(text: &str) -> Option<Format> {
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    // Drop a possibly partial last line of the 64 KiB window.
     let sampled: Vec<&str> = lines.by_ref().take(400).collect();
     for l in &sampled {
         if l.starts_with([' ', '\t']) {
@@ -242,7 +295,9 @@ fn detect_text(text: &str) -> Option<Format> {
             perf += 1;
         }
     }
-    if folded > 0 && perf == 0 {
+    // A few odd lines in a folded file (a comment, a truncated line) must not turn it into
+    // perf script, whose stack lines are indented and so never parse as folded.
+    if folded > 0 && folded >= perf * 4 {
         Some(Format::Folded)
     } else if perf > 0 {
         Some(Format::PerfScript)
@@ -367,6 +422,12 @@ mod tests {
             Some(Format::Pprof)
         );
         assert_eq!(detect(b"hello world\nthis is prose\n"), None);
+        // A folded file larger than the detection window, cut mid-line, with `:` in names.
+        let mut big = Vec::new();
+        while big.len() < 70 * 1024 {
+            big.extend_from_slice(b"java;Ljava/lang/Thread:::run;a::b::c 12\n");
+        }
+        assert_eq!(detect(&big), Some(Format::Folded));
         // Long folded files: the detection window ends mid-line (in a frame with a ':').
         // 200-byte lines: fewer than 400 fit in the window, which ends 136 bytes into a line.
         let long: String = (0..1000)

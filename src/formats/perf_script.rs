@@ -71,8 +71,75 @@ struct Reader<'o, 'a> {
     cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32)>,
 }
 
+/// A memory-mapped input's pages are handed back to the kernel every this many bytes read.
+const RELEASE_EVERY: usize = 2 << 20;
+
+/// Inputs at least this large are read in parallel chunks.
+const PARALLEL_MIN: usize = 16 << 20;
+
 /// Parse `perf script` output. `event` picks the event to read (default: the first seen).
+///
+/// Large inputs are cut at blank lines (sample boundaries) into chunks read in parallel and
+/// merged; the result is the same as a serial read (the event is fixed first, and any error
+/// is reported by a serial read so its line number is exact).
 pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile, ParseError> {
+    let threads = rayon::current_num_threads();
+    if data.len() < PARALLEL_MIN || threads < 2 {
+        return read(data, opts, event, false)?.finish();
+    }
+    let event = match event {
+        Some(e) => e.to_string(),
+        None => match read(data, opts, None, true)?.event {
+            Some(e) => e,
+            None => return read(data, opts, None, false)?.finish(),
+        },
+    };
+    let nchunks = threads * 4;
+    let mut bounds = vec![0usize];
+    for k in 1..nchunks {
+        let target = (data.len() / nchunks * k).max(*bounds.last().unwrap());
+        match memchr::memmem::find(&data[target..], b"\n\n") {
+            Some(i) => bounds.push(target + i + 2),
+            None => break,
+        }
+    }
+    bounds.push(data.len());
+    bounds.dedup();
+    use rayon::prelude::*;
+    let parts: Vec<Result<Option<Profile>, ParseError>> = bounds
+        .par_windows(2)
+        .map(|w| {
+            let r = read(&data[w[0]..w[1]], opts, Some(&event), false)?;
+            if r.samples == 0 && r.odd_lines == 0 {
+                return Ok(None);
+            }
+            r.finish().map(Some)
+        })
+        .collect();
+    let mut profiles = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Ok(Some(p)) => profiles.push(p),
+            Ok(None) => {}
+            // Exact message and line number from a serial read.
+            Err(_) => return read(data, opts, Some(&event), false)?.finish(),
+        }
+    }
+    if profiles.is_empty() {
+        return read(data, opts, Some(&event), false)?.finish();
+    }
+    let mut merged = crate::model::ops::merge(&profiles).map_err(|e| ParseError::new(e.0))?;
+    merged.duration_nanos = 0;
+    Ok(merged)
+}
+
+/// Run the reader over `data`; with `stop_at_event`, stop as soon as the event is known.
+fn read<'o, 'a>(
+    data: &'a [u8],
+    opts: &'o Options,
+    event: Option<&str>,
+    stop_at_event: bool,
+) -> Result<Reader<'o, 'a>, ParseError> {
     let mut r = Reader {
         opts,
         b: ProfileBuilder::new(vec![
@@ -99,7 +166,12 @@ pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile
     };
     let mut start = 0usize;
     let mut lineno = 0usize;
+    let mut released = 0usize;
     while start < data.len() {
+        if start - released >= RELEASE_EVERY {
+            crate::formats::release_pages(&data[released..start]);
+            released = start;
+        }
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
         let raw = &data[start..end];
         start = end + 1;
@@ -128,6 +200,9 @@ pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile
             r.stack_line(line);
         } else {
             r.event_line(line, lineno)?;
+            if stop_at_event && r.event.is_some() {
+                return Ok(r);
+            }
             if !r.stack.is_empty() {
                 r.end_sample();
             }
@@ -136,7 +211,8 @@ pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile
     // A last sample without a closing blank line is kept, as inferno does (stackcollapse-perf.pl
     // drops it).
     r.end_sample();
-    r.finish()
+    crate::formats::release_pages(&data[released..]);
+    Ok(r)
 }
 
 impl<'a> Reader<'_, 'a> {
