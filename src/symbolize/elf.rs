@@ -96,6 +96,9 @@ const DWARF_SECTIONS: &[gimli::SectionId] = &[
     gimli::SectionId::DebugTypes,
 ];
 
+/// Largest decompressed debug section accepted (4 GiB).
+const MAX_SECTION: u64 = 1 << 32;
+
 fn section_slot(id: gimli::SectionId) -> Option<usize> {
     DWARF_SECTIONS.iter().position(|&s| s == id)
 }
@@ -218,12 +221,25 @@ impl ElfImage {
                         match sec.compressed_file_range() {
                             Ok(r) if r.format == object::CompressionFormat::None => {
                                 match sec.file_range() {
-                                    Some((o, l)) if (o + l) as usize <= data.len() => {
+                                    Some((o, l))
+                                        if o.checked_add(l)
+                                            .is_some_and(|e| e <= data.len() as u64) =>
+                                    {
                                         SectionBytes::InFile(o as usize, l as usize)
                                     }
                                     _ => SectionBytes::Absent,
                                 }
                             }
+                            // A hostile header must not make us allocate without bound:
+                            // real DWARF compresses well under 1:64.
+                            Ok(r)
+                                if r.uncompressed_size > MAX_SECTION
+                                    || r.uncompressed_size
+                                        > r.compressed_size.saturating_mul(64) + 4096 =>
+                            {
+                                SectionBytes::Absent
+                            }
+                            Err(_) => SectionBytes::Absent,
                             _ => match sec.uncompressed_data() {
                                 Ok(Cow::Owned(v)) => SectionBytes::Decompressed(v),
                                 Ok(Cow::Borrowed(b)) => {
