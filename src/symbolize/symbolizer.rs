@@ -74,7 +74,9 @@ impl Module {
         let mut order: Vec<usize> = (0..vaddrs.len()).collect();
         order.sort_by_key(|&i| vaddrs[i]);
         let threads = rayon::current_num_threads().max(1);
-        let chunk = (order.len() / (threads * 2)).max(512);
+        // One contiguous address range per thread: each context parses the unit index once,
+        // and the ranges touch mostly disjoint compilation units.
+        let chunk = order.len().div_ceil(threads).max(256);
         let results: Vec<Vec<(usize, Vec<Frame>)>> = order
             .par_chunks(chunk)
             .map(|idx| {
