@@ -37,7 +37,26 @@ where
     let tmp = w
         .into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?;
+    // tempfile creates 0600; give the result the mode a plain create would (0666 & ~umask).
+    set_default_mode(tmp.as_file()).map_err(|e| Error::io(path, e))?;
     tmp.persist(p).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_default_mode(f: &std::fs::File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only swaps the process mask; it is set straight back.
+    let mask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    f.set_permissions(std::fs::Permissions::from_mode(0o666 & !(mask as u32)))
+}
+
+#[cfg(not(unix))]
+fn set_default_mode(_f: &std::fs::File) -> io::Result<()> {
     Ok(())
 }
 

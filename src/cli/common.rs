@@ -27,10 +27,23 @@ pub fn load_all(paths: &[String], opts: &ReadOptions) -> anyhow::Result<Vec<Prof
         .par_iter()
         .map(|p| formats::read_path(p, opts))
         .collect();
-    results
+    let profiles: Vec<Profile> = results
         .into_iter()
         .map(|r| r.map_err(anyhow::Error::from))
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    for (path, p) in paths.iter().zip(&profiles) {
+        warn_quality(path, p);
+    }
+    Ok(profiles)
+}
+
+/// Print an input's data-quality notes (binaries not found, build-id mismatches, lost samples,
+/// …) as warnings on stderr: the profile is still usable, but the user should know why some
+/// frames are `[unknown]`.
+pub fn warn_quality(path: &str, p: &Profile) {
+    for n in &p.quality.notes {
+        eprintln!("profdiff: warning: {}: {n}", formats::display_path(path));
+    }
 }
 
 /// Whether to colour stdout: only on a terminal, never with `NO_COLOR` set (non-empty).
@@ -48,4 +61,73 @@ pub fn spinner(msg: impl Into<std::borrow::Cow<'static, str>>) -> indicatif::Pro
     pb.set_message(msg);
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
     pb
+}
+
+/// Input options shared by every command that reads profiles.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Input options")]
+pub struct ReadArgs {
+    /// Event to read where an input has several (perf script, perf.data); default: the first.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+    /// Folder holding the recorded binaries / debug files, for perf.data moved off the
+    /// recording machine (repeatable).
+    #[arg(long = "symfs", visible_alias = "search-path", value_name = "DIR")]
+    pub symfs: Vec<std::path::PathBuf>,
+    /// perf script input: root frame `comm-PID` (stackcollapse-perf --pid).
+    #[arg(long)]
+    pub with_pid: bool,
+    /// perf script input: root frame `comm-PID/TID` (stackcollapse-perf --tid).
+    #[arg(long)]
+    pub with_tid: bool,
+    /// perf script input: suffix kernel frames with `_[k]` (stackcollapse-perf --kernel).
+    #[arg(long)]
+    pub annotate_kernel: bool,
+    /// perf script input: suffix JIT frames with `_[j]` (stackcollapse-perf --jit).
+    #[arg(long)]
+    pub annotate_jit: bool,
+    /// perf script input: both annotations (stackcollapse-perf --all).
+    #[arg(long)]
+    pub annotate_all: bool,
+    /// perf script input: keep raw addresses of unknown frames (stackcollapse-perf --addrs).
+    #[arg(long)]
+    pub with_addrs: bool,
+}
+
+impl ReadArgs {
+    pub fn to_options(&self) -> ReadOptions {
+        let mut o = ReadOptions {
+            event: self.event.clone(),
+            symfs: self.symfs.clone(),
+            ..ReadOptions::default()
+        };
+        o.perf_script.include_pid = self.with_pid;
+        o.perf_script.include_tid = self.with_tid;
+        o.perf_script.annotate_kernel = self.annotate_kernel || self.annotate_all;
+        o.perf_script.annotate_jit = self.annotate_jit || self.annotate_all;
+        o.perf_script.include_addrs = self.with_addrs;
+        o
+    }
+}
+
+/// Pick the sample type to analyse (`--sample-type` by kind or index, else the default).
+pub fn pick_value(
+    profile: &Profile,
+    which: Option<&str>,
+    path_hint: &str,
+) -> anyhow::Result<usize> {
+    profile.value_index(which).ok_or_else(|| {
+        let have: Vec<String> = profile
+            .sample_types
+            .iter()
+            .map(|t| format!("{}/{}", t.kind, t.unit))
+            .collect();
+        match which {
+            Some(w) => anyhow::anyhow!(
+                "{path_hint}: no sample type {w:?} (the profile has: {})",
+                have.join(", ")
+            ),
+            None => anyhow::anyhow!("{path_hint}: the profile has no sample types"),
+        }
+    })
 }

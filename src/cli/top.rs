@@ -1,13 +1,99 @@
-//! Placeholder: being implemented.
+//! `profdiff top`: the hottest functions of one or more profiles (merged), like
+//! `go tool pprof -top`, as a terminal table, Markdown or JSON.
 
+use crate::analysis::top::{top, TopOptions};
+use crate::cli::common::load_merged;
+use crate::formats::ReadOptions;
+use crate::render::top as render;
+use anyhow::Context;
 use std::process::ExitCode;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned columns like `go tool pprof -top`.
+    Table,
+    /// A Markdown table for issues and PR comments.
+    Markdown,
+    /// Versioned JSON (schema: docs/json-top.md).
+    Json,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Input profiles.
+    /// Input profiles (any supported format; several are merged; `-` = stdin).
+    #[arg(required = true, value_name = "IN")]
     pub inputs: Vec<String>,
+    /// Number of functions to show (0 = all).
+    #[arg(
+        short = 'n',
+        long = "nodecount",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub n: usize,
+    /// Sort by cumulative value instead of flat.
+    #[arg(long)]
+    pub cum: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Sample type to rank by, by name (e.g. `cpu`, `samples`) or index; default: the
+    /// profile's default sample type (the last one if unset), as pprof does.
+    #[arg(long, value_name = "NAME")]
+    pub sample_type: Option<String>,
+    /// Hide functions whose cumulative value is below this fraction of the total (pprof's
+    /// -nodefraction).
+    #[arg(long, default_value_t = 0.005, value_name = "F")]
+    pub node_fraction: f64,
+    /// Write to this file instead of stdout (written atomically).
+    #[arg(short, long, default_value = "-", value_name = "FILE")]
+    pub output: String,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&args.node_fraction) {
+        anyhow::bail!(
+            "--node-fraction must be between 0 and 1, got {}",
+            args.node_fraction
+        );
+    }
+    let profile = load_merged(&args.inputs, &ReadOptions::default())?;
+    if profile.sample_types.is_empty() {
+        anyhow::bail!(
+            "{}: the profile has no sample types",
+            args.inputs.join(", ")
+        );
+    }
+    let sample_index = match profile.value_index(args.sample_type.as_deref()) {
+        Some(i) => i,
+        None => {
+            let names: Vec<_> = profile
+                .sample_types
+                .iter()
+                .map(|t| t.kind.as_str())
+                .collect();
+            anyhow::bail!(
+                "no sample type {:?}; the profile has: {}",
+                args.sample_type.unwrap_or_default(),
+                names.join(", ")
+            );
+        }
+    };
+    let table = top(
+        &profile,
+        &TopOptions {
+            sample_index,
+            node_count: args.n,
+            cum_sort: args.cum,
+            node_fraction: args.node_fraction,
+            ..TopOptions::default()
+        },
+    );
+    crate::output::write_atomic(&args.output, |w| match args.format {
+        OutputFormat::Table => render::write_table(&profile, &table, w),
+        OutputFormat::Markdown => render::write_markdown(&profile, &table, w),
+        OutputFormat::Json => render::write_json(&profile, &table, w),
+    })
+    .context("cannot write the table")?;
+    Ok(ExitCode::SUCCESS)
 }

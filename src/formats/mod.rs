@@ -175,8 +175,22 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
         Err(_) => None,
     };
-    let Some(text) = text else {
-        return looks_like_protobuf(data).then_some(Format::Pprof);
+    let lossy;
+    let text = match text {
+        Some(t) => t,
+        None => {
+            if looks_like_protobuf(data) {
+                return Some(Format::Pprof);
+            }
+            // Text with a few invalid bytes (a Latin-1 symbol name, a corrupted byte) is still
+            // detected as text, so its reader can say what is wrong with it.
+            lossy = String::from_utf8_lossy(head);
+            let bad = lossy.chars().filter(|&c| c == '\u{fffd}').count();
+            if bad > 8 && bad * 20 > lossy.len() {
+                return None;
+            }
+            &lossy
+        }
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -243,7 +257,7 @@ fn looks_like_protobuf(data: &[u8]) -> bool {
         i += n;
         let field = tag >> 3;
         let wire = tag & 7;
-        if field == 0 || field > 14 {
+        if field == 0 || field > 15 {
             return false;
         }
         match wire {
@@ -347,6 +361,15 @@ mod tests {
         );
         assert_eq!(detect(b"hello world\nthis is prose\n"), None);
         assert_eq!(detect(&[0xff, 0xfe, 0x00, 0x13]), None);
+        // A few invalid bytes in otherwise textual input: still detected.
+        assert_eq!(
+            detect(b"app 1 1.0: 1 cpu-clock:\n\t 10 bad\xffname (/bin/app)\n\n"),
+            Some(Format::PerfScript)
+        );
+        assert_eq!(
+            detect(b"{\"shared\":{\"frames\":[{\"name\":\"\xff\"}]},\"profiles\":[]}"),
+            Some(Format::Speedscope)
+        );
     }
 
     #[test]

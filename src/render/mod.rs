@@ -1,1 +1,3 @@
 //! Renderers: take a computed result and format it (terminal, Markdown, JSON, SVG, HTML).
+pub mod flamegraph;
+pub mod top;

@@ -1,0 +1,134 @@
+//! pprof reader/writer against real profiles: the google/pprof fixtures round-trip through
+//! profdiff's model, and what profdiff writes is read by `go tool pprof` with the same numbers.
+
+mod common;
+
+use profdiff::formats::{self, pprof, ReadOptions};
+use std::process::Command;
+
+fn fixture(name: &str) -> Option<std::path::PathBuf> {
+    Some(common::fixtures()?.join("pprof").join(name))
+}
+
+#[test]
+fn fixtures_round_trip_semantically() {
+    for name in ["sample.cpu.pb.gz", "large.cpu.pb.gz"] {
+        let Some(path) = fixture(name) else { return };
+        let p = formats::read_path(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
+        assert!(!p.samples.is_empty(), "{name}");
+        let mut gz = Vec::new();
+        pprof::write_gz(&p, &mut gz).unwrap();
+        let q = formats::parse(
+            &formats::gunzip(&gz, 1 << 30).unwrap(),
+            formats::Format::Pprof,
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(q, p, "{name}: parse(write(p)) != p");
+    }
+}
+
+#[test]
+fn fixture_facts_match_go_raw_listing() {
+    // Hand-checked against `go tool pprof -raw sample.cpu.pb.gz`: period 10ms, duration 2.00s,
+    // sample types samples/count + cpu/nanoseconds, total 176 samples = 1.76s.
+    let Some(path) = fixture("sample.cpu.pb.gz") else {
+        return;
+    };
+    let p = formats::read_path(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    assert_eq!(p.period, 10_000_000);
+    // go prints "Duration: 2.00" (seconds, two decimals); the exact value is 2002012950 ns.
+    assert_eq!(format!("{:.2}", p.duration_nanos as f64 / 1e9), "2.00");
+    assert_eq!(
+        p.period_type,
+        Some(profdiff::model::ValueType::new("cpu", "nanoseconds"))
+    );
+    assert_eq!(p.sample_types[0], profdiff::model::ValueType::samples());
+    assert_eq!(p.sample_types[1].unit, "nanoseconds");
+    assert_eq!(p.total(0), 176);
+    assert_eq!(p.total(1), 1_760_000_000);
+}
+
+/// Run `go tool pprof ARGS FILE`, or None (with a notice) when go is missing.
+pub fn go_pprof(args: &[&str], file: &std::path::Path) -> Option<String> {
+    if !common::have("go") {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("PROFDIFF_REQUIRE_FIXTURES=1 but `go` is not installed");
+        }
+        eprintln!(
+            "notice: skipping: `go` not found (install golang-go for the pprof conformance test)"
+        );
+        return None;
+    }
+    let out = Command::new("go")
+        .args(["tool", "pprof", "-symbolize=none"])
+        .args(args)
+        .arg(file)
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .expect("run go tool pprof");
+    assert!(
+        out.status.success(),
+        "go tool pprof failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn go_reads_what_we_write_from_folded() {
+    // A hand-built folded profile: main 10 total; f flat 6, g flat 3 (g under f for 1),
+    // main flat 1. Expected -top (counts): f 6 flat / 7 cum, g 3 / 3, main 1 / 10.
+    let p = formats::folded::parse(b"main;f 6\nmain;g 2\nmain;f;g 1\nmain 1\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("folded.pb.gz");
+    let mut gz = Vec::new();
+    pprof::write_gz(&p, &mut gz).unwrap();
+    std::fs::write(&file, gz).unwrap();
+    let Some(out) = go_pprof(&["-top"], &file) else {
+        return;
+    };
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("flat"))
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec!["6", "60.00%", "60.00%", "7", "70.00%", "f"],
+            vec!["3", "30.00%", "90.00%", "3", "30.00%", "g"],
+            vec!["1", "10.00%", "100%", "10", "100%", "main"],
+        ],
+        "{out}"
+    );
+    assert!(out.contains("Type: samples"), "{out}");
+}
+
+#[test]
+fn go_reads_what_we_write_from_pprof_fixture() {
+    // Re-encoding the fixture must not change a single number go prints.
+    let Some(path) = fixture("sample.cpu.pb.gz") else {
+        return;
+    };
+    let p = formats::read_path(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("again.pb.gz");
+    let mut gz = Vec::new();
+    pprof::write_gz(&p, &mut gz).unwrap();
+    std::fs::write(&file, gz).unwrap();
+    let Some(theirs) = go_pprof(&["-top"], &path) else {
+        return;
+    };
+    let ours = go_pprof(&["-top"], &file).unwrap();
+    let table = |s: &str| -> Vec<String> {
+        s.lines()
+            .skip_while(|l| !l.starts_with("Type:"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(table(&ours), table(&theirs));
+    // The metadata we add travels as a comment go prints in its header.
+    assert!(ours.contains("profdiff: format=pprof"), "{ours}");
+}
