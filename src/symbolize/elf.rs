@@ -60,6 +60,8 @@ pub struct ElfImage {
     pub build_id: Option<Vec<u8>>,
     /// `.gnu_debuglink` file name and CRC.
     pub debuglink: Option<(String, u32)>,
+    /// `.gnu_debugaltlink` (dwz supplementary file): path and build id.
+    pub altlink: Option<(String, Vec<u8>)>,
     little_endian: bool,
     segments: Vec<Segment>,
     symbols: Vec<Sym>,
@@ -122,6 +124,7 @@ impl ElfImage {
         let (
             build_id,
             debuglink,
+            altlink,
             little_endian,
             segments,
             symbols,
@@ -135,6 +138,11 @@ impl ElfImage {
                 return Err(LoadError::Parse(shown.clone(), "not ELF".into()));
             }
             let build_id = obj.build_id().ok().flatten().map(|b| b.to_vec());
+            let altlink = obj
+                .gnu_debugaltlink()
+                .ok()
+                .flatten()
+                .map(|(n, id)| (String::from_utf8_lossy(n).into_owned(), id.to_vec()));
             let debuglink = obj
                 .gnu_debuglink()
                 .ok()
@@ -264,6 +272,7 @@ impl ElfImage {
             (
                 build_id,
                 debuglink,
+                altlink,
                 obj.is_little_endian(),
                 segments,
                 symbols,
@@ -278,6 +287,7 @@ impl ElfImage {
             data,
             build_id,
             debuglink,
+            altlink,
             little_endian,
             segments,
             symbols,
