@@ -12,6 +12,9 @@ use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Fewest addresses worth a thread of their own (see `symbolize_opt`).
+const MIN_ADDRESSES_PER_THREAD: usize = 8192;
+
 /// One source frame, innermost first in a lookup result.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Frame {
@@ -76,9 +79,11 @@ impl Module {
         let mut order: Vec<usize> = (0..vaddrs.len()).collect();
         order.sort_by_key(|&i| vaddrs[i]);
         let threads = rayon::current_num_threads().max(1);
-        // One contiguous address range per thread: each context parses the unit index once,
-        // and the ranges touch mostly disjoint compilation units.
-        let chunk = order.len().div_ceil(threads).max(256);
+        // One contiguous address range per thread: the ranges touch mostly disjoint compilation
+        // units. Each context re-parses the unit index (on a 51 MB debug binary ≈ the cost of
+        // ~4k lookups), so a thread only pays off past a few thousand addresses; measured in
+        // scripts/bench/symbolize.sh.
+        let chunk = order.len().div_ceil(threads).max(MIN_ADDRESSES_PER_THREAD);
         let results: Vec<Vec<(usize, Vec<Frame>)>> = order
             .par_chunks(chunk)
             .map(|idx| {
