@@ -308,3 +308,37 @@ fn libc_with_separate_debug_file() {
     assert!(same_names * 100 >= addrs.len() * 97);
     assert!(same_lines * 100 >= addrs.len() * 97);
 }
+
+/// dwz-compressed debug info (`.gnu_debugaltlink` to a supplementary file, DW_FORM_GNU_ref_alt
+/// / strp_alt), as Fedora and some Debian debug packages ship it: symbolizing the dwz'd binary
+/// must give what binutils gives for the original.
+#[test]
+fn dwz_supplementary_file() {
+    if !have_tools(&["gcc", "addr2line", "objdump", "dwz"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let orig = dir.path().join("a.orig");
+    let common = dir.path().join("common.debug");
+    for (out, def) in [(&a, "-DX=0"), (&b, "-DX=1")] {
+        run(Command::new("gcc")
+            .args(["-O2", "-g", def, "-o"])
+            .arg(out)
+            .arg(data("symtest.c")));
+    }
+    std::fs::copy(&a, &orig).unwrap();
+    run(Command::new("dwz")
+        .arg("-m")
+        .arg(&common)
+        .arg("-M")
+        .arg(&common)
+        .arg(&a)
+        .arg(&b));
+    let addrs = instruction_addrs(&a, 400);
+    let theirs = binutils(&orig, &addrs);
+    let mine = ours(&a, &addrs);
+    let (exact, _) = compare("C -O2 -g after dwz", &addrs, &theirs, &mine);
+    assert_eq!(exact, addrs.len());
+}

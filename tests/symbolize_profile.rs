@@ -462,3 +462,51 @@ fn jit_frames_from_perf_map() {
     assert_eq!(p.quality.unknown_frames, 1);
     assert_eq!(p.quality.total_frames, 3);
 }
+
+#[test]
+fn corrupt_binary_is_a_note_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("text", b"#!/bin/sh\necho hi\n".to_vec()),
+        ("elfhead", {
+            let mut v = b"\x7fELF\x02\x01\x01".to_vec();
+            v.resize(64, 0xff);
+            v
+        }),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut rec = RawRecording::default();
+        rec.process(5).insert(MappedRegion {
+            start: 0x1000,
+            end: 0x9000,
+            file_offset: 0,
+            path: path.to_string_lossy().into_owned(),
+            build_id: None,
+        });
+        rec.add(
+            StackKey {
+                pid: 5,
+                tid: 5,
+                kernel: vec![],
+                user: vec![0x1100],
+                truncated: true,
+            },
+            1,
+        );
+        let p = build_profile(&rec, &SymbolizerOptions::default());
+        p.validate().unwrap();
+        assert_eq!(p.stack_names(&p.samples[0])[1], format!("[{name}+0x100]"));
+        assert_eq!(p.quality.truncated_stacks, 1);
+        assert!(
+            p.quality
+                .notes
+                .iter()
+                .any(|n| n.contains(name) && n.contains("unreadable")),
+            "{name}: {:?}",
+            p.quality.notes
+        );
+    }
+}

@@ -60,6 +60,8 @@ pub struct ElfImage {
     pub build_id: Option<Vec<u8>>,
     /// `.gnu_debuglink` file name and CRC.
     pub debuglink: Option<(String, u32)>,
+    /// `.gnu_debugaltlink` (dwz supplementary file): path and build id.
+    pub altlink: Option<(String, Vec<u8>)>,
     little_endian: bool,
     segments: Vec<Segment>,
     symbols: Vec<Sym>,
@@ -96,6 +98,9 @@ const DWARF_SECTIONS: &[gimli::SectionId] = &[
     gimli::SectionId::DebugTypes,
 ];
 
+/// Largest decompressed debug section accepted (4 GiB).
+const MAX_SECTION: u64 = 1 << 32;
+
 fn section_slot(id: gimli::SectionId) -> Option<usize> {
     DWARF_SECTIONS.iter().position(|&s| s == id)
 }
@@ -119,6 +124,7 @@ impl ElfImage {
         let (
             build_id,
             debuglink,
+            altlink,
             little_endian,
             segments,
             symbols,
@@ -132,6 +138,11 @@ impl ElfImage {
                 return Err(LoadError::Parse(shown.clone(), "not ELF".into()));
             }
             let build_id = obj.build_id().ok().flatten().map(|b| b.to_vec());
+            let altlink = obj
+                .gnu_debugaltlink()
+                .ok()
+                .flatten()
+                .map(|(n, id)| (String::from_utf8_lossy(n).into_owned(), id.to_vec()));
             let debuglink = obj
                 .gnu_debuglink()
                 .ok()
@@ -218,12 +229,25 @@ impl ElfImage {
                         match sec.compressed_file_range() {
                             Ok(r) if r.format == object::CompressionFormat::None => {
                                 match sec.file_range() {
-                                    Some((o, l)) if (o + l) as usize <= data.len() => {
+                                    Some((o, l))
+                                        if o.checked_add(l)
+                                            .is_some_and(|e| e <= data.len() as u64) =>
+                                    {
                                         SectionBytes::InFile(o as usize, l as usize)
                                     }
                                     _ => SectionBytes::Absent,
                                 }
                             }
+                            // A hostile header must not make us allocate without bound:
+                            // real DWARF compresses well under 1:64.
+                            Ok(r)
+                                if r.uncompressed_size > MAX_SECTION
+                                    || r.uncompressed_size
+                                        > r.compressed_size.saturating_mul(64) + 4096 =>
+                            {
+                                SectionBytes::Absent
+                            }
+                            Err(_) => SectionBytes::Absent,
                             _ => match sec.uncompressed_data() {
                                 Ok(Cow::Owned(v)) => SectionBytes::Decompressed(v),
                                 Ok(Cow::Borrowed(b)) => {
@@ -248,6 +272,7 @@ impl ElfImage {
             (
                 build_id,
                 debuglink,
+                altlink,
                 obj.is_little_endian(),
                 segments,
                 symbols,
@@ -262,6 +287,7 @@ impl ElfImage {
             data,
             build_id,
             debuglink,
+            altlink,
             little_endian,
             segments,
             symbols,
