@@ -32,6 +32,16 @@ fn hot_share(p: &profdiff::Profile) -> (i64, i64) {
     (hot, total)
 }
 
+fn process_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 #[test]
 fn hook_as_criterion_drives_it_profiles_the_benchmark() {
     let _g = serial();
@@ -39,8 +49,13 @@ fn hook_as_criterion_drives_it_profiles_the_benchmark() {
     let bench_dir = dir.path().join("group/hot_loop/profile");
     let mut prof = ProfdiffProfiler::new(999);
     prof.start_profiling("group/hot_loop", &bench_dir);
-    for _ in 0..40 {
-        black_box(criterion_hot_loop(black_box(1_000_000)));
+    // Size the work by CPU time consumed (≈0.4 s of process CPU), not by an iteration count:
+    // release and debug builds, and a loaded machine, differ by orders of magnitude.
+    let start = process_cpu();
+    while process_cpu() - start < Duration::from_millis(400) {
+        for _ in 0..10 {
+            black_box(criterion_hot_loop(black_box(1_000_000)));
+        }
     }
     prof.stop_profiling("group/hot_loop", &bench_dir);
     let p = prof.last_profile().expect("profile kept");
