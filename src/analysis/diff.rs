@@ -11,7 +11,7 @@
 //! right for fixed-work benchmarks, where more time is the regression. [`Normalize::Total`]
 //! compares shares of each run's total: right for fixed-duration captures, where the total is
 //! set by the capture length. [`Normalize::Auto`] picks `total` when both sides know their
-//! durations and those agree within 5 % (fixed-duration captures), else `none`.
+//! durations and those (per run) agree within 10 % (fixed-duration captures), else `none`.
 //!
 //! **Significance.** ≥ 2 runs per side: Mann-Whitney U over per-run values and a bootstrap
 //! interval of the delta; when the runs are too few for U to ever reach `alpha` (3 vs 3), a
@@ -540,7 +540,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
         Normalize::Auto => match (old_sum.duration_seconds, new_sum.duration_seconds) {
             (Some(a), Some(b))
                 if (a / old_sum.runs as f64 - b / new_sum.runs as f64).abs()
-                    <= 0.05 * (a / old_sum.runs as f64).max(b / new_sum.runs as f64) =>
+                    <= 0.10 * (a / old_sum.runs as f64).max(b / new_sum.runs as f64) =>
             {
                 (
                     Normalize::Total,
@@ -1268,5 +1268,26 @@ mod tests {
             .unwrap()
             .significant));
         assert!(!d.total.significance.as_ref().unwrap().significant);
+    }
+
+    #[test]
+    fn quality_differences_are_warned() {
+        let old = p("main;a 500\nmain;b 500\n");
+        let mut new = p("main;a 500\nmain;[unknown] 500\n");
+        new.quality.unknown_frames = 500;
+        new.quality.total_frames = 2000;
+        new.quality.lost_samples = 100;
+        let d = diff(&[old], &[new], &DiffOptions::default()).unwrap();
+        assert!(d.warnings.iter().any(|w| w.starts_with("unknown frames differ")), "{:?}", d.warnings);
+        assert!(d.warnings.iter().any(|w| w.starts_with("new side lost")), "{:?}", d.warnings);
+    }
+
+    #[test]
+    fn diff_folded_strip_hex_and_normalize() {
+        assert_eq!(strip_hex_digits("a;0x12ab;b0xZ;0x"), "a;0x...;b0xZ;0x");
+        let (o, n) = (p("a;0x1 10\nb 10\n"), p("a;0x2 30\n"));
+        let out = diff_folded(&[(&o, 0)], &[(&n, 0)], true, true);
+        // OLD scaled by 30/20: 10 → 15.
+        assert_eq!(out, vec![("a;0x...".to_string(), 15, 30), ("b".to_string(), 15, 0)]);
     }
 }

@@ -129,3 +129,16 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
     }
     Ok(v / 100.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("5%").unwrap(), 0.05);
+        assert_eq!(parse_percent("2.5").unwrap(), 0.025);
+        assert!(parse_percent("-1%").is_err());
+        assert!(parse_percent("five").is_err());
+    }
+}
