@@ -1278,8 +1278,18 @@ mod tests {
         new.quality.total_frames = 2000;
         new.quality.lost_samples = 100;
         let d = diff(&[old], &[new], &DiffOptions::default()).unwrap();
-        assert!(d.warnings.iter().any(|w| w.starts_with("unknown frames differ")), "{:?}", d.warnings);
-        assert!(d.warnings.iter().any(|w| w.starts_with("new side lost")), "{:?}", d.warnings);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.starts_with("unknown frames differ")),
+            "{:?}",
+            d.warnings
+        );
+        assert!(
+            d.warnings.iter().any(|w| w.starts_with("new side lost")),
+            "{:?}",
+            d.warnings
+        );
     }
 
     #[test]
@@ -1288,6 +1298,9 @@ mod tests {
         let (o, n) = (p("a;0x1 10\nb 10\n"), p("a;0x2 30\n"));
         let out = diff_folded(&[(&o, 0)], &[(&n, 0)], true, true);
         // OLD scaled by 30/20: 10 → 15.
-        assert_eq!(out, vec![("a;0x...".to_string(), 15, 30), ("b".to_string(), 15, 0)]);
+        assert_eq!(
+            out,
+            vec![("a;0x...".to_string(), 15, 30), ("b".to_string(), 15, 0)]
+        );
     }
 }
