@@ -866,6 +866,7 @@ impl Tree {
             children: vec![Vec::new()],
         };
         let mut index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+        let mut path: Vec<u32> = Vec::new();
         for (side, runs) in [(0, old), (1, new)] {
             let nruns = runs.len() as f64;
             for r in runs {
@@ -874,16 +875,21 @@ impl Tree {
                 } else {
                     1.0 / nruns
                 };
-                for (stack, v) in &r.stacks {
+                // Visit stacks in sorted order so consecutive stacks share prefixes: the nodes
+                // of the shared prefix are reused without hash lookups.
+                let mut order: Vec<u32> = (0..r.stacks.len() as u32).collect();
+                order
+                    .sort_unstable_by(|&a, &b| r.stacks[a as usize].0.cmp(&r.stacks[b as usize].0));
+                let mut prev: &[u32] = &[];
+                path.clear();
+                for &i in &order {
+                    let (stack, v) = &r.stacks[i as usize];
                     let v = v * w;
-                    let mut node = 0u32;
-                    if side == 0 {
-                        t.old[0] += v;
-                    } else {
-                        t.new[0] += v;
-                    }
-                    for &k in stack {
-                        let next = *index.entry((node, k)).or_insert_with(|| {
+                    let lcp = stack.iter().zip(prev).take_while(|(a, b)| a == b).count();
+                    path.truncate(lcp);
+                    let mut node = path.last().copied().unwrap_or(0);
+                    for &k in &stack[lcp..] {
+                        node = *index.entry((node, k)).or_insert_with(|| {
                             let id = t.key.len() as u32;
                             t.key.push(k);
                             t.parent.push(node);
@@ -895,18 +901,19 @@ impl Tree {
                             t.children[node as usize].push(id);
                             id
                         });
-                        node = next;
-                        if side == 0 {
-                            t.old[node as usize] += v;
-                        } else {
-                            t.new[node as usize] += v;
-                        }
+                        path.push(node);
                     }
-                    if side == 0 {
-                        t.old_self[node as usize] += v;
+                    let (incl, selfv) = if side == 0 {
+                        (&mut t.old, &mut t.old_self)
                     } else {
-                        t.new_self[node as usize] += v;
+                        (&mut t.new, &mut t.new_self)
+                    };
+                    incl[0] += v;
+                    for &n in &path {
+                        incl[n as usize] += v;
                     }
+                    selfv[node as usize] += v;
+                    prev = stack;
                 }
             }
         }
