@@ -23,14 +23,31 @@ pub fn load_all(paths: &[String], opts: &ReadOptions) -> anyhow::Result<Vec<Prof
     if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
         anyhow::bail!("standard input (-) can be read only once");
     }
+    if let [one] = paths {
+        // One input: no thread pool to start (a measurable share of a small flamegraph).
+        return Ok(vec![formats::read_path(one, opts)?]);
+    }
     let results: Vec<_> = paths
         .par_iter()
         .map(|p| formats::read_path(p, opts))
         .collect();
-    results
+    let profiles: Vec<Profile> = results
         .into_iter()
         .map(|r| r.map_err(anyhow::Error::from))
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    for (path, p) in paths.iter().zip(&profiles) {
+        warn_quality(path, p);
+    }
+    Ok(profiles)
+}
+
+/// Print an input's data-quality notes (binaries not found, build-id mismatches, lost samples,
+/// …) as warnings on stderr: the profile is still usable, but the user should know why some
+/// frames are `[unknown]`.
+pub fn warn_quality(path: &str, p: &Profile) {
+    for n in &p.quality.notes {
+        eprintln!("profdiff: warning: {}: {n}", formats::display_path(path));
+    }
 }
 
 /// Whether to colour stdout: only on a terminal, never with `NO_COLOR` set (non-empty).
@@ -59,7 +76,7 @@ pub struct ReadArgs {
     pub event: Option<String>,
     /// Folder holding the recorded binaries / debug files, for perf.data moved off the
     /// recording machine (repeatable).
-    #[arg(long = "symfs", value_name = "DIR")]
+    #[arg(long = "symfs", visible_alias = "search-path", value_name = "DIR")]
     pub symfs: Vec<std::path::PathBuf>,
     /// perf script input: root frame `comm-PID` (stackcollapse-perf --pid).
     #[arg(long)]

@@ -1,9 +1,640 @@
-//! Placeholder: being implemented (see issue 5).
+//! `perf.data` reader: the fast path from `perf record` to a profile, without `perf script`.
+//!
+//! Reads files written by `perf record` (also zstd-compressed `-z` files and piped `-o -`
+//! streams) with linux-perf-data, replays the side-band records (MMAP/MMAP2/COMM/FORK/EXIT)
+//! per process, and turns the samples of one event into a [`RawRecording`]:
+//! - frame-pointer (`-g`) callchains are split into kernel and user parts at the
+//!   `PERF_CONTEXT_*` markers;
+//! - DWARF (`--call-graph dwarf`) samples carry user registers and a stack copy, unwound with
+//!   the same framehop unwinder as `profdiff record` ([`crate::record::unwind`]);
+//! - build ids come from the header (or MMAP2 records) so binaries can be found by build id;
+//! - LOST / LOST_SAMPLES records feed the data-quality counters.
+//!
+//! The recording is then symbolized by [`crate::symbolize::build_profile`], like a live one.
 
 use crate::error::ParseError;
 use crate::formats::ReadOptions;
 use crate::model::Profile;
+use crate::record::raw::{MappedRegion, RawRecording, StackKey};
+use crate::record::unwind::{
+    perf_regs, ModuleCache, ProcessUnwinder, UnwindCache, UnwindOptions, Unwound, UserRegs,
+};
+use crate::symbolize::{build_profile, SymbolizerOptions};
+use linux_perf_data::linux_perf_event_reader::{
+    CpuMode, EventRecord, Mmap2FileId, PerfEventType, RawData, RecordType, SamplingPolicy,
+    SoftwareCounterType,
+};
+use linux_perf_data::{DsoKey, PerfFileReader, PerfFileRecord};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-pub fn parse(_data: &[u8], _opts: &ReadOptions) -> Result<Profile, ParseError> {
-    Err(ParseError::new("perf.data reading is not implemented yet"))
+/// Callchain context markers (include/uapi/linux/perf_event.h); every value at or above
+/// `PERF_CONTEXT_MAX` is a marker, not an address.
+const PERF_CONTEXT_KERNEL: u64 = -128i64 as u64;
+const PERF_CONTEXT_USER: u64 = -512i64 as u64;
+const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
+
+/// Read a perf.data file and symbolize it.
+pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
+    let rec = read_raw(data, opts)?;
+    let sym = SymbolizerOptions {
+        search_paths: opts.symfs.clone(),
+        kallsyms: recorded_kallsyms(&rec),
+        ..SymbolizerOptions::default()
+    };
+    // The symbolizer carries `rec.notes` into the profile's data-quality notes.
+    Ok(build_profile(&rec, &sym))
+}
+
+/// Kernel symbols for the recorded kernel: the kallsyms copy perf saved in its build-id cache
+/// (`~/.debug/[kernel.kallsyms]/<id>/kallsyms`), else `/proc/kallsyms` when the running kernel
+/// is the recorded one (same build id). Otherwise kernel frames stay `[kernel.kallsyms]`.
+fn recorded_kallsyms(rec: &RawRecording) -> Option<PathBuf> {
+    let id = rec
+        .metadata
+        .iter()
+        .find(|(k, _)| k == "kernel_build_id")
+        .map(|(_, v)| v.clone())?;
+    if let Some(home) = std::env::var_os("HOME") {
+        let p = PathBuf::from(home)
+            .join(".debug/[kernel.kallsyms]")
+            .join(&id)
+            .join("kallsyms");
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    let running = running_kernel_build_id()?;
+    (id.starts_with(&running) && !running.is_empty()).then(|| PathBuf::from("/proc/kallsyms"))
+}
+
+/// The running kernel's GNU build id, from the ELF notes in `/sys/kernel/notes`.
+fn running_kernel_build_id() -> Option<String> {
+    let notes = std::fs::read("/sys/kernel/notes").ok()?;
+    let mut i = 0usize;
+    let u32_at = |i: usize| -> Option<usize> {
+        Some(u32::from_ne_bytes(notes.get(i..i + 4)?.try_into().ok()?) as usize)
+    };
+    while i + 12 <= notes.len() {
+        let (namesz, descsz, ty) = (u32_at(i)?, u32_at(i + 4)?, u32_at(i + 8)?);
+        let name_start = i + 12;
+        let desc_start = name_start + namesz.div_ceil(4) * 4;
+        let next = desc_start + descsz.div_ceil(4) * 4;
+        let name = notes.get(name_start..name_start + namesz)?;
+        if ty == 3 && name.starts_with(b"GNU") {
+            let desc = notes.get(desc_start..desc_start + descsz)?;
+            return Some(desc.iter().map(|b| format!("{b:02x}")).collect());
+        }
+        i = next;
+    }
+    None
+}
+
+/// A DWARF-mode sample waiting to be unwound (samples are unwound in parallel batches; each
+/// holds the process's unwinder as it was at the sample's time).
+struct UnwindJob {
+    key: StackKey,
+    period: u64,
+    regs: UserRegs,
+    stack: Vec<u8>,
+    unwinder: Arc<ProcessUnwinder>,
+}
+
+/// Unwind a batch in parallel and add the samples to the recording (in batch order).
+fn flush_jobs(rec: &mut RawRecording, jobs: &mut Vec<UnwindJob>, truncated: &mut u64) {
+    let done: Vec<(StackKey, u64)> = std::mem::take(jobs)
+        .into_par_iter()
+        .map_init(
+            || (UnwindCache::default(), Unwound::default()),
+            |(cache, out), mut j| {
+                j.unwinder.unwind(j.regs, &j.stack, cache, out);
+                if !out.frames.is_empty() {
+                    j.key.user.clear();
+                    j.key.user.extend_from_slice(&out.frames);
+                }
+                j.key.truncated = out.truncated;
+                (j.key, j.period)
+            },
+        )
+        .collect();
+    for (k, p) in done {
+        if k.truncated {
+            *truncated += 1;
+        }
+        rec.add(k, p);
+    }
+}
+
+/// Stack bytes buffered before a batch is unwound (bounds memory on huge recordings).
+const JOB_BYTES: usize = 64 << 20;
+
+/// Read the samples of the selected event into a raw (unsymbolized) recording.
+pub fn read_raw(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, ParseError> {
+    // The parser is third-party code fed with untrusted bytes: a panic in it becomes an error.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_raw_inner(data, opts))) {
+        Ok(r) => r,
+        Err(_) => Err(ParseError::new(
+            "the file is corrupt (the perf.data parser failed on it)",
+        )),
+    }
+}
+
+fn is_pipe_format(data: &[u8]) -> bool {
+    // A pipe header is only magic + size (16 bytes); a file header is 104 bytes.
+    data.len() >= 16
+        && (data.starts_with(b"PERFILE2")
+            && u64::from_le_bytes(data[8..16].try_into().unwrap()) == 16
+            || data.starts_with(b"2ELIFREP")
+                && u64::from_be_bytes(data[8..16].try_into().unwrap()) == 16)
+}
+
+/// Check that the sections a perf.data file header points to lie inside the file, before the
+/// parser seeks to them (a truncated or corrupt header must be an error, not a panic).
+fn check_file_header(data: &[u8]) -> Result<(), ParseError> {
+    // struct perf_file_header: magic, size, attr_size, attrs{offset,size}, data{offset,size},
+    // event_types{offset,size}, adds_features[4].
+    if data.len() < 104 {
+        crate::parse_bail!(
+            "the file is truncated ({} bytes, shorter than the 104-byte perf.data header)",
+            data.len()
+        );
+    }
+    let big = data.starts_with(b"2ELIFREP");
+    let u = |i: usize| -> u64 {
+        let b: [u8; 8] = data[i..i + 8].try_into().unwrap();
+        if big {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        }
+    };
+    let len = data.len() as u64;
+    for (name, off) in [("attributes", 24), ("data", 40)] {
+        let (o, s) = (u(off), u(off + 8));
+        match o.checked_add(s) {
+            Some(end) if end <= len => {}
+            _ => crate::parse_bail!(
+                "the file is truncated or corrupt: its {name} section ({s} bytes at offset {o}) ends beyond the file's {len} bytes"
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn perf_error(e: linux_perf_data::Error) -> ParseError {
+    use linux_perf_data::Error as E;
+    match e {
+        E::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ParseError::new("the file is truncated (unexpected end of data)")
+        }
+        E::Read(_) => ParseError::new(format!("the file is truncated or corrupt ({e})")),
+        other => ParseError::new(format!("corrupt perf.data: {other}")),
+    }
+}
+
+fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, ParseError> {
+    if data.len() < 16 {
+        crate::parse_bail!(
+            "the file is truncated ({} bytes, shorter than a perf.data header)",
+            data.len()
+        );
+    }
+    if !is_pipe_format(data) {
+        check_file_header(data)?;
+    }
+    let reader = if is_pipe_format(data) {
+        PerfFileReader::parse_pipe(Cursor::new(data))
+    } else {
+        PerfFileReader::parse_file(Cursor::new(data))
+    };
+    let PerfFileReader {
+        mut perf_file,
+        mut record_iter,
+    } = reader.map_err(perf_error)?;
+
+    let attrs = perf_file.event_attributes();
+    if attrs.is_empty() {
+        crate::parse_bail!("the file declares no events");
+    }
+    let names: Vec<String> = attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| event_name(a.name(), &a.attributes().type_, i))
+        .collect();
+    let chosen = match &opts.event {
+        None => 0,
+        Some(want) => names
+            .iter()
+            .position(|n| n == want || n.split(':').next() == Some(want.as_str()))
+            .ok_or_else(|| {
+                ParseError::new(format!(
+                    "no event '{want}' in this file (it has: {})",
+                    names.join(", ")
+                ))
+            })?,
+    };
+    let attr = *attrs[chosen].attributes();
+
+    let mut rec = RawRecording {
+        event: names[chosen].clone(),
+        ..Default::default()
+    };
+    rec.period_is_time = matches!(
+        attr.type_,
+        PerfEventType::Software(SoftwareCounterType::CpuClock | SoftwareCounterType::TaskClock)
+    );
+    let fixed_period = match attr.sampling_policy {
+        SamplingPolicy::Frequency(f) => {
+            rec.frequency = Some(f);
+            1
+        }
+        SamplingPolicy::Period(p) => p.get(),
+        SamplingPolicy::NoSampling => 1,
+    };
+    rec.kernel_allowed = !attr
+        .flags
+        .contains(linux_perf_data::linux_perf_event_reader::AttrFlags::EXCLUDE_KERNEL);
+    rec.metadata.push(("tool".into(), "perf record".into()));
+    rec.metadata.push(("event".into(), rec.event.clone()));
+    if let Ok(Some(cmd)) = perf_file.cmdline() {
+        rec.metadata.push(("command".into(), cmd.join(" ")));
+    }
+    if let Ok(Some(h)) = perf_file.hostname() {
+        rec.metadata.push(("host".into(), h.to_string()));
+    }
+    if let Ok(Some(v)) = perf_file.perf_version() {
+        rec.metadata.push(("perf_version".into(), v.to_string()));
+    }
+    if let Ok(Some(v)) = perf_file.os_release() {
+        rec.metadata.push(("os_release".into(), v.to_string()));
+    }
+    if names.len() > 1 {
+        rec.metadata.push(("events".into(), names.join(", ")));
+    }
+
+    // Build ids from the header, by recorded path.
+    let mut build_ids: FxHashMap<Vec<u8>, Vec<u8>> = FxHashMap::default();
+    if let Ok(ids) = perf_file.build_ids() {
+        for (key, info) in ids {
+            if matches!(key, DsoKey::Kernel) {
+                let hex: String = info.build_id.iter().map(|b| format!("{b:02x}")).collect();
+                rec.metadata.push(("kernel_build_id".into(), hex));
+            }
+            build_ids.insert(info.path, trim_build_id(info.build_id));
+        }
+    }
+    let wall_clock = perf_file.clock_data().ok().flatten();
+
+    let unwind_opts = UnwindOptions {
+        search_paths: opts.symfs.clone(),
+        ..Default::default()
+    };
+    let modules = ModuleCache::new(unwind_opts);
+    let mut procs: FxHashMap<u32, Arc<ProcessUnwinder>> = FxHashMap::default();
+    let mut jobs: Vec<UnwindJob> = Vec::new();
+    let mut job_bytes = 0usize;
+    let dwarf_mode = attr.sample_regs_user & perf_regs::UNWIND_MASK == perf_regs::UNWIND_MASK
+        && attr.sample_stack_user > 0;
+    let (mut first_ts, mut last_ts) = (u64::MAX, 0u64);
+    let mut samples_other_events = 0u64;
+    let mut unwind_truncated = 0u64;
+
+    loop {
+        let record = match record_iter.next_record(&mut perf_file) {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => return Err(perf_error(e)),
+        };
+        let (attr_index, raw) = match record {
+            PerfFileRecord::EventRecord { attr_index, record } => (attr_index, record),
+            PerfFileRecord::UserRecord(_) => continue,
+        };
+        if raw.record_type == RecordType::LOST_SAMPLES {
+            // struct { u64 lost; struct sample_id; }
+            if let Some(b) = raw.data.get(0..8) {
+                let b = b.as_slice();
+                rec.lost += u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+            }
+            continue;
+        }
+        let parsed = match raw.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(ParseError::new(format!(
+                    "corrupt {:?} record: {e}",
+                    raw.record_type
+                )))
+            }
+        };
+        match parsed {
+            EventRecord::Sample(s) => {
+                if attr_index != chosen {
+                    samples_other_events += 1;
+                    continue;
+                }
+                if let Some(t) = s.timestamp {
+                    first_ts = first_ts.min(t);
+                    last_ts = last_ts.max(t);
+                }
+                let pid = s.pid.unwrap_or(-1) as u32;
+                let tid = s.tid.unwrap_or(-1) as u32;
+                let period = s.period.unwrap_or(fixed_period);
+                let mut kernel = Vec::new();
+                let mut user = Vec::new();
+                let truncated = false;
+                match &s.callchain {
+                    Some(cc) => split_callchain(
+                        (0..cc.len()).filter_map(|i| cc.get(i)),
+                        s.cpu_mode,
+                        &mut kernel,
+                        &mut user,
+                    ),
+                    None => {
+                        if let Some(ip) = s.ip {
+                            if is_kernel_mode(s.cpu_mode) {
+                                kernel.push(ip);
+                            } else {
+                                user.push(ip);
+                            }
+                        }
+                    }
+                }
+                if dwarf_mode {
+                    if let (Some(regs), Some((stack, dyn_size))) = (&s.user_regs, &s.user_stack) {
+                        let regs = UserRegs {
+                            ip: regs.get(perf_regs::IP).unwrap_or(0),
+                            sp: regs.get(perf_regs::SP).unwrap_or(0),
+                            bp: regs.get(perf_regs::BP).unwrap_or(0),
+                        };
+                        let n = (*dyn_size as usize).min(stack.len());
+                        let bytes = stack.as_slice();
+                        let unwinder = procs
+                            .entry(pid)
+                            .or_insert_with(|| {
+                                Arc::new(ProcessUnwinder::new(modules.options().max_frames))
+                            })
+                            .clone();
+                        job_bytes += n;
+                        jobs.push(UnwindJob {
+                            key: StackKey {
+                                pid,
+                                tid,
+                                kernel,
+                                user,
+                                truncated: false,
+                            },
+                            period,
+                            regs,
+                            stack: bytes[..n].to_vec(),
+                            unwinder,
+                        });
+                        if job_bytes >= JOB_BYTES || jobs.len() >= 16384 {
+                            flush_jobs(&mut rec, &mut jobs, &mut unwind_truncated);
+                            job_bytes = 0;
+                        }
+                        continue;
+                    }
+                }
+                rec.add(
+                    StackKey {
+                        pid,
+                        tid,
+                        kernel,
+                        user,
+                        truncated,
+                    },
+                    period,
+                );
+            }
+            EventRecord::Mmap(m) => {
+                let path = raw_string(&m.path);
+                let bid = build_ids.get(path.as_bytes()).cloned();
+                add_mapping(
+                    &mut rec,
+                    &mut procs,
+                    &modules,
+                    m.pid,
+                    MappedRegion {
+                        start: m.address,
+                        end: m.address.saturating_add(m.length),
+                        file_offset: m.page_offset,
+                        path,
+                        build_id: bid,
+                    },
+                    dwarf_mode && m.is_executable,
+                );
+            }
+            EventRecord::Mmap2(m) => {
+                let path = raw_string(&m.path);
+                let bid = match &m.file_id {
+                    Mmap2FileId::BuildId(b) => Some(trim_build_id(b.clone())),
+                    Mmap2FileId::InodeAndVersion(_) => build_ids.get(path.as_bytes()).cloned(),
+                };
+                const PROT_EXEC: u32 = 4;
+                add_mapping(
+                    &mut rec,
+                    &mut procs,
+                    &modules,
+                    m.pid,
+                    MappedRegion {
+                        start: m.address,
+                        end: m.address.saturating_add(m.length),
+                        file_offset: m.page_offset,
+                        path,
+                        build_id: bid,
+                    },
+                    dwarf_mode && m.protection & PROT_EXEC != 0,
+                );
+            }
+            EventRecord::Comm(c) => {
+                let name = raw_string(&c.name);
+                if c.pid == c.tid {
+                    rec.process(c.pid as u32).comm = name.clone();
+                }
+                rec.threads.insert(c.tid as u32, name);
+            }
+            EventRecord::Fork(f) => {
+                // A new process (not a thread) starts with a copy of its parent's maps.
+                if f.pid != f.ppid && f.pid == f.tid {
+                    let (pid, ppid) = (f.pid as u32, f.ppid as u32);
+                    if let Some(parent) = rec.processes.get(&ppid).cloned() {
+                        let mut child = parent;
+                        child.pid = pid;
+                        if let Some(old) = rec.processes.get(&pid) {
+                            child.comm = old.comm.clone();
+                        }
+                        rec.processes.insert(pid, child);
+                    }
+                    if let Some(pu) = procs.get(&ppid).map(|u| (**u).clone()) {
+                        procs.insert(pid, Arc::new(pu));
+                    }
+                }
+                if let Some(name) = rec.threads.get(&(f.ptid as u32)).cloned() {
+                    rec.threads.entry(f.tid as u32).or_insert(name);
+                }
+            }
+            EventRecord::Lost(l) => rec.lost += l.count,
+            _ => {}
+        }
+    }
+
+    flush_jobs(&mut rec, &mut jobs, &mut unwind_truncated);
+    if first_ts != u64::MAX && last_ts >= first_ts {
+        rec.duration_nanos = (last_ts - first_ts) as i64;
+        if let Some(c) = wall_clock {
+            // Wall clock of the first sample, from the (wall, perf clock) reference pair.
+            let wall = c.wall_clock_ns as i128 - c.clockid_time_ns as i128 + first_ts as i128;
+            rec.start_time_nanos = wall.clamp(0, i64::MAX as i128) as i64;
+        }
+    }
+    if samples_other_events > 0 {
+        rec.notes.push(format!(
+            "read event '{}' only; {samples_other_events} samples of other events ({}) skipped (choose with --event)",
+            rec.event,
+            names
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != chosen)
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if unwind_truncated > 0 {
+        rec.notes.push(format!(
+            "{unwind_truncated} DWARF-unwound stacks stopped early (stack copy too small or missing unwind information)"
+        ));
+    }
+    // Binaries missing for unwinding are also missing for symbolization: the symbolizer's
+    // notes name them (with counts), so they are not repeated here.
+    Ok(rec)
+}
+
+fn add_mapping(
+    rec: &mut RawRecording,
+    procs: &mut FxHashMap<u32, Arc<ProcessUnwinder>>,
+    modules: &ModuleCache,
+    pid: i32,
+    region: MappedRegion,
+    register_for_unwind: bool,
+) {
+    let pid = pid as u32;
+    if register_for_unwind && !region.path.starts_with("[kernel") {
+        let u = procs
+            .entry(pid)
+            .or_insert_with(|| Arc::new(ProcessUnwinder::new(modules.options().max_frames)));
+        // Copy-on-write: queued samples keep the unwinder of their time.
+        let _ = Arc::make_mut(u).add_region(&region, modules);
+    }
+    rec.process(pid).insert(region);
+}
+
+/// perf pads build ids to 20 bytes; ids of other sizes keep their zero tail otherwise.
+fn trim_build_id(mut b: Vec<u8>) -> Vec<u8> {
+    while b.len() > 16 && b.last() == Some(&0) {
+        b.pop();
+    }
+    b
+}
+
+fn raw_string(d: &RawData) -> String {
+    let s = d.as_slice();
+    let s = match s.iter().position(|&b| b == 0) {
+        Some(i) => &s[..i],
+        None => &s[..],
+    };
+    String::from_utf8_lossy(s).into_owned()
+}
+
+fn is_kernel_mode(m: CpuMode) -> bool {
+    matches!(m, CpuMode::Kernel | CpuMode::GuestKernel)
+}
+
+/// Split a callchain at its context markers. Entries before any marker belong to the sample's
+/// own mode.
+fn split_callchain(
+    chain: impl Iterator<Item = u64>,
+    mode: CpuMode,
+    kernel: &mut Vec<u64>,
+    user: &mut Vec<u64>,
+) {
+    let mut in_kernel = is_kernel_mode(mode);
+    let mut other = false;
+    for a in chain {
+        if a >= PERF_CONTEXT_MAX {
+            match a {
+                PERF_CONTEXT_KERNEL => {
+                    in_kernel = true;
+                    other = false;
+                }
+                PERF_CONTEXT_USER => {
+                    in_kernel = false;
+                    other = false;
+                }
+                // Hypervisor / guest contexts: not attributed.
+                _ => other = true,
+            }
+            continue;
+        }
+        if other {
+            continue;
+        }
+        if in_kernel {
+            kernel.push(a);
+        } else {
+            user.push(a);
+        }
+    }
+}
+
+/// The display name of an event: the recorded name, else one derived from its type.
+fn event_name(name: Option<&str>, t: &PerfEventType, index: usize) -> String {
+    if let Some(n) = name.filter(|n| !n.is_empty()) {
+        return n.to_string();
+    }
+    match t {
+        PerfEventType::Software(SoftwareCounterType::CpuClock) => "cpu-clock".into(),
+        PerfEventType::Software(SoftwareCounterType::TaskClock) => "task-clock".into(),
+        PerfEventType::Hardware(h, _) => format!("{h:?}").to_lowercase(),
+        _ => format!("event{index}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callchain_split_at_markers() {
+        let chain = [
+            PERF_CONTEXT_KERNEL,
+            0xffff_ffff_8100_0000,
+            0xffff_ffff_8100_0100,
+            PERF_CONTEXT_USER,
+            0x401000,
+            0x401234,
+        ];
+        let (mut k, mut u) = (vec![], vec![]);
+        split_callchain(chain.into_iter(), CpuMode::Kernel, &mut k, &mut u);
+        assert_eq!(k, vec![0xffff_ffff_8100_0000, 0xffff_ffff_8100_0100]);
+        assert_eq!(u, vec![0x401000, 0x401234]);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let opts = ReadOptions::default();
+        assert!(read_raw(b"", &opts).is_err());
+        assert!(read_raw(b"PERFILE2", &opts).is_err());
+        let mut hdr = b"PERFILE2".to_vec();
+        hdr.extend_from_slice(&104u64.to_le_bytes());
+        hdr.extend_from_slice(&[0xff; 200]);
+        assert!(read_raw(&hdr, &opts).is_err());
+        let mut pipe = b"PERFILE2".to_vec();
+        pipe.extend_from_slice(&16u64.to_le_bytes());
+        pipe.extend_from_slice(&[0x7f; 64]);
+        assert!(read_raw(&pipe, &opts).is_err());
+    }
 }

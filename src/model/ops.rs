@@ -13,45 +13,102 @@ pub struct MergeError(pub String);
 /// equal stacks (and no labels) are summed. Durations add up, the earliest start time is kept,
 /// data-quality counters add up, metadata of the first profile wins on conflicts.
 pub fn merge(profiles: &[Profile]) -> Result<Profile, MergeError> {
-    let Some(first) = profiles.first() else {
-        return Err(MergeError("nothing to merge".into()));
-    };
-    let mut b = ProfileBuilder::new(first.sample_types.clone());
-    for (n, p) in profiles.iter().enumerate() {
-        if p.sample_types != first.sample_types {
-            return Err(MergeError(format!(
-                "profile {} has sample types [{}] but the first has [{}]",
-                n + 1,
-                describe_types(&p.sample_types),
-                describe_types(&first.sample_types)
-            )));
-        }
-        merge_into(&mut b, p);
-    }
-    let out = b.profile_mut();
-    out.default_sample_type = first.default_sample_type;
-    out.period_type = first.period_type.clone();
-    out.period = first.period;
-    out.drop_frames = first.drop_frames.clone();
-    out.keep_frames = first.keep_frames.clone();
-    out.time_nanos = profiles
-        .iter()
-        .map(|p| p.time_nanos)
-        .filter(|&t| t > 0)
-        .min()
-        .unwrap_or(0);
-    out.duration_nanos = profiles.iter().map(|p| p.duration_nanos.max(0)).sum();
+    let mut m = Merger::new();
     for p in profiles {
-        for (k, v) in &p.metadata {
-            out.metadata.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        for c in &p.comments {
-            if !out.comments.contains(c) {
-                out.comments.push(c.clone());
+        m.add(p)?;
+    }
+    m.finish()
+        .ok_or_else(|| MergeError("nothing to merge".into()))
+}
+
+/// Incremental merge with the semantics of [`merge`]: profiles are added one at a time (and
+/// can be dropped right after), so memory grows with the unique stacks of the result, not
+/// with the number of inputs. Two mergers of consecutive inputs combine with [`Merger::absorb`]
+/// (the left one's metadata wins), which makes a parallel tree reduction possible.
+#[derive(Default)]
+pub struct Merger {
+    builder: Option<ProfileBuilder>,
+    /// Profiles added so far (for error messages).
+    count: usize,
+}
+
+impl Merger {
+    pub fn new() -> Self {
+        Merger::default()
+    }
+
+    /// Number of profiles merged so far.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Add one profile.
+    pub fn add(&mut self, p: &Profile) -> Result<(), MergeError> {
+        self.add_counted(p, 1)
+    }
+
+    fn add_counted(&mut self, p: &Profile, n: usize) -> Result<(), MergeError> {
+        match &mut self.builder {
+            None => {
+                let mut b = ProfileBuilder::new(p.sample_types.clone());
+                {
+                    let out = b.profile_mut();
+                    out.default_sample_type = p.default_sample_type;
+                    out.period_type = p.period_type.clone();
+                    out.period = p.period;
+                    out.drop_frames = p.drop_frames.clone();
+                    out.keep_frames = p.keep_frames.clone();
+                }
+                merge_into(&mut b, p);
+                let out = b.profile_mut();
+                out.time_nanos = p.time_nanos.max(0);
+                out.duration_nanos = p.duration_nanos.max(0);
+                out.metadata = p.metadata.clone();
+                out.comments = p.comments.clone();
+                self.builder = Some(b);
+            }
+            Some(b) => {
+                if p.sample_types != b.profile().sample_types {
+                    return Err(MergeError(format!(
+                        "profile {} has sample types [{}] but the first has [{}]",
+                        self.count + 1,
+                        describe_types(&p.sample_types),
+                        describe_types(&b.profile().sample_types)
+                    )));
+                }
+                merge_into(b, p);
+                let out = b.profile_mut();
+                if p.time_nanos > 0 && (out.time_nanos == 0 || p.time_nanos < out.time_nanos) {
+                    out.time_nanos = p.time_nanos;
+                }
+                out.duration_nanos = out.duration_nanos.saturating_add(p.duration_nanos.max(0));
+                for (k, v) in &p.metadata {
+                    out.metadata.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                for c in &p.comments {
+                    if !out.comments.contains(c) {
+                        out.comments.push(c.clone());
+                    }
+                }
             }
         }
+        self.count += n;
+        Ok(())
     }
-    Ok(b.finish())
+
+    /// Add everything another merger collected (inputs that come after this merger's).
+    pub fn absorb(&mut self, other: Merger) -> Result<(), MergeError> {
+        let n = other.count;
+        match other.finish() {
+            Some(p) => self.add_counted(&p, n),
+            None => Ok(()),
+        }
+    }
+
+    /// The merged profile (`None` when nothing was added).
+    pub fn finish(self) -> Option<Profile> {
+        self.builder.map(|b| b.finish())
+    }
 }
 
 /// Add all samples of `p` into builder `b` (sample types must already agree).

@@ -1,23 +1,80 @@
-//! Symbolization: addresses to functions, files and lines, in-process (see issue 4).
+//! Symbolization: addresses to functions, files and lines, in-process (issue 4, item 3), and
+//! the step that turns a [`RawRecording`] into a [`Profile`].
 //!
-//! Contract used by `record` and perf.data ingest (being implemented):
-//! [`build_profile`] turns a [`RawRecording`] into a symbolized [`Profile`].
+//! - [`elf`]: one ELF file mapped and parsed once (build id, PT_LOAD, symbols, DWARF sections).
+//! - [`symbolizer`]: finding binaries and debug files, the module cache, parallel lookups.
+//! - [`demangle`]: Rust and C++ names.
+//! - [`kallsyms`]: kernel symbols.
+//! - [`perfmap`]: JIT symbols from `/tmp/perf-PID.map`.
+//! - [`profile`]: [`build_profile`], used by `record` and perf.data ingest.
 
-use crate::model::Profile;
-use crate::record::raw::RawRecording;
+pub mod demangle;
+pub mod elf;
+pub mod kallsyms;
+pub mod perfmap;
+pub mod profile;
+pub mod symbolizer;
+
+pub use kallsyms::Kallsyms;
+pub use profile::{build_profile, build_profile_with};
+pub use symbolizer::{Frame, Module, ModuleKey, Symbolizer, Unavailable};
+
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Progress report: (modules done, modules total, module being worked on).
+pub type ProgressFn = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
 
 /// Where and how to symbolize.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct SymbolizerOptions {
-    /// Extra folders to look for binaries and debug files in (`--symfs`, `--search-path`).
+    /// Extra folders to look for binaries and debug files in (`--symfs`, `--search-path`):
+    /// DIR + recorded path, DIR + basename, DIR/.build-id/xx/rest[.debug].
     pub search_paths: Vec<PathBuf>,
-    /// A kallsyms file to use for kernel addresses (default: `/proc/kallsyms` when recording
-    /// live, none for perf.data).
+    /// A kallsyms file to use for kernel addresses (`/proc/kallsyms` when recording live, the
+    /// recorded copy for perf.data). None: kernel frames stay `[kernel.kallsyms]` + address.
     pub kallsyms: Option<PathBuf>,
+    /// Put the thread name (comm) as the root frame of every stack, like perf's folded output.
+    /// Default: true.
+    pub thread_root_frames: bool,
+    /// Called as modules finish symbolizing (library code never prints).
+    pub progress: Option<ProgressFn>,
+    /// Folder holding JIT maps `perf-PID.map` for frames in anonymous memory (default
+    /// `/tmp`, where JITs write them; None disables).
+    pub perf_map_dir: Option<PathBuf>,
 }
 
-/// Symbolize a recording into a profile (placeholder: being implemented).
-pub fn build_profile(_rec: &RawRecording, _opts: &SymbolizerOptions) -> Profile {
-    Profile::default()
+impl Default for SymbolizerOptions {
+    fn default() -> Self {
+        SymbolizerOptions {
+            search_paths: Vec::new(),
+            kallsyms: None,
+            thread_root_frames: true,
+            progress: None,
+            perf_map_dir: Some(PathBuf::from("/tmp")),
+        }
+    }
+}
+
+impl SymbolizerOptions {
+    /// Options for a recording made on this machine just now: kernel symbols from
+    /// `/proc/kallsyms`.
+    pub fn live() -> Self {
+        SymbolizerOptions {
+            kallsyms: Some(PathBuf::from("/proc/kallsyms")),
+            ..Default::default()
+        }
+    }
+}
+
+impl std::fmt::Debug for SymbolizerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SymbolizerOptions")
+            .field("search_paths", &self.search_paths)
+            .field("kallsyms", &self.kallsyms)
+            .field("thread_root_frames", &self.thread_root_frames)
+            .field("progress", &self.progress.is_some())
+            .field("perf_map_dir", &self.perf_map_dir)
+            .finish()
+    }
 }

@@ -1,0 +1,400 @@
+//! One ELF object loaded for symbolization: mapped once, parsed once, kept in the cache.
+//!
+//! Everything later lookups need is extracted at load time (build id, PT_LOAD segments for the
+//! file-offset → virtual-address conversion, the sorted symbol table, the DWARF sections as
+//! byte ranges or decompressed buffers), so the `object` parse is not kept around and one
+//! [`ElfImage`] can be shared read-only by every rayon worker.
+
+use addr2line::gimli;
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
+use std::borrow::Cow;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+/// The bytes of an object: a read-only file mapping, or a copy (vdso from memory, tests).
+pub enum Bytes {
+    Mmap(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mmap(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// A PT_LOAD segment: `[file_off, file_off + filesz)` is mapped at `vaddr`.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    vaddr: u64,
+    file_off: u64,
+    filesz: u64,
+}
+
+/// A function-like symbol from `.symtab` / `.dynsym`. The name is a range in the image bytes.
+#[derive(Clone, Copy, Debug)]
+struct Sym {
+    addr: u64,
+    size: u64,
+    name_off: u32,
+    name_len: u32,
+    /// The `STT_FILE` symbol preceding a local symbol (its source file), as (offset, len).
+    file: (u32, u32),
+}
+
+/// Where one DWARF section's bytes are.
+enum SectionBytes {
+    Absent,
+    InFile(usize, usize),
+    Decompressed(Vec<u8>),
+}
+
+/// A parsed ELF file (binary, shared library, separate debug file or vdso image).
+pub struct ElfImage {
+    pub path: PathBuf,
+    data: Bytes,
+    pub build_id: Option<Vec<u8>>,
+    /// `.gnu_debuglink` file name and CRC.
+    pub debuglink: Option<(String, u32)>,
+    /// `.gnu_debugaltlink` (dwz supplementary file): path and build id.
+    pub altlink: Option<(String, Vec<u8>)>,
+    little_endian: bool,
+    segments: Vec<Segment>,
+    symbols: Vec<Sym>,
+    /// Address ranges of executable sections, sorted.
+    text_sections: Vec<(u64, u64)>,
+    /// Executable sections have contents here (false for separate debug files).
+    has_code: bool,
+    sections: Vec<SectionBytes>,
+    has_dwarf: bool,
+}
+
+/// Why a file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0}: not a usable ELF file: {1}")]
+    Parse(String, String),
+}
+
+const DWARF_SECTIONS: &[gimli::SectionId] = &[
+    gimli::SectionId::DebugAbbrev,
+    gimli::SectionId::DebugAddr,
+    gimli::SectionId::DebugAranges,
+    gimli::SectionId::DebugInfo,
+    gimli::SectionId::DebugLine,
+    gimli::SectionId::DebugLineStr,
+    gimli::SectionId::DebugLoc,
+    gimli::SectionId::DebugLocLists,
+    gimli::SectionId::DebugRanges,
+    gimli::SectionId::DebugRngLists,
+    gimli::SectionId::DebugStr,
+    gimli::SectionId::DebugStrOffsets,
+    gimli::SectionId::DebugTypes,
+];
+
+/// Largest decompressed debug section accepted (4 GiB).
+const MAX_SECTION: u64 = 1 << 32;
+
+fn section_slot(id: gimli::SectionId) -> Option<usize> {
+    DWARF_SECTIONS.iter().position(|&s| s == id)
+}
+
+impl ElfImage {
+    /// Map and parse a file.
+    pub fn open(path: &Path) -> Result<ElfImage, LoadError> {
+        let shown = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| LoadError::Io(shown.clone(), e))?;
+        // SAFETY: read-only private mapping; a binary truncated underneath us is the same
+        // hazard perf and every debugger accept.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| LoadError::Io(shown, e))?;
+        Self::from_bytes(path.to_path_buf(), Bytes::Mmap(map))
+    }
+
+    /// Parse bytes already in memory (vdso image, tests).
+    pub fn from_bytes(path: PathBuf, data: Bytes) -> Result<ElfImage, LoadError> {
+        let shown = path.display().to_string();
+        let perr = |e: object::Error| LoadError::Parse(shown.clone(), e.to_string());
+        let base = data.as_ptr() as usize;
+        let (
+            build_id,
+            debuglink,
+            altlink,
+            little_endian,
+            segments,
+            symbols,
+            text_sections,
+            has_code,
+            sections,
+            has_dwarf,
+        ) = {
+            let obj = object::File::parse(&*data).map_err(perr)?;
+            if obj.format() != object::BinaryFormat::Elf {
+                return Err(LoadError::Parse(shown.clone(), "not ELF".into()));
+            }
+            let build_id = obj.build_id().ok().flatten().map(|b| b.to_vec());
+            let altlink = obj
+                .gnu_debugaltlink()
+                .ok()
+                .flatten()
+                .map(|(n, id)| (String::from_utf8_lossy(n).into_owned(), id.to_vec()));
+            let debuglink = obj
+                .gnu_debuglink()
+                .ok()
+                .flatten()
+                .map(|(n, crc)| (String::from_utf8_lossy(n).into_owned(), crc));
+            let segments: Vec<Segment> = obj
+                .segments()
+                .map(|s| {
+                    let (off, size) = s.file_range();
+                    Segment {
+                        vaddr: s.address(),
+                        file_off: off,
+                        filesz: size,
+                    }
+                })
+                .collect();
+            let mut symbols = Vec::new();
+            let add_syms =
+                |symbols: &mut Vec<Sym>, it: &mut dyn Iterator<Item = object::Symbol<'_, '_>>| {
+                    let mut file = (0u32, 0u32);
+                    for s in it {
+                        if s.kind() == SymbolKind::File {
+                            file = match s.name_bytes() {
+                                Ok(n) if !n.is_empty() => {
+                                    let off = (n.as_ptr() as usize).wrapping_sub(base);
+                                    if off <= u32::MAX as usize {
+                                        (off as u32, n.len() as u32)
+                                    } else {
+                                        (0, 0)
+                                    }
+                                }
+                                _ => (0, 0),
+                            };
+                            continue;
+                        }
+                        if s.kind() != SymbolKind::Text || s.is_undefined() || s.address() == 0 {
+                            continue;
+                        }
+                        let Ok(name) = s.name_bytes() else { continue };
+                        if name.is_empty() {
+                            continue;
+                        }
+                        let off = (name.as_ptr() as usize).wrapping_sub(base);
+                        if off > u32::MAX as usize || name.len() > u32::MAX as usize {
+                            continue;
+                        }
+                        symbols.push(Sym {
+                            addr: s.address(),
+                            size: s.size(),
+                            name_off: off as u32,
+                            name_len: name.len() as u32,
+                            file: if s.is_local() { file } else { (0, 0) },
+                        });
+                    }
+                };
+            add_syms(&mut symbols, &mut obj.symbols());
+            if symbols.is_empty() {
+                add_syms(&mut symbols, &mut obj.dynamic_symbols());
+            }
+            // Sorted by address; among aliases at one address the largest size wins.
+            symbols.sort_by_key(|s| (s.addr, std::cmp::Reverse(s.size)));
+            symbols.dedup_by_key(|s| s.addr);
+            // Executable sections, including the NOBITS copies in separate debug files.
+            let is_exec = |s: &object::Section<'_, '_>| match s.flags() {
+                object::SectionFlags::Elf { sh_flags, .. } => {
+                    sh_flags.0 & object::elf::SHF_EXECINSTR.0 != 0
+                }
+                _ => s.kind() == object::SectionKind::Text,
+            };
+            let mut text_sections: Vec<(u64, u64)> = obj
+                .sections()
+                .filter(|s| is_exec(s) && s.size() > 0)
+                .map(|s| (s.address(), s.address() + s.size()))
+                .collect();
+            text_sections.sort_unstable();
+            let has_code = obj
+                .sections()
+                .any(|s| s.kind() == object::SectionKind::Text && s.size() > 0);
+            let mut sections = Vec::with_capacity(DWARF_SECTIONS.len());
+            let mut has_dwarf = false;
+            for id in DWARF_SECTIONS {
+                let slot = match obj.section_by_name(id.name()) {
+                    Some(sec) if sec.kind() != object::SectionKind::UninitializedData => {
+                        match sec.compressed_file_range() {
+                            Ok(r) if r.format == object::CompressionFormat::None => {
+                                match sec.file_range() {
+                                    Some((o, l))
+                                        if o.checked_add(l)
+                                            .is_some_and(|e| e <= data.len() as u64) =>
+                                    {
+                                        SectionBytes::InFile(o as usize, l as usize)
+                                    }
+                                    _ => SectionBytes::Absent,
+                                }
+                            }
+                            // A hostile header must not make us allocate without bound:
+                            // real DWARF compresses well under 1:64.
+                            Ok(r)
+                                if r.uncompressed_size > MAX_SECTION
+                                    || r.uncompressed_size
+                                        > r.compressed_size.saturating_mul(64) + 4096 =>
+                            {
+                                SectionBytes::Absent
+                            }
+                            Err(_) => SectionBytes::Absent,
+                            _ => match sec.uncompressed_data() {
+                                Ok(Cow::Owned(v)) => SectionBytes::Decompressed(v),
+                                Ok(Cow::Borrowed(b)) => {
+                                    let o = (b.as_ptr() as usize).wrapping_sub(base);
+                                    SectionBytes::InFile(o, b.len())
+                                }
+                                Err(_) => SectionBytes::Absent,
+                            },
+                        }
+                    }
+                    _ => SectionBytes::Absent,
+                };
+                if *id == gimli::SectionId::DebugInfo {
+                    has_dwarf = match &slot {
+                        SectionBytes::Absent => false,
+                        SectionBytes::InFile(_, l) => *l > 0,
+                        SectionBytes::Decompressed(v) => !v.is_empty(),
+                    };
+                }
+                sections.push(slot);
+            }
+            (
+                build_id,
+                debuglink,
+                altlink,
+                obj.is_little_endian(),
+                segments,
+                symbols,
+                text_sections,
+                has_code,
+                sections,
+                has_dwarf,
+            )
+        };
+        Ok(ElfImage {
+            path,
+            data,
+            build_id,
+            debuglink,
+            altlink,
+            little_endian,
+            segments,
+            symbols,
+            text_sections,
+            has_code,
+            sections,
+            has_dwarf,
+        })
+    }
+
+    /// True when the file carries `.debug_info`.
+    pub fn has_dwarf(&self) -> bool {
+        self.has_dwarf
+    }
+
+    /// True when the file holds code (false for separate debug files: their `.text` is
+    /// NOBITS and their PT_LOAD entries have zeroed file offsets).
+    pub fn has_loadable_bytes(&self) -> bool {
+        self.has_code
+    }
+
+    /// Number of function symbols.
+    pub fn symbol_count(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// True when the file has a usable symbol table.
+    pub fn has_symbols(&self) -> bool {
+        !self.symbols.is_empty()
+    }
+
+    /// Virtual address (as in DWARF and the symbol table) of a file offset, via PT_LOAD.
+    pub fn vaddr_of_offset(&self, off: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|s| off >= s.file_off && off - s.file_off < s.filesz.max(1))
+            .map(|s| off - s.file_off + s.vaddr)
+    }
+
+    /// The source file the symbol table gives for the function symbol at `vaddr` (from the
+    /// `STT_FILE` entry preceding a local symbol), as binutils reports without line info.
+    pub fn symbol_file_at(&self, vaddr: u64) -> Option<&str> {
+        let (_, addr) = self.symbol_at(vaddr)?;
+        let i = self.symbols.partition_point(|s| s.addr < addr);
+        let (o, l) = self.symbols.get(i)?.file;
+        if l == 0 {
+            return None;
+        }
+        std::str::from_utf8(self.data.get(o as usize..(o + l) as usize)?).ok()
+    }
+
+    /// The function symbol for `vaddr`: its (raw) name and start address. Like binutils, the
+    /// nearest symbol at or below the address in the same executable section (so alignment
+    /// padding after a function still names it, and PLT stubs don't borrow `_init`).
+    pub fn symbol_at(&self, vaddr: u64) -> Option<(&str, u64)> {
+        let i = self.symbols.partition_point(|s| s.addr <= vaddr);
+        let s = self.symbols.get(i.checked_sub(1)?)?;
+        let inside = s.size != 0 && vaddr - s.addr < s.size;
+        // Past the end of a sized symbol: alignment padding names it (as binutils does), but
+        // a larger gap is code the table does not cover (e.g. a stripped `.dynsym`).
+        if s.size != 0 && !inside && vaddr - s.addr - s.size >= 64 {
+            return None;
+        }
+        if !inside {
+            let j = self.text_sections.partition_point(|t| t.0 <= vaddr);
+            let (lo, hi) = *self.text_sections.get(j.checked_sub(1)?)?;
+            if vaddr >= hi || s.addr < lo {
+                return None;
+            }
+        }
+        let bytes = self
+            .data
+            .get(s.name_off as usize..(s.name_off as usize + s.name_len as usize))?;
+        Some((std::str::from_utf8(bytes).ok()?, s.addr))
+    }
+
+    fn section(&self, id: gimli::SectionId) -> &[u8] {
+        match section_slot(id).map(|i| &self.sections[i]) {
+            Some(SectionBytes::InFile(o, l)) => &self.data[*o..*o + *l],
+            Some(SectionBytes::Decompressed(v)) => v,
+            _ => &[],
+        }
+    }
+
+    /// The DWARF sections as a gimli [`gimli::Dwarf`] borrowing from this image.
+    pub fn dwarf(&self) -> gimli::Dwarf<gimli::EndianSlice<'_, gimli::RunTimeEndian>> {
+        let endian = if self.little_endian {
+            gimli::RunTimeEndian::Little
+        } else {
+            gimli::RunTimeEndian::Big
+        };
+        let load = |id: gimli::SectionId| -> Result<_, std::convert::Infallible> {
+            Ok(gimli::EndianSlice::new(self.section(id), endian))
+        };
+        match gimli::Dwarf::load(load) {
+            Ok(d) => d,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Lower-case hex of a build id.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}

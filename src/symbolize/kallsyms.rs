@@ -1,0 +1,116 @@
+//! Kernel symbols from `/proc/kallsyms` (or a saved copy): text symbols sorted by address,
+//! looked up by binary search like perf does for `[kernel.kallsyms]`.
+
+use crate::error::ParseError;
+
+/// Sorted kernel text symbols.
+#[derive(Clone, Debug, Default)]
+pub struct Kallsyms {
+    /// (address, name) sorted by address.
+    syms: Vec<(u64, Box<str>)>,
+}
+
+impl Kallsyms {
+    /// Parse kallsyms text (`ffffffff81000000 T _stext [module]` per line). Fails when nothing
+    /// usable is found, including the all-zero addresses of a `kptr_restrict`ed reader.
+    pub fn parse(text: &str) -> Result<Kallsyms, ParseError> {
+        let mut syms = Vec::new();
+        let mut zero = 0usize;
+        for (n, line) in text.lines().enumerate() {
+            let mut it = line.split_ascii_whitespace();
+            let (Some(a), Some(t), Some(name)) = (it.next(), it.next(), it.next()) else {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return Err(ParseError::new(format!(
+                    "line {}: expected `ADDRESS TYPE NAME`",
+                    n + 1
+                )));
+            };
+            let addr = u64::from_str_radix(a, 16)
+                .map_err(|_| ParseError::new(format!("line {}: bad address {a:?}", n + 1)))?;
+            if !matches!(t, "t" | "T" | "w" | "W") {
+                continue;
+            }
+            if addr == 0 {
+                zero += 1;
+                continue;
+            }
+            syms.push((addr, name.into()));
+        }
+        if syms.is_empty() {
+            return Err(ParseError::new(if zero > 0 {
+                "all kernel symbol addresses are zero (kernel.kptr_restrict; read it as root)"
+                    .to_string()
+            } else {
+                "no kernel text symbols".to_string()
+            }));
+        }
+        syms.sort_by_key(|s| s.0);
+        Ok(Kallsyms { syms })
+    }
+
+    /// Read and parse a kallsyms file.
+    pub fn load(path: &std::path::Path) -> Result<Kallsyms, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The symbol at or before `addr`, with its start address.
+    pub fn lookup(&self, addr: u64) -> Option<(&str, u64)> {
+        let i = self.syms.partition_point(|s| s.0 <= addr);
+        let (a, name) = self.syms.get(i.checked_sub(1)?)?;
+        // Past the last symbol by more than a generous function size: not kernel text we know.
+        if i == self.syms.len() && addr - a > 1 << 20 {
+            return None;
+        }
+        Some((name, *a))
+    }
+
+    pub fn len(&self) -> usize {
+        self.syms.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.syms.is_empty()
+    }
+    /// Lowest and highest symbol address.
+    pub fn range(&self) -> (u64, u64) {
+        (
+            self.syms.first().map(|s| s.0).unwrap_or(0),
+            self.syms.last().map(|s| s.0).unwrap_or(0),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sorts_and_looks_up() {
+        let text = "ffffffff81000100 T second\n\
+                    ffffffff81000000 T _stext\n\
+                    ffffffff81000050 d some_data\n\
+                    ffffffffc0000000 t ext4_thing\t[ext4]\n";
+        let k = Kallsyms::parse(text).unwrap();
+        assert_eq!(k.len(), 3);
+        assert_eq!(
+            k.lookup(0xffffffff81000000),
+            Some(("_stext", 0xffffffff81000000))
+        );
+        assert_eq!(k.lookup(0xffffffff810000ff).unwrap().0, "_stext");
+        assert_eq!(k.lookup(0xffffffff81000100).unwrap().0, "second");
+        assert_eq!(k.lookup(0xffffffffc0000010).unwrap().0, "ext4_thing");
+        assert_eq!(k.lookup(0x1000), None);
+        assert_eq!(k.lookup(0xffffffffc0000000 + (2 << 20)), None);
+    }
+
+    #[test]
+    fn restricted_and_garbage() {
+        let e = Kallsyms::parse("0000000000000000 T _stext\n0000000000000000 t x\n").unwrap_err();
+        assert!(e.to_string().contains("kptr_restrict"), "{e}");
+        assert!(Kallsyms::parse("zzz T x\n").is_err());
+        assert!(Kallsyms::parse("justone\n").is_err());
+        assert!(Kallsyms::parse("").is_err());
+    }
+}

@@ -1,0 +1,477 @@
+//! [`build_profile`]: a [`RawRecording`] (address stacks + process maps) to a symbolized,
+//! pprof-like [`Profile`]. Every unique (process, address) is resolved to its mapped region,
+//! addresses are grouped per binary, each binary is symbolized once (modules in parallel,
+//! addresses within a module in parallel), kernel addresses go through kallsyms.
+
+use super::elf::hex;
+use super::kallsyms::Kallsyms;
+use super::perfmap::PerfMap;
+use super::symbolizer::{Frame, ModuleKey, Symbolizer, Unavailable};
+use super::SymbolizerOptions;
+use crate::model::{
+    DataQuality, Function, Line, Location, LocationId, Mapping, MappingId, Profile, ProfileBuilder,
+    ValueType,
+};
+use crate::record::raw::{MappedRegion, RawRecording};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
+
+/// Addresses at or above this are perf context markers (PERF_CONTEXT_*), not code.
+const PERF_CONTEXT_MAX: u64 = u64::MAX - 4095;
+
+/// Paths that are never files: anonymous memory, heap, stack, JIT without a map.
+fn is_symbolizable(path: &str) -> bool {
+    path == "[vdso]" || (path.starts_with('/') && !path.starts_with("//anon"))
+}
+
+struct ModuleResult {
+    /// file offset → frames (innermost first); empty = unresolved.
+    frames: FxHashMap<u64, Vec<Frame>>,
+    status: Result<(bool, bool, Option<String>), Unavailable>,
+}
+
+/// Symbolize a recording into a profile. Never fails: what cannot be resolved stays an
+/// unknown frame carrying its module and offset, and the reason goes into the data quality.
+pub fn build_profile(rec: &RawRecording, opts: &SymbolizerOptions) -> Profile {
+    build_profile_with(&Symbolizer::new(opts.clone()), rec, opts)
+}
+
+/// [`build_profile`] with a caller-owned [`Symbolizer`], so binaries loaded for one recording
+/// stay cached for the next.
+pub fn build_profile_with(
+    sym: &Symbolizer,
+    rec: &RawRecording,
+    opts: &SymbolizerOptions,
+) -> Profile {
+    // 1. Unique user lookups per module (return addresses looked up at addr - 1).
+    let mut keys: Vec<ModuleKey> = Vec::new();
+    let mut key_ix: FxHashMap<ModuleKey, usize> = FxHashMap::default();
+    let mut wanted: Vec<FxHashSet<u64>> = Vec::new();
+    let mut kernel_addrs: FxHashSet<u64> = FxHashSet::default();
+    for k in rec.stacks.keys() {
+        for &a in &k.kernel {
+            if a < PERF_CONTEXT_MAX {
+                kernel_addrs.insert(a);
+            }
+        }
+        let Some(maps) = rec.processes.get(&k.pid) else {
+            continue;
+        };
+        for (i, &a) in k.user.iter().enumerate() {
+            let Some(r) = maps.find(lookup_addr(a, i)) else {
+                continue;
+            };
+            if !is_symbolizable(&r.path) {
+                continue;
+            }
+            let key = ModuleKey {
+                path: r.path.clone(),
+                build_id: r.build_id.clone(),
+            };
+            let ix = *key_ix.entry(key.clone()).or_insert_with(|| {
+                keys.push(key);
+                wanted.push(FxHashSet::default());
+                keys.len() - 1
+            });
+            wanted[ix].insert(r.file_offset_of(lookup_addr(a, i)));
+        }
+    }
+
+    // 2. Symbolize each module once, modules in parallel.
+    let total = keys.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<ModuleResult> = keys
+        .par_iter()
+        .zip(wanted.into_par_iter())
+        .map(|(key, offs)| {
+            let mut offs: Vec<u64> = offs.into_iter().collect();
+            offs.sort_unstable();
+            let r = match sym.module(key) {
+                Ok(m) => {
+                    let frames = m.symbolize_offsets(&offs);
+                    ModuleResult {
+                        frames: offs.into_iter().zip(frames).collect(),
+                        status: Ok((
+                            m.has_functions(),
+                            m.has_lines(),
+                            m.image.build_id.as_deref().map(hex),
+                        )),
+                    }
+                }
+                Err(e) => ModuleResult {
+                    frames: FxHashMap::default(),
+                    status: Err(e),
+                },
+            };
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(p) = &opts.progress {
+                p(n, total, &key.path);
+            }
+            r
+        })
+        .collect();
+
+    // 3. Kernel symbols.
+    let mut notes: Vec<String> = rec.notes.clone();
+    if !rec.kernel_allowed {
+        notes.push(
+            "kernel frames not permitted (perf_event_paranoid / no CAP_PERFMON): user stacks only"
+                .into(),
+        );
+    }
+    let kallsyms = if kernel_addrs.is_empty() {
+        None
+    } else {
+        match &opts.kallsyms {
+            Some(p) => match Kallsyms::load(p) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    notes.push(format!("kernel symbols unavailable: {e}"));
+                    None
+                }
+            },
+            None => {
+                notes.push("no kallsyms given: kernel frames left unsymbolized".into());
+                None
+            }
+        }
+    };
+
+    // 4. Assemble the profile.
+    let period_kind = if rec.period_is_time {
+        ValueType::new("cpu", "nanoseconds")
+    } else {
+        let ev = if rec.event.is_empty() {
+            "events"
+        } else {
+            &rec.event
+        };
+        ValueType::new(ev, "count")
+    };
+    let mut b = ProfileBuilder::new(vec![ValueType::samples(), period_kind.clone()]);
+    let mut mapping_ids: FxHashMap<(u64, u64, u64, String), MappingId> = FxHashMap::default();
+    let mut kernel_mapping: Option<MappingId> = None;
+    // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
+    let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> = FxHashMap::default();
+    let mut perf_maps: FxHashMap<u32, Option<PerfMap>> = FxHashMap::default();
+    let mut kloc_cache: FxHashMap<u64, (LocationId, bool)> = FxHashMap::default();
+    let mut quality = DataQuality {
+        lost_samples: rec.lost,
+        ..Default::default()
+    };
+    let mut unresolved_by_module: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut unmapped_frames = 0u64;
+    let mut kernel_unknown = 0u64;
+
+    // Deterministic output: stacks in a stable order.
+    let mut stacks: Vec<_> = rec.stacks.iter().collect();
+    stacks.sort_by(|a, b| {
+        (a.0.pid, a.0.tid, &a.0.user, &a.0.kernel).cmp(&(b.0.pid, b.0.tid, &b.0.user, &b.0.kernel))
+    });
+    let mut stack: Vec<LocationId> = Vec::new();
+    for (k, t) in stacks {
+        stack.clear();
+        let w = t.count;
+        for &a in k.kernel.iter().filter(|&&a| a < PERF_CONTEXT_MAX) {
+            let (id, known) = *kloc_cache.entry(a).or_insert_with(|| {
+                let m = *kernel_mapping.get_or_insert_with(|| {
+                    let (lo, hi) = kallsyms.as_ref().map(|k| k.range()).unwrap_or((0, 0));
+                    b.mapping(Mapping {
+                        start: lo,
+                        limit: if hi > lo { hi } else { u64::MAX },
+                        offset: 0,
+                        file: "[kernel.kallsyms]".into(),
+                        has_functions: kallsyms.is_some(),
+                        ..Default::default()
+                    })
+                });
+                let lines = match kallsyms.as_ref().and_then(|k| k.lookup(a)) {
+                    Some((name, _)) => {
+                        let f = b.function(Function {
+                            name: name.to_string(),
+                            system_name: name.to_string(),
+                            ..Default::default()
+                        });
+                        vec![Line {
+                            function: f,
+                            line: 0,
+                            column: 0,
+                        }]
+                    }
+                    None => Vec::new(),
+                };
+                let known = !lines.is_empty();
+                (
+                    b.location(Location {
+                        mapping: Some(m),
+                        address: a,
+                        lines,
+                        is_folded: false,
+                    }),
+                    known,
+                )
+            });
+            quality.total_frames += w;
+            if !known {
+                quality.unknown_frames += w;
+                kernel_unknown += w;
+            }
+            stack.push(id);
+        }
+        let maps = rec.processes.get(&k.pid);
+        for (i, &a) in k.user.iter().enumerate() {
+            if a >= PERF_CONTEXT_MAX {
+                continue;
+            }
+            let leaf = i == 0;
+            let (id, unknown) = match loc_cache.get(&(k.pid, a, leaf)) {
+                Some(&v) => v,
+                None => {
+                    let la = lookup_addr(a, i);
+                    let region = maps.and_then(|m| m.find(la));
+                    let jit = match (&opts.perf_map_dir, region) {
+                        (Some(dir), r) if r.is_none_or(|r| !is_symbolizable(&r.path)) => perf_maps
+                            .entry(k.pid)
+                            .or_insert_with(|| {
+                                PerfMap::load(&dir.join(format!("perf-{}.map", k.pid)))
+                            })
+                            .as_ref(),
+                        _ => None,
+                    };
+                    let v = user_location(
+                        &mut b,
+                        &mut mapping_ids,
+                        region,
+                        a,
+                        la,
+                        (&key_ix, &results),
+                        jit,
+                    );
+                    loc_cache.insert((k.pid, a, leaf), v);
+                    v
+                }
+            };
+            quality.total_frames += w;
+            match unknown {
+                Unknown::No => {}
+                Unknown::InModule(ix) => {
+                    quality.unknown_frames += w;
+                    *unresolved_by_module.entry(ix).or_default() += w;
+                }
+                Unknown::Unmapped => {
+                    quality.unknown_frames += w;
+                    unmapped_frames += w;
+                }
+            }
+            stack.push(id);
+        }
+        if k.truncated {
+            quality.truncated_stacks += w;
+        }
+        if opts.thread_root_frames {
+            let comm = rec
+                .threads
+                .get(&k.tid)
+                .filter(|s| !s.is_empty())
+                .or_else(|| {
+                    rec.processes
+                        .get(&k.pid)
+                        .map(|p| &p.comm)
+                        .filter(|s| !s.is_empty())
+                });
+            let name = match comm {
+                Some(c) => c.clone(),
+                None => format!("pid {}", k.pid),
+            };
+            stack.push(b.frame(&name));
+        }
+        b.add_sample(&stack, &[t.count as i64, t.period as i64]);
+    }
+
+    // Notes on why frames stayed unknown, with counts.
+    for (ix, n) in &unresolved_by_module {
+        let path = &keys[*ix].path;
+        let why = match &results[*ix].status {
+            Err(Unavailable::Missing) => "binary not found".to_string(),
+            Err(Unavailable::BuildIdMismatch { found, recorded }) => {
+                format!("build id mismatch (file {found}, recorded {recorded}); not used")
+            }
+            Err(Unavailable::Unreadable(e)) => format!("unreadable: {e}"),
+            Ok((false, _, _)) => "no symbols".to_string(),
+            Ok(_) => "addresses not covered by its symbols".to_string(),
+        };
+        notes.push(format!("{path}: {why} ({n} frames unresolved)"));
+    }
+    if unmapped_frames > 0 {
+        notes.push(format!(
+            "{unmapped_frames} frames in anonymous or unmapped memory (JIT code without a perf map, unknown maps)"
+        ));
+    }
+    if kernel_unknown > 0 && kallsyms.is_some() {
+        notes.push(format!(
+            "{kernel_unknown} kernel frames outside known kernel symbols"
+        ));
+    }
+    quality.notes = notes;
+
+    let p = b.profile_mut();
+    p.quality = quality;
+    p.default_sample_type = Some(1);
+    p.time_nanos = rec.start_time_nanos;
+    p.duration_nanos = rec.duration_nanos;
+    let total_count = rec.sample_count();
+    let total_period: u64 = rec.stacks.values().map(|t| t.period).sum();
+    p.period = match rec.frequency {
+        Some(f) if f > 0 && rec.period_is_time => (1_000_000_000 / f) as i64,
+        _ if total_count > 0 => (total_period / total_count) as i64,
+        _ => 0,
+    };
+    p.period_type = Some(period_kind);
+    for (k, v) in &rec.metadata {
+        p.metadata.insert(k.clone(), v.clone());
+    }
+    if !rec.event.is_empty() {
+        p.metadata
+            .entry("event".into())
+            .or_insert_with(|| rec.event.clone());
+    }
+    if let Some(f) = rec.frequency {
+        p.metadata
+            .entry("frequency".into())
+            .or_insert_with(|| f.to_string());
+    }
+    b.finish()
+}
+
+/// The address to look up: return addresses (every user frame but the leaf) point after the
+/// call instruction, so the call itself is at `addr - 1`.
+fn lookup_addr(a: u64, index: usize) -> u64 {
+    if index == 0 {
+        a
+    } else {
+        a.saturating_sub(1)
+    }
+}
+
+/// Whether a user location stayed unresolved, and where.
+#[derive(Clone, Copy)]
+enum Unknown {
+    No,
+    /// In a binary (index into the module list) that could not resolve it.
+    InModule(usize),
+    /// In anonymous or unmapped memory.
+    Unmapped,
+}
+
+fn user_location(
+    b: &mut ProfileBuilder,
+    mapping_ids: &mut FxHashMap<(u64, u64, u64, String), MappingId>,
+    region: Option<&MappedRegion>,
+    addr: u64,
+    lookup: u64,
+    (key_ix, results): (&FxHashMap<ModuleKey, usize>, &[ModuleResult]),
+    jit: Option<&PerfMap>,
+) -> (LocationId, Unknown) {
+    let jit_lines = |b: &mut ProfileBuilder| -> Vec<Line> {
+        match jit.and_then(|j| j.lookup(lookup)) {
+            Some(name) => {
+                let f = b.function(Function {
+                    name: name.to_string(),
+                    system_name: name.to_string(),
+                    ..Default::default()
+                });
+                vec![Line {
+                    function: f,
+                    line: 0,
+                    column: 0,
+                }]
+            }
+            None => Vec::new(),
+        }
+    };
+    let Some(r) = region else {
+        let lines = jit_lines(b);
+        let unknown = if lines.is_empty() {
+            Unknown::Unmapped
+        } else {
+            Unknown::No
+        };
+        return (
+            b.location(Location {
+                address: addr,
+                lines,
+                ..Default::default()
+            }),
+            unknown,
+        );
+    };
+    let key = ModuleKey {
+        path: r.path.clone(),
+        build_id: r.build_id.clone(),
+    };
+    let ix = key_ix.get(&key).copied();
+    let res = ix.map(|i| &results[i]);
+    let mk = (r.start, r.end, r.file_offset, r.path.clone());
+    let m = match mapping_ids.get(&mk) {
+        Some(&m) => m,
+        None => {
+            let (has_f, has_l, file_bid) = match res.map(|r| &r.status) {
+                Some(Ok((f, l, bid))) => (*f, *l, bid.clone()),
+                _ => (false, false, None),
+            };
+            let m = b.mapping(Mapping {
+                start: r.start,
+                limit: r.end,
+                offset: r.file_offset,
+                file: r.path.clone(),
+                build_id: r
+                    .build_id
+                    .as_deref()
+                    .map(hex)
+                    .or(file_bid)
+                    .unwrap_or_default(),
+                has_functions: has_f,
+                has_filenames: has_l,
+                has_line_numbers: has_l,
+                has_inline_frames: has_l,
+            });
+            mapping_ids.insert(mk, m);
+            m
+        }
+    };
+    let frames = res.and_then(|res| res.frames.get(&r.file_offset_of(lookup)));
+    let mut lines = Vec::new();
+    if let Some(frames) = frames {
+        for f in frames {
+            let func = b.function(Function {
+                name: f.function.clone(),
+                system_name: f.system_name.clone(),
+                filename: f.file.clone().unwrap_or_default(),
+                start_line: 0,
+            });
+            lines.push(Line {
+                function: func,
+                line: f.line as i64,
+                column: f.column as i64,
+            });
+        }
+    }
+    if lines.is_empty() && ix.is_none() {
+        lines = jit_lines(b);
+    }
+    let unknown = match ix {
+        _ if !lines.is_empty() => Unknown::No,
+        Some(ix) => Unknown::InModule(ix),
+        None => Unknown::Unmapped,
+    };
+    (
+        b.location(Location {
+            mapping: Some(m),
+            address: addr,
+            lines,
+            is_folded: false,
+        }),
+        unknown,
+    )
+}

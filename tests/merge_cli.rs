@@ -1,0 +1,73 @@
+//! `profdiff merge`: many inputs (mixed formats) merge into the hand-computed sum; bad inputs
+//! fail with exit 2 naming the file and leave no output behind.
+
+mod common;
+use assert_cmd::Command;
+use std::collections::BTreeMap;
+
+fn folded_map(s: &str) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    for l in s.lines().filter(|l| !l.trim().is_empty()) {
+        let (stack, n) = l.rsplit_once(' ').unwrap();
+        *m.entry(stack.to_string()).or_insert(0.0) += n.parse::<f64>().unwrap();
+    }
+    m
+}
+
+#[test]
+fn merges_many_inputs_into_the_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    let mut expected: BTreeMap<String, f64> = BTreeMap::new();
+    // 40 inputs: every one has main;work;hot i+1 and main;idle 1; every third one a unique
+    // stack. Totals are known by construction.
+    for i in 0..40u32 {
+        let mut text = format!("main;work;hot {}\nmain;idle 1\n", i + 1);
+        *expected.entry("main;work;hot".into()).or_default() += (i + 1) as f64;
+        *expected.entry("main;idle".into()).or_default() += 1.0;
+        if i % 3 == 0 {
+            text.push_str(&format!("main;only_{i} 2\n"));
+            *expected.entry(format!("main;only_{i}")).or_default() += 2.0;
+        }
+        let p = dir.path().join(format!("in{i}.folded"));
+        std::fs::write(&p, text).unwrap();
+        inputs.push(p.to_string_lossy().into_owned());
+    }
+    for jobs in ["1", "2", "4"] {
+        let out = dir.path().join(format!("merged-{jobs}.folded"));
+        Command::new(common::profdiff_bin())
+            .arg("merge")
+            .args(&inputs)
+            .args(["-j", jobs, "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        let got = folded_map(&std::fs::read_to_string(&out).unwrap());
+        assert_eq!(got, expected, "with -j {jobs}");
+    }
+}
+
+#[test]
+fn bad_input_is_exit_2_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.folded");
+    std::fs::write(&good, "main;f 3\n").unwrap();
+    let bad = dir.path().join("bad.data");
+    let mut perf = b"PERFILE2".to_vec();
+    perf.extend_from_slice(&104u64.to_le_bytes());
+    perf.extend_from_slice(&[0xee; 50]);
+    std::fs::write(&bad, perf).unwrap();
+    let out = dir.path().join("out.folded");
+    let a = Command::new(common::profdiff_bin())
+        .arg("merge")
+        .arg(&good)
+        .arg(&bad)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("bad.data"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!out.exists());
+}
