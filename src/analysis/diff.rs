@@ -797,6 +797,42 @@ impl StatCtx<'_> {
                 significant: p < alpha,
             };
         }
+        // One side with several runs, the other with one: the run-to-run variance of the
+        // side with several runs (floored at the Poisson variance) stands for both sides, in
+        // a t-test with that side's degrees of freedom. Pooled counts alone would ignore
+        // run-to-run noise.
+        if x.len() >= 2 || y.len() >= 2 {
+            let multi = if x.len() >= 2 { x } else { y };
+            let (_, v) = stats::mean_var(multi);
+            // Poisson floor from both sides pooled: (value per sample)² × mean count, the
+            // same formula for shares (binomial variance p(1-p)/N ≈ p²/count).
+            let all: Vec<f64> = x.iter().chain(y).copied().collect();
+            let counts: Vec<f64> = cx.iter().chain(cy).copied().collect();
+            let (m, _) = stats::mean_var(&all);
+            let (c, _) = stats::mean_var(&counts);
+            let poisson = if c > 0.0 { m * m / c } else { 0.0 };
+            let var = v.max(poisson);
+            let (nx, ny) = (x.len() as f64, y.len() as f64);
+            let mx = x.iter().sum::<f64>() / nx;
+            let my = y.iter().sum::<f64>() / ny;
+            let se = (var / nx + var / ny).sqrt();
+            let df = (multi.len() - 1) as f64;
+            let p = if se > 0.0 {
+                (2.0 * stats::student_t_sf(((my - mx) / se).abs(), df)).min(1.0)
+            } else if my == mx {
+                1.0
+            } else {
+                0.0
+            };
+            let t = stats::student_t_quantile_two_sided(alpha, df);
+            return Significance {
+                test: TestKind::WelchPoissonFloor,
+                p,
+                p_mann_whitney: None,
+                ci: Some((my - mx - t * se, my - mx + t * se)),
+                significant: p < alpha,
+            };
+        }
         // One run per side (or one side with one run): sampling-error model on pooled counts.
         let a: f64 = cx.iter().sum();
         let b: f64 = cy.iter().sum();
