@@ -11,7 +11,7 @@
 //! right for fixed-work benchmarks, where more time is the regression. [`Normalize::Total`]
 //! compares shares of each run's total: right for fixed-duration captures, where the total is
 //! set by the capture length. [`Normalize::Auto`] picks `total` when both sides know their
-//! durations and those agree within 5 % (fixed-duration captures), else `none`.
+//! durations and those (per run) agree within 10 % (fixed-duration captures), else `none`.
 //!
 //! **Significance.** ≥ 2 runs per side: Mann-Whitney U over per-run values and a bootstrap
 //! interval of the delta; when the runs are too few for U to ever reach `alpha` (3 vs 3), a
@@ -540,7 +540,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
         Normalize::Auto => match (old_sum.duration_seconds, new_sum.duration_seconds) {
             (Some(a), Some(b))
                 if (a / old_sum.runs as f64 - b / new_sum.runs as f64).abs()
-                    <= 0.05 * (a / old_sum.runs as f64).max(b / new_sum.runs as f64) =>
+                    <= 0.10 * (a / old_sum.runs as f64).max(b / new_sum.runs as f64) =>
             {
                 (
                     Normalize::Total,
@@ -797,6 +797,42 @@ impl StatCtx<'_> {
                 significant: p < alpha,
             };
         }
+        // One side with several runs, the other with one: the run-to-run variance of the
+        // side with several runs (floored at the Poisson variance) stands for both sides, in
+        // a t-test with that side's degrees of freedom. Pooled counts alone would ignore
+        // run-to-run noise.
+        if x.len() >= 2 || y.len() >= 2 {
+            let multi = if x.len() >= 2 { x } else { y };
+            let (_, v) = stats::mean_var(multi);
+            // Poisson floor from both sides pooled: (value per sample)² × mean count, the
+            // same formula for shares (binomial variance p(1-p)/N ≈ p²/count).
+            let all: Vec<f64> = x.iter().chain(y).copied().collect();
+            let counts: Vec<f64> = cx.iter().chain(cy).copied().collect();
+            let (m, _) = stats::mean_var(&all);
+            let (c, _) = stats::mean_var(&counts);
+            let poisson = if c > 0.0 { m * m / c } else { 0.0 };
+            let var = v.max(poisson);
+            let (nx, ny) = (x.len() as f64, y.len() as f64);
+            let mx = x.iter().sum::<f64>() / nx;
+            let my = y.iter().sum::<f64>() / ny;
+            let se = (var / nx + var / ny).sqrt();
+            let df = (multi.len() - 1) as f64;
+            let p = if se > 0.0 {
+                (2.0 * stats::student_t_sf(((my - mx) / se).abs(), df)).min(1.0)
+            } else if my == mx {
+                1.0
+            } else {
+                0.0
+            };
+            let t = stats::student_t_quantile_two_sided(alpha, df);
+            return Significance {
+                test: TestKind::WelchPoissonFloor,
+                p,
+                p_mann_whitney: None,
+                ci: Some((my - mx - t * se, my - mx + t * se)),
+                significant: p < alpha,
+            };
+        }
         // One run per side (or one side with one run): sampling-error model on pooled counts.
         let a: f64 = cx.iter().sum();
         let b: f64 = cy.iter().sum();
@@ -866,6 +902,7 @@ impl Tree {
             children: vec![Vec::new()],
         };
         let mut index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+        let mut path: Vec<u32> = Vec::new();
         for (side, runs) in [(0, old), (1, new)] {
             let nruns = runs.len() as f64;
             for r in runs {
@@ -874,16 +911,21 @@ impl Tree {
                 } else {
                     1.0 / nruns
                 };
-                for (stack, v) in &r.stacks {
+                // Visit stacks in sorted order so consecutive stacks share prefixes: the nodes
+                // of the shared prefix are reused without hash lookups.
+                let mut order: Vec<u32> = (0..r.stacks.len() as u32).collect();
+                order
+                    .sort_unstable_by(|&a, &b| r.stacks[a as usize].0.cmp(&r.stacks[b as usize].0));
+                let mut prev: &[u32] = &[];
+                path.clear();
+                for &i in &order {
+                    let (stack, v) = &r.stacks[i as usize];
                     let v = v * w;
-                    let mut node = 0u32;
-                    if side == 0 {
-                        t.old[0] += v;
-                    } else {
-                        t.new[0] += v;
-                    }
-                    for &k in stack {
-                        let next = *index.entry((node, k)).or_insert_with(|| {
+                    let lcp = stack.iter().zip(prev).take_while(|(a, b)| a == b).count();
+                    path.truncate(lcp);
+                    let mut node = path.last().copied().unwrap_or(0);
+                    for &k in &stack[lcp..] {
+                        node = *index.entry((node, k)).or_insert_with(|| {
                             let id = t.key.len() as u32;
                             t.key.push(k);
                             t.parent.push(node);
@@ -895,18 +937,19 @@ impl Tree {
                             t.children[node as usize].push(id);
                             id
                         });
-                        node = next;
-                        if side == 0 {
-                            t.old[node as usize] += v;
-                        } else {
-                            t.new[node as usize] += v;
-                        }
+                        path.push(node);
                     }
-                    if side == 0 {
-                        t.old_self[node as usize] += v;
+                    let (incl, selfv) = if side == 0 {
+                        (&mut t.old, &mut t.old_self)
                     } else {
-                        t.new_self[node as usize] += v;
+                        (&mut t.new, &mut t.new_self)
+                    };
+                    incl[0] += v;
+                    for &n in &path {
+                        incl[n as usize] += v;
                     }
+                    selfv[node as usize] += v;
+                    prev = stack;
                 }
             }
         }
@@ -1268,5 +1311,39 @@ mod tests {
             .unwrap()
             .significant));
         assert!(!d.total.significance.as_ref().unwrap().significant);
+    }
+
+    #[test]
+    fn quality_differences_are_warned() {
+        let old = p("main;a 500\nmain;b 500\n");
+        let mut new = p("main;a 500\nmain;[unknown] 500\n");
+        new.quality.unknown_frames = 500;
+        new.quality.total_frames = 2000;
+        new.quality.lost_samples = 100;
+        let d = diff(&[old], &[new], &DiffOptions::default()).unwrap();
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.starts_with("unknown frames differ")),
+            "{:?}",
+            d.warnings
+        );
+        assert!(
+            d.warnings.iter().any(|w| w.starts_with("new side lost")),
+            "{:?}",
+            d.warnings
+        );
+    }
+
+    #[test]
+    fn diff_folded_strip_hex_and_normalize() {
+        assert_eq!(strip_hex_digits("a;0x12ab;b0xZ;0x"), "a;0x...;b0xZ;0x");
+        let (o, n) = (p("a;0x1 10\nb 10\n"), p("a;0x2 30\n"));
+        let out = diff_folded(&[(&o, 0)], &[(&n, 0)], true, true);
+        // OLD scaled by 30/20: 10 → 15.
+        assert_eq!(
+            out,
+            vec![("a;0x...".to_string(), 15, 30), ("b".to_string(), 15, 0)]
+        );
     }
 }

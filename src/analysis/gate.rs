@@ -37,10 +37,10 @@ pub fn evaluate(d: &Diff, gate: &Gate) -> Verdict {
         if rel > limit && total_sig {
             tripped = true;
             reasons.push(format!(
-                "total grew {:+.1}% (> {:.1}%, p={:.3})",
+                "total grew {:+.1}% (> {:.1}%, p={})",
                 rel * 100.0,
                 limit * 100.0,
-                d.total.significance.as_ref().map_or(1.0, |s| s.p)
+                fmt_p(d.total.significance.as_ref().map_or(1.0, |s| s.p))
             ));
         }
     }
@@ -54,11 +54,11 @@ pub fn evaluate(d: &Diff, gate: &Gate) -> Verdict {
             if sig && grew > limit {
                 tripped = true;
                 reasons.push(format!(
-                    "{} grew by {:.1}% of the total (> {:.1}%, p={:.3})",
+                    "{} grew by {:.1}% of the total (> {:.1}%, p={})",
                     f.name,
                     grew * 100.0,
                     limit * 100.0,
-                    f.significance.as_ref().map_or(1.0, |s| s.p)
+                    fmt_p(f.significance.as_ref().map_or(1.0, |s| s.p))
                 ));
                 if reasons.len() >= 4 {
                     break;
@@ -105,15 +105,23 @@ pub fn evaluate(d: &Diff, gate: &Gate) -> Verdict {
     } else {
         status = "no-significant-change";
         message = format!(
-            "NO SIGNIFICANT CHANGE: total {:+.1}% ~ (p={:.3}); no function changed significantly",
+            "NO SIGNIFICANT CHANGE: total {:+.1}% ~ (p={}); no function changed significantly",
             rel * 100.0,
-            d.total.significance.as_ref().map_or(1.0, |s| s.p)
+            fmt_p(d.total.significance.as_ref().map_or(1.0, |s| s.p))
         );
     }
     Verdict {
         status: status.into(),
         gate_tripped: tripped,
         message,
+    }
+}
+
+fn fmt_p(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
     }
 }
 
@@ -128,4 +136,17 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
         return Err(format!("percentage must be ≥ 0, got {s:?}"));
     }
     Ok(v / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("5%").unwrap(), 0.05);
+        assert_eq!(parse_percent("2.5").unwrap(), 0.025);
+        assert!(parse_percent("-1%").is_err());
+        assert!(parse_percent("five").is_err());
+    }
 }

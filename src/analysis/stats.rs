@@ -425,6 +425,22 @@ pub fn normal_quantile_two_sided(alpha: f64) -> f64 {
     (lo + hi) / 2.0
 }
 
+/// Two-sided Student t quantile for a `(1 - alpha)` interval, by bisection on
+/// [`student_t_sf`].
+pub fn student_t_quantile_two_sided(alpha: f64, df: f64) -> f64 {
+    let target = alpha / 2.0;
+    let (mut lo, mut hi) = (0.0f64, 1e6f64);
+    for _ in 0..200 {
+        let mid = (lo + hi) / 2.0;
+        if student_t_sf(mid, df) > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +481,11 @@ mod tests {
         assert!(close(student_t_sf(2.776445105, 4.0), 0.025, 1e-6));
         assert!(close(student_t_sf(12.7062047, 1.0), 0.025, 1e-6));
         assert!(close(student_t_sf(0.0, 7.0), 0.5, 1e-12));
+        assert!(close(
+            student_t_quantile_two_sided(0.05, 4.0),
+            2.776445105,
+            1e-6
+        ));
     }
 
     #[test]

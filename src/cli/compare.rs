@@ -44,8 +44,8 @@ pub struct Args {
     #[arg(long, num_args = 1.., value_name = "FILE", requires = "old")]
     pub new: Vec<String>,
     /// none: absolute values per run (fixed-work benchmarks); total: shares of each run's
-    /// total (fixed-duration captures); auto: total when both sides have equal capture
-    /// durations, else none.
+    /// total (fixed-duration captures); auto: total when both sides know their capture
+    /// durations and these agree within 10% per run, else none. The report says which.
     #[arg(long, value_enum, default_value = "auto")]
     pub normalize: Normalize,
     /// Function identity across builds: normalized name, or name + source file.

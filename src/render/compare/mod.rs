@@ -53,7 +53,11 @@ pub fn fmt_pp(pp: f64) -> String {
 }
 
 pub fn fmt_pct(f: f64) -> String {
-    format!("{:.1}%", f * 100.0)
+    if f != 0.0 && f.abs() < 0.01 {
+        format!("{:.3}%", f * 100.0)
+    } else {
+        format!("{:.1}%", f * 100.0)
+    }
 }
 
 /// `×1.50`, `new`, `gone`.
