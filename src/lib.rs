@@ -15,12 +15,15 @@
 //! - [`render`]: turn computed results into tables, SVG and HTML.
 //! - [`record`] and [`symbolize`]: sampling a command with perf_event and turning addresses
 //!   into frames.
+//! - [`inprocess`]: a Rust program or benchmark profiles itself (pprof-rs timer signals)
+//!   where perf_event is unavailable.
 //! - [`cli`]: the thin command-line shell over all of it.
 
 pub mod analysis;
 pub mod cli;
 pub mod error;
 pub mod formats;
+pub mod inprocess;
 pub mod model;
 pub mod output;
 pub mod record;

@@ -132,3 +132,78 @@ fn go_reads_what_we_write_from_pprof_fixture() {
     // The metadata we add travels as a comment go prints in its header.
     assert!(ours.contains("profdiff: format=pprof"), "{ours}");
 }
+
+/// `profdiff convert IN -o OUT --to pprof`; Err(stderr) on failure.
+fn convert_to_pprof(input: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
+    let o = Command::new(common::profdiff_bin())
+        .args(["convert", "--to", "pprof", "-o"])
+        .arg(out)
+        .arg(input)
+        .output()
+        .unwrap();
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
+
+#[test]
+fn go_reads_pprof_converted_from_perf_script() {
+    // Truth: stackcollapse-perf.pl's folded output for the same perf script input. go must print
+    // the same -top table for the pprof profdiff wrote from the perf script text as for the
+    // pprof written from stackcollapse's folded stacks.
+    let Some(fx) = common::fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "inferno/go-stacks.txt",
+            "inferno/results/go-stacks-collapsed.txt",
+        ),
+        (
+            "flamegraph-pl/example-perf-stacks.txt.gz",
+            "inferno/results/example-perf-stacks-collapsed.txt",
+        ),
+    ];
+    for (input, expected) in cases {
+        let input = fx.join("perf-script").join(input);
+        let expected = fx.join("perf-script").join(expected);
+        let ours = dir.path().join("from-perf-script.pb.gz");
+        let truth = dir.path().join("from-collapsed.pb.gz");
+        if let Err(e) = convert_to_pprof(&input, &ours) {
+            panic!("convert {}: {e}", input.display());
+        }
+        // The truth side is read with the folded reader directly (no format detection).
+        let folded = formats::folded::parse(&std::fs::read(&expected).unwrap()).unwrap();
+        let mut gz = Vec::new();
+        pprof::write_gz(&folded, &mut gz).unwrap();
+        std::fs::write(&truth, gz).unwrap();
+        let Some(a) = go_pprof(&["-top", "-nodefraction=0"], &ours) else {
+            return;
+        };
+        let b = go_pprof(&["-top", "-nodefraction=0"], &truth).unwrap();
+        // stackcollapse writes perf's sample periods as plain numbers while profdiff knows they
+        // are nanoseconds of cpu-clock, so go prints `500us` on one side and `500000` on the
+        // other: compare the unit-free columns (flat%, sum%, cum%, function) and row order.
+        let table = |s: &str| -> Vec<String> {
+            s.lines()
+                .skip_while(|l| !l.trim_start().starts_with("flat  flat%"))
+                .skip(1)
+                .map(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    let pct = |c: &str| c.to_string();
+                    // flat flat% sum% cum cum% name...; `100%` may stand alone.
+                    format!(
+                        "{} {} {} {}",
+                        pct(cols[1]),
+                        pct(cols[2]),
+                        pct(cols[4]),
+                        cols[5..].join(" ")
+                    )
+                })
+                .collect()
+        };
+        assert!(table(&a).len() > 3, "{a}");
+        assert_eq!(table(&a), table(&b), "{}", input.display());
+    }
+}

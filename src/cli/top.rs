@@ -2,8 +2,7 @@
 //! `go tool pprof -top`, as a terminal table, Markdown or JSON.
 
 use crate::analysis::top::{top, TopOptions};
-use crate::cli::common::load_merged;
-use crate::formats::ReadOptions;
+use crate::cli::common::{load_merged, pick_value, ReadArgs};
 use crate::render::top as render;
 use anyhow::Context;
 use std::process::ExitCode;
@@ -39,7 +38,7 @@ pub struct Args {
     pub format: OutputFormat,
     /// Sample type to rank by, by name (e.g. `cpu`, `samples`) or index; default: the
     /// profile's default sample type (the last one if unset), as pprof does.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, short = 't', value_name = "NAME")]
     pub sample_type: Option<String>,
     /// Hide functions whose cumulative value is below this fraction of the total (pprof's
     /// -nodefraction).
@@ -48,6 +47,8 @@ pub struct Args {
     /// Write to this file instead of stdout (written atomically).
     #[arg(short, long, default_value = "-", value_name = "FILE")]
     pub output: String,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -57,28 +58,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.node_fraction
         );
     }
-    let profile = load_merged(&args.inputs, &ReadOptions::default())?;
-    if profile.sample_types.is_empty() {
-        anyhow::bail!(
-            "{}: the profile has no sample types",
-            args.inputs.join(", ")
-        );
-    }
-    let sample_index = match profile.value_index(args.sample_type.as_deref()) {
-        Some(i) => i,
-        None => {
-            let names: Vec<_> = profile
-                .sample_types
-                .iter()
-                .map(|t| t.kind.as_str())
-                .collect();
-            anyhow::bail!(
-                "no sample type {:?}; the profile has: {}",
-                args.sample_type.unwrap_or_default(),
-                names.join(", ")
-            );
-        }
-    };
+    let profile = load_merged(&args.inputs, &args.read.to_options())?;
+    let sample_index = pick_value(
+        &profile,
+        args.sample_type.as_deref(),
+        &args.inputs.join(", "),
+    )?;
     let table = top(
         &profile,
         &TopOptions {

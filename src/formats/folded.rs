@@ -53,12 +53,17 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         };
         any = true;
         stack.clear();
-        for (depth, f) in frames.split(';').enumerate() {
-            if depth >= MAX_DEPTH {
+        let mut from = 0usize;
+        let ends =
+            memchr::memchr_iter(b';', frames.as_bytes()).chain(std::iter::once(frames.len()));
+        for i in ends {
+            if stack.len() >= MAX_DEPTH {
                 truncated += 1;
                 break;
             }
-            stack.push(b.frame(f));
+            // `;` is ASCII, so both ends are char boundaries.
+            stack.push(b.frame(&frames[from..i]));
+            from = i + 1;
         }
         stack.reverse();
         b.add_sample(&stack, &[count.trunc() as i64]);
@@ -105,16 +110,35 @@ pub fn fold(profile: &Profile, value: usize) -> Vec<(String, i64)> {
             continue;
         }
         key.clear();
-        for (i, name) in profile.stack_names(s).iter().enumerate() {
-            if i > 0 {
-                key.push(';');
+        // Root first; within a location, the caller before its inlined callees (the same
+        // order as `Profile::stack_names`, without allocating per frame).
+        for &loc in s.locations.iter().rev() {
+            let Some(l) = profile.locations.get(loc as usize) else {
+                continue;
+            };
+            if l.lines.is_empty() {
+                if !key.is_empty() {
+                    key.push(';');
+                }
+                push_sanitized(&mut key, &profile.unknown_frame_name(l));
+                continue;
             }
-            push_sanitized(&mut key, name);
+            for line in l.lines.iter().rev() {
+                if !key.is_empty() {
+                    key.push(';');
+                }
+                push_sanitized(&mut key, profile.function_name(line.function));
+            }
         }
         if key.is_empty() {
             key.push_str(crate::model::UNKNOWN);
         }
-        *map.entry(key.clone()).or_insert(0) += v;
+        match map.get_mut(key.as_str()) {
+            Some(total) => *total += v,
+            None => {
+                map.insert(key.clone(), v);
+            }
+        }
     }
     let mut out: Vec<_> = map.into_iter().filter(|(_, v)| *v != 0).collect();
     out.sort_unstable();
@@ -124,6 +148,10 @@ pub fn fold(profile: &Profile, value: usize) -> Vec<(String, i64)> {
 fn push_sanitized(out: &mut String, name: &str) {
     if name.is_empty() {
         out.push_str(crate::model::UNKNOWN);
+        return;
+    }
+    if !name.bytes().any(|b| matches!(b, b';' | b'\n' | b'\r')) {
+        out.push_str(name);
         return;
     }
     for c in name.chars() {

@@ -88,6 +88,53 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+/// File mappings made by [`load_raw`], as (start, end) addresses. Only inside these may
+/// [`release_pages`] drop pages: they are read-only views of files, so a dropped page is read
+/// back from the page cache on its next access, unchanged.
+static MAPPINGS: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+
+impl Drop for Bytes {
+    fn drop(&mut self) {
+        if let Bytes::Mapped(m) = self {
+            let start = m.as_ptr() as usize;
+            let mut maps = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+            maps.retain(|&(s, _)| s != start);
+        }
+    }
+}
+
+/// Tell the kernel a reader is done with these bytes of a memory-mapped input, so a streaming
+/// reader's resident memory follows what it keeps (unique stacks), not the file size. Does
+/// nothing unless the bytes lie in a file mapping made by [`load_raw`] (never on owned memory,
+/// where dropping pages would lose data). Bytes still borrowed may be read again afterwards:
+/// they are faulted back in from the file.
+pub fn release_pages(consumed: &[u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let page = if page > 0 { page as usize } else { 4096 };
+        let start = consumed.as_ptr() as usize;
+        let end = start + consumed.len();
+        let a = start.div_ceil(page) * page;
+        let b = end / page * page;
+        if b <= a {
+            return;
+        }
+        let maps = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
+        if maps.iter().any(|&(s, e)| s <= a && b <= e) {
+            // SAFETY: [a, b) is page-aligned and inside a live read-only file mapping (the lock
+            // keeps it registered, so not yet unmapped); MADV_DONTNEED there only drops page
+            // table entries, and later reads see the file's content again.
+            unsafe {
+                libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = consumed;
+}
+
 /// Display name of an input path (`-` is `<stdin>`).
 pub fn display_path(path: &str) -> &str {
     if path == "-" {
@@ -121,7 +168,14 @@ pub fn load_raw(path: &str) -> Result<Bytes> {
     // SAFETY: the map is read-only; a file truncated underneath us could fault, which is the
     // accepted trade-off of every mmap-based reader (perf, ripgrep).
     match unsafe { memmap2::Mmap::map(&f) } {
-        Ok(m) => Ok(Bytes::Mapped(m)),
+        Ok(m) => {
+            let start = m.as_ptr() as usize;
+            MAPPINGS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((start, start + m.len()));
+            Ok(Bytes::Mapped(m))
+        }
         Err(_) => {
             let mut v = Vec::new();
             (&f).read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
@@ -175,8 +229,22 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
         Err(_) => None,
     };
-    let Some(text) = text else {
-        return looks_like_protobuf(data).then_some(Format::Pprof);
+    let lossy;
+    let text = match text {
+        Some(t) => t,
+        None => {
+            if looks_like_protobuf(data) {
+                return Some(Format::Pprof);
+            }
+            // Text with a few invalid bytes (a Latin-1 symbol name, a corrupted byte) is still
+            // detected as text, so its reader can say what is wrong with it.
+            lossy = String::from_utf8_lossy(head);
+            let bad = lossy.chars().filter(|&c| c == '\u{fffd}').count();
+            if bad > 8 && bad * 20 > lossy.len() {
+                return None;
+            }
+            &lossy
+        }
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -199,6 +267,13 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     {
         return looks_like_protobuf(data).then_some(Format::Pprof);
     }
+    // The 64 KiB window may end inside a line; a cut folded line has no count and would look
+    // like something else, so only whole lines are classified.
+    let text = if data.len() > head.len() {
+        text.rfind('\n').map_or(text, |i| &text[..i])
+    } else {
+        text
+    };
     detect_text(text)
 }
 
@@ -210,7 +285,6 @@ fn detect_text(text: &str) -> Option<Format> {
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    // Drop a possibly partial last line of the 64 KiB window.
     let sampled: Vec<&str> = lines.by_ref().take(400).collect();
     for l in &sampled {
         if l.starts_with([' ', '\t']) {
@@ -221,7 +295,9 @@ fn detect_text(text: &str) -> Option<Format> {
             perf += 1;
         }
     }
-    if folded > 0 && perf == 0 {
+    // A few odd lines in a folded file (a comment, a truncated line) must not turn it into
+    // perf script, whose stack lines are indented and so never parse as folded.
+    if folded > 0 && folded >= perf * 4 {
         Some(Format::Folded)
     } else if perf > 0 {
         Some(Format::PerfScript)
@@ -346,7 +422,28 @@ mod tests {
             Some(Format::Pprof)
         );
         assert_eq!(detect(b"hello world\nthis is prose\n"), None);
+        // A folded file larger than the detection window, cut mid-line, with `:` in names.
+        let mut big = Vec::new();
+        while big.len() < 70 * 1024 {
+            big.extend_from_slice(b"java;Ljava/lang/Thread:::run;a::b::c 12\n");
+        }
+        assert_eq!(detect(&big), Some(Format::Folded));
+        // Long folded files: the detection window ends mid-line (in a frame with a ':').
+        // 200-byte lines: fewer than 400 fit in the window, which ends 136 bytes into a line.
+        let long: String = (0..1000)
+            .map(|i| format!("a::{i:0>189};leaf 1\n"))
+            .collect();
+        assert_eq!(detect(long.as_bytes()), Some(Format::Folded));
         assert_eq!(detect(&[0xff, 0xfe, 0x00, 0x13]), None);
+        // A few invalid bytes in otherwise textual input: still detected.
+        assert_eq!(
+            detect(b"app 1 1.0: 1 cpu-clock:\n\t 10 bad\xffname (/bin/app)\n\n"),
+            Some(Format::PerfScript)
+        );
+        assert_eq!(
+            detect(b"{\"shared\":{\"frames\":[{\"name\":\"\xff\"}]},\"profiles\":[]}"),
+            Some(Format::Speedscope)
+        );
     }
 
     #[test]

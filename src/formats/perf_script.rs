@@ -1,7 +1,26 @@
-//! Placeholder: being implemented (see issue 2).
+//! `perf script` text: the output of `perf script` on a `perf record -g` recording, one event
+//! header line (`comm pid/tid [cpu] time: period event:`) followed by its stack, leaf first,
+//! one frame per line (`addr symbol+off (dso)`), and a blank line between samples.
+//!
+//! Folding follows `stackcollapse-perf.pl` (and inferno's `collapse-perf`, which matches it) so
+//! that profdiff's folded output equals theirs: the comm is the root frame, `+0x..` offsets are
+//! dropped, argument lists are trimmed, `[unknown]` symbols fall back to the dso name, Java
+//! signatures are tidied, `a->b` inline chains are expanded, partially demangled Rust symbols
+//! (`..`, `$LT$`, `::h<hash>`) are fixed, and optional annotations (`_[k]`, `_[j]`, `_[i]`),
+//! pid/tid columns and raw addresses are controlled by [`Options`]. Only one event is read: the
+//! one asked for, else the first one seen (mixing cycles and instructions is meaningless).
+//!
+//! The profile gets two sample types: `samples`/`count` (one per stack) and the summed sample
+//! period (`cpu`/`nanoseconds` for cpu-clock and task-clock, `<event>`/`count` otherwise),
+//! which is the default type, as stackcollapse-perf weights stacks by period.
+//!
+//! The reader works on byte slices split with memchr and interns frames by `&str`, so it does
+//! not allocate per line; memory grows with unique frames and stacks, not with samples.
 
 use crate::error::ParseError;
-use crate::model::Profile;
+use crate::formats::folded::{truncate_for_message, MAX_DEPTH};
+use crate::model::{LocationId, Profile, ProfileBuilder, ValueType};
+use std::borrow::Cow;
 
 /// Annotations of the perf script reader, named after `stackcollapse-perf.pl`'s options.
 #[derive(Clone, Debug, Default)]
@@ -18,6 +37,794 @@ pub struct Options {
     pub include_addrs: bool,
 }
 
-pub fn parse(_data: &[u8], _opts: &Options, _event: Option<&str>) -> Result<Profile, ParseError> {
-    Err(ParseError::new("reader not implemented yet"))
+/// How many warnings about odd lines are kept in the profile's quality notes.
+const MAX_NOTES: usize = 5;
+
+struct Reader<'o, 'a> {
+    opts: &'o Options,
+    b: ProfileBuilder,
+    /// Event being read (given, or the first seen).
+    event: Option<String>,
+    /// Events seen that were skipped (for the error when nothing matched).
+    other_events: Vec<String>,
+    in_event: bool,
+    skip: bool,
+    /// Root frame of the current sample (`comm`, `comm-pid`, `comm-pid/tid`).
+    pname: String,
+    period: Option<u64>,
+    /// Current stack, leaf first.
+    stack: Vec<LocationId>,
+    truncated_now: bool,
+    truncated: u64,
+    unknown_frames: u64,
+    total_frames: u64,
+    samples: u64,
+    odd_lines: u64,
+    notes: Vec<String>,
+    /// Scratch buffers reused for every frame.
+    chain: Vec<String>,
+    /// Frames of every distinct stack line seen, leaf first, indexed by `cache`.
+    resolved: Vec<LocationId>,
+    /// Stack line (borrowed from the input) and whether Java tidying applied → its frames in
+    /// `resolved` (start, len) and how many of them are unknown. The same addresses repeat in
+    /// every sample, so most lines are one hash lookup.
+    cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32)>,
+}
+
+/// A memory-mapped input's pages are handed back to the kernel every this many bytes read.
+const RELEASE_EVERY: usize = 2 << 20;
+
+/// Inputs at least this large are read in parallel chunks.
+const PARALLEL_MIN: usize = 16 << 20;
+
+/// Parse `perf script` output. `event` picks the event to read (default: the first seen).
+///
+/// Large inputs are cut at blank lines (sample boundaries) into chunks read in parallel and
+/// merged; the result is the same as a serial read (the event is fixed first, and any error
+/// is reported by a serial read so its line number is exact).
+pub fn parse(data: &[u8], opts: &Options, event: Option<&str>) -> Result<Profile, ParseError> {
+    let threads = rayon::current_num_threads();
+    if data.len() < PARALLEL_MIN || threads < 2 {
+        return read(data, opts, event, false)?.finish();
+    }
+    let event = match event {
+        Some(e) => e.to_string(),
+        None => match read(data, opts, None, true)?.event {
+            Some(e) => e,
+            None => return read(data, opts, None, false)?.finish(),
+        },
+    };
+    let nchunks = threads * 4;
+    let mut bounds = vec![0usize];
+    for k in 1..nchunks {
+        let target = (data.len() / nchunks * k).max(*bounds.last().unwrap());
+        match memchr::memmem::find(&data[target..], b"\n\n") {
+            Some(i) => bounds.push(target + i + 2),
+            None => break,
+        }
+    }
+    bounds.push(data.len());
+    bounds.dedup();
+    use rayon::prelude::*;
+    let parts: Vec<Result<Option<Profile>, ParseError>> = bounds
+        .par_windows(2)
+        .map(|w| {
+            let r = read(&data[w[0]..w[1]], opts, Some(&event), false)?;
+            if r.samples == 0 && r.odd_lines == 0 {
+                return Ok(None);
+            }
+            r.finish().map(Some)
+        })
+        .collect();
+    let mut profiles = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Ok(Some(p)) => profiles.push(p),
+            Ok(None) => {}
+            // Exact message and line number from a serial read.
+            Err(_) => return read(data, opts, Some(&event), false)?.finish(),
+        }
+    }
+    if profiles.is_empty() {
+        return read(data, opts, Some(&event), false)?.finish();
+    }
+    let mut merged = crate::model::ops::merge(&profiles).map_err(|e| ParseError::new(e.0))?;
+    merged.duration_nanos = 0;
+    Ok(merged)
+}
+
+/// Run the reader over `data`; with `stop_at_event`, stop as soon as the event is known.
+fn read<'o, 'a>(
+    data: &'a [u8],
+    opts: &'o Options,
+    event: Option<&str>,
+    stop_at_event: bool,
+) -> Result<Reader<'o, 'a>, ParseError> {
+    let mut r = Reader {
+        opts,
+        b: ProfileBuilder::new(vec![
+            ValueType::samples(),
+            ValueType::new("events", "count"),
+        ]),
+        event: event.map(str::to_string),
+        other_events: Vec::new(),
+        in_event: false,
+        skip: false,
+        pname: String::new(),
+        period: None,
+        stack: Vec::with_capacity(128),
+        truncated_now: false,
+        truncated: 0,
+        unknown_frames: 0,
+        total_frames: 0,
+        samples: 0,
+        odd_lines: 0,
+        notes: Vec::new(),
+        chain: Vec::new(),
+        resolved: Vec::new(),
+        cache: Default::default(),
+    };
+    let mut start = 0usize;
+    let mut lineno = 0usize;
+    let mut released = 0usize;
+    while start < data.len() {
+        if start - released >= RELEASE_EVERY {
+            crate::formats::release_pages(&data[released..start]);
+            released = start;
+        }
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let raw = &data[start..end];
+        start = end + 1;
+        lineno += 1;
+        if raw.first() == Some(&b'#') {
+            continue;
+        }
+        let line: Cow<'_, str> = match std::str::from_utf8(raw) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
+        let line = match &line {
+            Cow::Borrowed(s) => {
+                let t = s.trim_end();
+                if !t.is_empty() && r.in_event {
+                    r.stack_line_cached(t);
+                    continue;
+                }
+                t
+            }
+            Cow::Owned(s) => s.trim_end(),
+        };
+        if line.is_empty() {
+            r.end_sample();
+        } else if r.in_event {
+            r.stack_line(line);
+        } else {
+            r.event_line(line, lineno)?;
+            if stop_at_event && r.event.is_some() {
+                return Ok(r);
+            }
+            if !r.stack.is_empty() {
+                r.end_sample();
+            }
+        }
+    }
+    // A last sample without a closing blank line is kept, as inferno does (stackcollapse-perf.pl
+    // drops it).
+    r.end_sample();
+    crate::formats::release_pages(&data[released..]);
+    Ok(r)
+}
+
+impl<'a> Reader<'_, 'a> {
+    fn note(&mut self, msg: String) {
+        self.odd_lines += 1;
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(msg);
+        }
+    }
+
+    /// Split an event header into (comm, pid, tid, byte offset after the pid/tid word): the
+    /// comm is everything before the first all-digit word (`pid` or `pid/tid`), so comms with
+    /// spaces (`V8 WorkerThread 24636/25607`) work. Without a slash the number is the tid and
+    /// the pid is `?`, as in stackcollapse-perf.
+    fn event_parts(line: &str) -> Option<(&str, &str, &str, usize)> {
+        let bytes = line.as_bytes();
+        let mut word_start = 0usize;
+        let mut all_digits = false;
+        let mut last_space = false;
+        let mut slash = None;
+        for (i, &c) in bytes.iter().enumerate() {
+            match c {
+                b' ' => {
+                    if all_digits && !last_space {
+                        let (pid, tid) = match slash {
+                            Some(s) => (&line[word_start..s], &line[s + 1..i]),
+                            None => ("?", &line[word_start..i]),
+                        };
+                        let comm = line[..word_start.saturating_sub(1)].trim();
+                        return Some((comm, pid, tid, i + 1));
+                    }
+                    word_start = i + 1;
+                    all_digits = true;
+                }
+                b'/' => {
+                    if all_digits {
+                        slash = Some(i);
+                    }
+                }
+                b'0'..=b'9' => {}
+                _ => {
+                    all_digits = false;
+                    slash = None;
+                }
+            }
+            last_space = c == b' ';
+        }
+        None
+    }
+
+    fn event_line(&mut self, line: &str, lineno: usize) -> Result<(), ParseError> {
+        self.in_event = true;
+        let Some((comm, pid, tid, end)) = Self::event_parts(line) else {
+            self.note(format!(
+                "line {lineno}: unrecognized event line {:?}",
+                truncate_for_message(line)
+            ));
+            self.in_event = false;
+            return Ok(());
+        };
+        let mut parts = line[end..].splitn(3, ':').skip(1);
+        self.period = None;
+        if let Some(period_and_event) = parts.next() {
+            let mut it = period_and_event.rsplit(' ');
+            let ev = it.next().unwrap_or("");
+            let period = it.next().unwrap_or("");
+            if !period.is_empty() {
+                match period.parse::<u64>() {
+                    Ok(p) => self.period = Some(p),
+                    Err(_) if period.parse::<f64>().is_ok() => {
+                        return Err(ParseError::new(format!(
+                            "line {lineno}: invalid sample period {:?} (must be a non-negative integer)",
+                            truncate_for_message(period)
+                        )));
+                    }
+                    Err(_) => {}
+                }
+            }
+            match &self.event {
+                Some(want) if want != ev => {
+                    if !self.other_events.iter().any(|e| e == ev) && self.other_events.len() < 16 {
+                        self.other_events.push(ev.to_string());
+                    }
+                    self.skip = true;
+                    return Ok(());
+                }
+                Some(_) => {}
+                None => self.event = Some(ev.to_string()),
+            }
+        }
+        // A stack on the header line itself (`perf script -F ...,ip,sym` without -g).
+        let single = parts.next().and_then(|post| {
+            let s = post.find([':', ' ']).map_or(0, |i| i + 1);
+            let post = post[s..].trim();
+            (!post.is_empty()).then_some(post)
+        });
+        self.pname.clear();
+        for c in comm.chars() {
+            self.pname.push(if c == ' ' { '_' } else { c });
+        }
+        if self.opts.include_tid {
+            self.pname.push('-');
+            self.pname.push_str(pid);
+            self.pname.push('/');
+            self.pname.push_str(tid);
+        } else if self.opts.include_pid {
+            self.pname.push('-');
+            self.pname.push_str(pid);
+        }
+        if let Some(s) = single {
+            self.stack_line(s);
+            self.in_event = false;
+        }
+        Ok(())
+    }
+
+    /// Split a stack line into (pc, symbol, dso).
+    fn stack_parts(line: &str) -> Option<(&str, &str, &str)> {
+        let line = line.trim_start();
+        let (pc, rest) = line.split_once(' ')?;
+        let (func, module) = rest.rsplit_once(' ')?;
+        let module = module.strip_prefix('(')?.strip_suffix(')')?;
+        let func = match func.trim() {
+            "" => " ",
+            s => s,
+        };
+        Some((pc.trim_end(), func, module))
+    }
+
+    /// A stack line borrowed from the input: resolved once per distinct line.
+    fn stack_line_cached(&mut self, line: &'a str) {
+        if self.skip {
+            return;
+        }
+        // stackcollapse-perf tidies Java names only when the root frame is exactly `java`.
+        let java = self.pname == "java";
+        let key = (line, java);
+        let (start, len, unknown) = match self.cache.get(&key) {
+            Some(&v) => v,
+            None => {
+                let start = self.resolved.len();
+                let Some(unknown) = self.resolve(line, java) else {
+                    return;
+                };
+                let v = (start as u32, (self.resolved.len() - start) as u32, unknown);
+                self.cache.insert(key, v);
+                v
+            }
+        };
+        self.push_frames(start as usize, len as usize, unknown);
+    }
+
+    fn stack_line(&mut self, line: &str) {
+        if self.skip {
+            return;
+        }
+        let java = self.pname == "java";
+        let start = self.resolved.len();
+        if let Some(unknown) = self.resolve(line, java) {
+            let len = self.resolved.len() - start;
+            self.push_frames(start, len, unknown);
+            // Not cached: drop the frames again so `resolved` only grows with the cache.
+            self.resolved.truncate(start);
+        }
+    }
+
+    fn push_frames(&mut self, start: usize, len: usize, unknown: u32) {
+        self.unknown_frames += unknown as u64;
+        self.total_frames += len as u64;
+        for i in start..start + len {
+            if self.stack.len() >= MAX_DEPTH {
+                self.truncated_now = true;
+                break;
+            }
+            self.stack.push(self.resolved[i]);
+        }
+    }
+
+    /// Turn one stack line into frames appended (leaf first) to `resolved`; returns how many
+    /// are unknown, or `None` (and a note) for a line that is not a frame.
+    fn resolve(&mut self, line: &str, java: bool) -> Option<u32> {
+        let Some((pc, mut rawfunc, module)) = Self::stack_parts(line) else {
+            self.note(format!(
+                "unrecognized stack line {:?}",
+                truncate_for_message(line)
+            ));
+            return None;
+        };
+        if let Some(off) = rawfunc.rfind("+0x") {
+            if rawfunc[off + 3..].bytes().all(|c| c.is_ascii_hexdigit()) {
+                rawfunc = &rawfunc[..off];
+            }
+        }
+        if rawfunc.starts_with('(') {
+            return Some(0);
+        }
+        // stackcollapse-perf drops quotes (JIT names like `RegExp:[&<>\"\']`); done before
+        // Rust symbols are decoded, whose lifetimes (`$u27$a`) keep their quote.
+        let unquoted: Cow<'_, str> = if rawfunc.contains(['"', '\'']) {
+            Cow::Owned(rawfunc.replace(['"', '\''], ""))
+        } else {
+            Cow::Borrowed(rawfunc)
+        };
+        let rawfunc = fix_rust_symbol(&unquoted);
+        let kernel = is_kernel(module);
+        let jit = (module.starts_with("/tmp/perf-") && module.ends_with(".map"))
+            || (module.contains("/jitted-") && module.ends_with(".so"));
+        let mut n = 0usize;
+        let mut unknowns = 0u32;
+        for part in rawfunc.split("->") {
+            if self.chain.len() <= n {
+                self.chain.push(String::new());
+            }
+            let mut func = std::mem::take(&mut self.chain[n]);
+            func.clear();
+            let unknown = module_fallback(&mut func, module, part, pc, self.opts.include_addrs);
+            tidy_generic(&mut func);
+            if java && func.starts_with('L') && func.contains('/') {
+                func.remove(0);
+            }
+            if n > 0 {
+                if !func.contains("_[i]") {
+                    func.push_str("_[i]");
+                }
+            } else if self.opts.annotate_kernel && kernel {
+                func.push_str("_[k]");
+            } else if self.opts.annotate_jit && jit && !func.contains("_[j]") {
+                func.push_str("_[j]");
+            }
+            unknowns += unknown as u32;
+            self.chain[n] = func;
+            n += 1;
+        }
+        // The chain is written caller first; the stack is kept leaf first.
+        for i in (0..n).rev() {
+            let loc = self.b.frame(&self.chain[i]);
+            self.resolved.push(loc);
+        }
+        Some(unknowns)
+    }
+
+    fn end_sample(&mut self) {
+        if !self.stack.is_empty() {
+            let root = self.b.frame(&self.pname);
+            self.stack.push(root);
+            let period = self.period.unwrap_or(1).min(i64::MAX as u64) as i64;
+            self.b.add_sample(&self.stack, &[1, period]);
+            self.samples += 1;
+            if self.truncated_now {
+                self.truncated += 1;
+            }
+        }
+        self.stack.clear();
+        self.truncated_now = false;
+        self.in_event = false;
+        self.skip = false;
+        self.period = None;
+    }
+
+    fn finish(mut self) -> Result<Profile, ParseError> {
+        if self.samples == 0 {
+            return Err(match (&self.event, self.other_events.is_empty()) {
+                (Some(e), false) => ParseError::new(format!(
+                    "no samples of event {e:?} (events present: {})",
+                    self.other_events.join(", ")
+                )),
+                _ if self.odd_lines > 0 => ParseError::new(format!(
+                    "no samples found; {} unrecognized lines, first: {}",
+                    self.odd_lines, self.notes[0]
+                )),
+                _ => ParseError::new("no samples found"),
+            });
+        }
+        let event = self.event.clone().unwrap_or_default();
+        let period_type = match event.as_str() {
+            "cpu-clock" | "task-clock" => ValueType::new("cpu", "nanoseconds"),
+            "" => ValueType::new("events", "count"),
+            e => ValueType::new(e, "count"),
+        };
+        let odd = self.odd_lines;
+        let notes = std::mem::take(&mut self.notes);
+        let p = self.b.profile_mut();
+        p.sample_types[1] = period_type.clone();
+        p.default_sample_type = Some(1);
+        p.period_type = Some(period_type);
+        p.quality.truncated_stacks = self.truncated;
+        p.quality.unknown_frames = self.unknown_frames;
+        p.quality.total_frames = self.total_frames;
+        if odd > 0 {
+            p.quality
+                .notes
+                .push(format!("{odd} unrecognized perf script lines skipped"));
+            p.quality.notes.extend(notes);
+        }
+        if !event.is_empty() {
+            p.metadata.insert("event".into(), event);
+        }
+        p.metadata.insert("tool".into(), "perf script".into());
+        Ok(self.b.finish())
+    }
+}
+
+/// Kernel dso: `[kernel.kallsyms]`, `[module]`, `*.ko`, `vmlinux[-version]`; not `[unknown]`.
+fn is_kernel(module: &str) -> bool {
+    if module == "[unknown]" {
+        return false;
+    }
+    if module.starts_with('[') || module.ends_with(".ko") {
+        return true;
+    }
+    match module.rfind("vmlinux") {
+        Some(i) => module[i..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')),
+        None => false,
+    }
+}
+
+/// Write the frame name into `out`; an `[unknown]` symbol becomes `[dso]` (or `[dso <pc>]`
+/// with addresses). Returns true when nothing at all is known about the frame.
+fn module_fallback(out: &mut String, module: &str, func: &str, pc: &str, addrs: bool) -> bool {
+    if func != "[unknown]" {
+        out.push_str(func);
+        return false;
+    }
+    let name = if module == "[unknown]" {
+        if !addrs {
+            out.push_str(func);
+            return true;
+        }
+        "unknown"
+    } else {
+        module.rsplit('/').next().unwrap_or(module)
+    };
+    out.push('[');
+    out.push_str(name);
+    if addrs {
+        out.push_str(" <");
+        out.push_str(pc);
+        out.push_str(">]");
+    } else {
+        out.push(']');
+    }
+    module == "[unknown]"
+}
+
+/// `;` → `:`, and drop an argument list: the first `(` outside `<>{}[]()` nesting, unless it
+/// is a Go method receiver (`pkg.(*T).m`) or `(anonymous namespace)`.
+fn tidy_generic(func: &mut String) {
+    if func.contains(';') {
+        *func = func.replace(';', ":");
+    }
+    let mut depth = 0i32;
+    let mut after_dot = None;
+    let mut cut = None;
+    for (i, c) in func.char_indices() {
+        match c {
+            '<' | '{' | '[' => depth += 1,
+            '>' | '}' | ']' | ')' => depth -= 1,
+            '(' => {
+                if depth == 0
+                    && after_dot != Some(i)
+                    && !func[i..].starts_with("(anonymous namespace)")
+                {
+                    cut = Some(i);
+                    break;
+                }
+                depth += 1;
+            }
+            '.' => after_dot = Some(i + 1),
+            _ => {}
+        }
+    }
+    if let Some(i) = cut {
+        func.truncate(i);
+    }
+}
+
+/// Symbols perf printed with the legacy Rust mangling only half decoded
+/// (`core..fmt..Write$u20$for$u20$T::write::h0123456789abcdef`): decode `..` and `$XX$`
+/// escapes and drop the hash. Anything else is returned unchanged.
+pub fn fix_rust_symbol(sym: &str) -> Cow<'_, str> {
+    const HASH: usize = 17; // "h" + 16 hex digits
+    if sym.len() < HASH || !sym.is_char_boundary(sym.len() - HASH) {
+        return Cow::Borrowed(sym);
+    }
+    let hash = &sym[sym.len() - HASH..];
+    if !(hash.starts_with('h') && hash[1..].bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Cow::Borrowed(sym);
+    }
+    let mut rest = &sym[..sym.len() - HASH];
+    rest = rest.strip_suffix("::").unwrap_or(rest);
+    if rest.starts_with("_$") {
+        rest = &rest[1..];
+    }
+    const ESCAPES: &[(&str, &str)] = &[
+        ("$SP$", "@"),
+        ("$BP$", "*"),
+        ("$RF$", "&"),
+        ("$LT$", "<"),
+        ("$GT$", ">"),
+        ("$LP$", "("),
+        ("$RP$", ")"),
+        ("$C$", ","),
+        ("$u7e$", "~"),
+        ("$u20$", " "),
+        ("$u27$", "'"),
+        ("$u3d$", "="),
+        ("$u5b$", "["),
+        ("$u5d$", "]"),
+        ("$u7b$", "{"),
+        ("$u7d$", "}"),
+        ("$u3b$", ";"),
+        ("$u2b$", "+"),
+        ("$u21$", "!"),
+        ("$u22$", "\""),
+    ];
+    let mut out = String::with_capacity(rest.len());
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("..") {
+            out.push_str("::");
+            rest = r;
+        } else if rest.starts_with('$') {
+            match ESCAPES.iter().find(|(pat, _)| rest.starts_with(pat)) {
+                Some((pat, rep)) => {
+                    out.push_str(rep);
+                    rest = &rest[pat.len()..];
+                }
+                None => {
+                    out.push_str(rest);
+                    break;
+                }
+            }
+        } else {
+            let next = rest[1..].find(['.', '$']).map_or(rest.len(), |i| i + 1);
+            out.push_str(&rest[..next]);
+            rest = &rest[next..];
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::folded::fold;
+
+    fn folded(text: &str, opts: &Options, event: Option<&str>) -> Vec<(String, i64)> {
+        let p = parse(text.as_bytes(), opts, event).unwrap();
+        p.validate().unwrap();
+        fold(&p, p.default_value_index())
+    }
+
+    const TWO_EVENTS: &str = "\
+dd 29776 [001] 666709.771979:   10101010 cpu-clock: \n\
+\t          414b3b fsnotify+0x1b (/lib/modules/4.1.0-virtual/build/vmlinux)\n\
+\t    7f1c31dd3ca0 __read_nocancel (/lib/x86_64-linux-gnu/libc-2.19.so)\n\
+\t          400a1b [unknown] (/bin/dd)\n\
+\n\
+dd 29776/29777 [001] 666709.781979:   3 cycles: \n\
+\t          400a1b main (/bin/dd)\n\
+\n\
+V8 WorkerThread 24636/25607 [000] 94564.109216: 10101010 cpu-clock:\n\
+\t    7f1c31dd3ca0 std::vector<int>::push_back(int const&) (/usr/bin/node)\n\
+\t    13a80b608e0a LazyCompile:~foo;bar (/tmp/perf-24636.map)\n\
+\t    0 [unknown] ([unknown])\n\
+";
+
+    #[test]
+    fn folds_like_stackcollapse_perf() {
+        let got = folded(TWO_EVENTS, &Options::default(), None);
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "V8_WorkerThread;[unknown];LazyCompile:~foo:bar;std::vector<int>::push_back"
+                        .to_string(),
+                    10101010
+                ),
+                ("dd;[dd];__read_nocancel;fsnotify".to_string(), 10101010),
+            ]
+        );
+        let got = folded(TWO_EVENTS, &Options::default(), Some("cycles"));
+        assert_eq!(got, vec![("dd;main".to_string(), 3)]);
+    }
+
+    #[test]
+    fn annotations_pid_tid_addrs() {
+        let o = Options {
+            include_tid: true,
+            annotate_kernel: true,
+            annotate_jit: true,
+            include_addrs: true,
+            ..Default::default()
+        };
+        let got = folded(TWO_EVENTS, &o, None);
+        assert_eq!(got[0].0, "V8_WorkerThread-24636/25607;[unknown <0>];LazyCompile:~foo:bar_[j];std::vector<int>::push_back");
+        assert_eq!(
+            got[1].0,
+            "dd-?/29776;[dd <400a1b>];__read_nocancel;fsnotify_[k]"
+        );
+    }
+
+    #[test]
+    fn sample_types_and_event() {
+        let p = parse(TWO_EVENTS.as_bytes(), &Options::default(), None).unwrap();
+        assert_eq!(p.sample_types[0], ValueType::samples());
+        assert_eq!(p.sample_types[1], ValueType::new("cpu", "nanoseconds"));
+        assert_eq!(p.total(0), 2);
+        assert_eq!(p.total(1), 2 * 10101010);
+        assert_eq!(p.metadata["event"], "cpu-clock");
+        assert_eq!(p.quality.unknown_frames, 1);
+        let e = parse(
+            TWO_EVENTS.as_bytes(),
+            &Options::default(),
+            Some("instructions"),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("no samples of event \"instructions\""), "{e}");
+        assert!(e.0.contains("cpu-clock") && e.0.contains("cycles"), "{e}");
+    }
+
+    #[test]
+    fn inline_chains_and_rust_symbols() {
+        let t = "app 1 1.0: 1 cpu-clock:\n\
+                 \t 10 outer->inner+0x4 (/bin/app)\n\
+                 \t 20 core..fmt..write::h0123456789abcdef (/bin/app)\n\n";
+        let got = folded(t, &Options::default(), None);
+        assert_eq!(
+            got,
+            vec![("app;core::fmt::write;outer;inner_[i]".to_string(), 1)]
+        );
+        assert_eq!(
+            fix_rust_symbol(
+                "_$LT$F$u20$as$u20$alloc..boxed..FnBox$LT$A$GT$$GT$::call_box::h8612a2a83552fc2d"
+            ),
+            "<F as alloc::boxed::FnBox<A>>::call_box"
+        );
+        assert_eq!(fix_rust_symbol("_ZN4test1a2bcE"), "_ZN4test1a2bcE");
+    }
+
+    #[test]
+    fn go_and_cpp_names_are_tidied() {
+        let mut s = "go/build.(*importReader).readByte".to_string();
+        tidy_generic(&mut s);
+        assert_eq!(s, "go/build.(*importReader).readByte");
+        let mut s = "(anonymous namespace)::myBar()".to_string();
+        tidy_generic(&mut s);
+        assert_eq!(s, "(anonymous namespace)::myBar");
+        let mut s = "std::function<void (int, int)>::operator()(int, int)".to_string();
+        tidy_generic(&mut s);
+        assert_eq!(s, "std::function<void (int, int)>::operator");
+    }
+
+    // ---- bad input ----
+
+    #[test]
+    fn empty_and_wrong_format_are_errors() {
+        let o = Options::default();
+        assert!(parse(b"", &o, None).unwrap_err().0.contains("no samples"));
+        assert!(parse(b"\n\n# only comments\n", &o, None).is_err());
+        let e = parse(b"hello world: this is prose\nmore: prose\n", &o, None).unwrap_err();
+        assert!(e.0.contains("no samples"), "{e}");
+    }
+
+    #[test]
+    fn truncated_input_keeps_complete_samples() {
+        let cut = &TWO_EVENTS[..TWO_EVENTS.find("__read_nocancel").unwrap() + 5];
+        let p = parse(cut.as_bytes(), &Options::default(), None).unwrap();
+        // The last, cut line is not a frame: the sample keeps what was complete.
+        assert_eq!(fold(&p, 1), vec![("dd;fsnotify".to_string(), 10101010)]);
+        assert_eq!(p.quality.notes.len(), 2);
+    }
+
+    #[test]
+    fn invalid_utf8_in_names_is_replaced() {
+        let t = b"app 1 1.0: 1 cpu-clock:\n\t 10 bad\xff\xfename (/bin/app)\n\n";
+        let p = parse(t, &Options::default(), None).unwrap();
+        assert_eq!(
+            fold(&p, 1),
+            vec![("app;bad\u{fffd}\u{fffd}name".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn negative_or_nan_periods_are_errors() {
+        for bad in ["-5", "NaN", "1.5", "inf"] {
+            let t = format!("app 1 1.0: {bad} cpu-clock:\n\t 10 f (/bin/app)\n\n");
+            let e = parse(t.as_bytes(), &Options::default(), None).unwrap_err();
+            assert!(e.0.contains("invalid sample period"), "{bad}: {e}");
+            assert!(e.0.starts_with("line 1:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn deep_stacks_are_truncated() {
+        let mut t = String::from("app 1 1.0: 1 cpu-clock:\n");
+        for _ in 0..100_000 {
+            t.push_str("\t 10 f (/bin/app)\n");
+        }
+        t.push('\n');
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert_eq!(p.quality.truncated_stacks, 1);
+        assert_eq!(p.samples[0].locations.len(), MAX_DEPTH + 1);
+    }
+
+    #[test]
+    fn huge_lines_are_bounded_in_messages() {
+        let mut t = String::from("app 1 1.0: 1 cpu-clock:\n\t");
+        t.push_str(&"x".repeat(4 << 20));
+        t.push_str("\n\n");
+        let e = parse(t.as_bytes(), &Options::default(), None).unwrap_err();
+        assert!(e.0.len() < 400, "{}", e.0.len());
+    }
 }

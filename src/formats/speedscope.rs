@@ -1,8 +1,503 @@
-//! Placeholder: being implemented (see issue 2).
+//! speedscope JSON (<https://www.speedscope.app/file-format-schema.json>), as py-spy
+//! (`--format speedscope`), rbspy and many exporters write it: `shared.frames` (name, file,
+//! line, col) and `profiles[]`, each either
+//! - `"sampled"`: `samples` (stacks of frame indexes, root first) with `weights`, or
+//! - `"evented"`: `events` opening (`O`) and closing (`C`) frames `at` a time; the weight of a
+//!   stack is the time between consecutive events while it is the open stack.
+//!
+//! The profile's `unit` becomes the sample type: `nanoseconds`/`microseconds`/`milliseconds`/
+//! `seconds` → `wall/<unit>` (converted to `wall/nanoseconds` when weights are fractional, as
+//! profile values are integers), `none` → `samples/count`, `bytes` → `space/bytes`. Sampled
+//! profiles also get `samples/count` (one per sample). Several profiles (py-spy writes one per
+//! thread) are merged, each under a root frame carrying the profile's name.
 
 use crate::error::ParseError;
-use crate::model::Profile;
+use crate::formats::folded::MAX_DEPTH;
+use crate::model::{
+    unit_nanos, Function, Line, Location, LocationId, Profile, ProfileBuilder, ValueType,
+};
+use serde::Deserialize;
 
-pub fn parse(_data: &[u8]) -> Result<Profile, ParseError> {
-    Err(ParseError::new("reader not implemented yet"))
+#[derive(Deserialize)]
+struct File {
+    #[serde(default)]
+    shared: Shared,
+    profiles: Vec<SProfile>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    exporter: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Shared {
+    #[serde(default)]
+    frames: Vec<Frame>,
+}
+
+#[derive(Deserialize)]
+struct Frame {
+    name: String,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    line: Option<i64>,
+    #[serde(default)]
+    col: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct SProfile {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default = "none_unit")]
+    unit: String,
+    #[serde(default, rename = "startValue")]
+    start_value: Option<f64>,
+    #[serde(default, rename = "endValue")]
+    end_value: Option<f64>,
+    #[serde(default)]
+    samples: Vec<Vec<i64>>,
+    #[serde(default)]
+    weights: Vec<f64>,
+    #[serde(default)]
+    events: Vec<Event>,
+}
+
+fn none_unit() -> String {
+    "none".into()
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    frame: i64,
+    at: f64,
+}
+
+/// One weighted stack (frame indexes, root first) of one profile.
+struct Stack {
+    frames: Vec<usize>,
+    weight: f64,
+    counted: bool,
+}
+
+/// Parse a speedscope file.
+pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
+    let file: File = serde_json::from_slice(data)
+        .map_err(|e| ParseError::new(format!("not a valid speedscope JSON file: {e}")))?;
+    if file.profiles.is_empty() {
+        return Err(ParseError::new("no profiles in the file"));
+    }
+    let nframes = file.shared.frames.len();
+    // All profiles are brought to the first one's unit.
+    let unit = file.profiles[0].unit.as_str();
+    let is_time = unit_nanos(unit).is_some();
+    for p in &file.profiles {
+        let other_time = unit_nanos(&p.unit).is_some();
+        if other_time != is_time || (!is_time && p.unit != unit) {
+            return Err(ParseError::new(format!(
+                "profiles use incompatible units {unit:?} and {:?}",
+                p.unit
+            )));
+        }
+    }
+    let mut per_profile: Vec<(String, Vec<Stack>, f64)> = Vec::new();
+    let mut fractional = false;
+    let mut any_sampled = false;
+    let mut truncated = 0u64;
+    for (pi, p) in file.profiles.iter().enumerate() {
+        let pname = p
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("profile {pi}"));
+        let scale = if is_time {
+            unit_nanos(&p.unit).unwrap() / unit_nanos(unit).unwrap()
+        } else {
+            1.0
+        };
+        let stacks = match p.kind.as_str() {
+            "sampled" => {
+                any_sampled = true;
+                sampled(p, pi, nframes, scale, &mut truncated)?
+            }
+            "evented" => evented(p, pi, nframes, scale, &mut truncated)?,
+            other => {
+                return Err(ParseError::new(format!(
+                    "profile {pi}: unknown profile type {other:?} (expected \"sampled\" or \"evented\")"
+                )))
+            }
+        };
+        fractional |= stacks.iter().any(|s| s.weight.fract() != 0.0);
+        let span = match (p.start_value, p.end_value) {
+            (Some(a), Some(b)) if b.is_finite() && a.is_finite() && b >= a => (b - a) * scale,
+            _ => 0.0,
+        };
+        per_profile.push((pname, stacks, span));
+    }
+
+    // Sample types and the factor turning weights into values.
+    let (weight_type, factor) = match unit {
+        "none" | "" => (None, 1.0),
+        "bytes" => (Some(ValueType::new("space", "bytes")), 1.0),
+        u if is_time && fractional => (
+            Some(ValueType::new("wall", "nanoseconds")),
+            unit_nanos(u).unwrap(),
+        ),
+        u if is_time => (Some(ValueType::new("wall", u)), 1.0),
+        u => (Some(ValueType::new("weight", u)), 1.0),
+    };
+    let mut types = Vec::new();
+    if any_sampled || weight_type.is_none() {
+        types.push(ValueType::samples());
+    }
+    let weight_idx = weight_type.as_ref().map(|t| {
+        types.push(t.clone());
+        types.len() - 1
+    });
+    let count_idx = (types[0] == ValueType::samples()).then_some(0);
+
+    let mut b = ProfileBuilder::new(types.clone());
+    let mut locs: Vec<Option<LocationId>> = vec![None; nframes];
+    let mut stack: Vec<LocationId> = Vec::new();
+    let mut values = vec![0i64; types.len()];
+    let mut max_span = 0f64;
+    for (pname, stacks, span) in &per_profile {
+        max_span = max_span.max(*span);
+        let root = b.frame(pname);
+        for s in stacks {
+            stack.clear();
+            for &f in s.frames.iter().rev() {
+                let loc = match locs[f] {
+                    Some(l) => l,
+                    None => {
+                        let fr = &file.shared.frames[f];
+                        let func = b.function(Function {
+                            name: fr.name.clone(),
+                            system_name: fr.name.clone(),
+                            filename: fr.file.clone().unwrap_or_default(),
+                            start_line: 0,
+                        });
+                        let l = b.location(Location {
+                            lines: vec![Line {
+                                function: func,
+                                line: fr.line.unwrap_or(0),
+                                column: fr.col.unwrap_or(0),
+                            }],
+                            ..Default::default()
+                        });
+                        locs[f] = Some(l);
+                        l
+                    }
+                };
+                stack.push(loc);
+            }
+            stack.push(root);
+            values.iter_mut().for_each(|v| *v = 0);
+            if let (Some(i), true) = (count_idx, s.counted) {
+                values[i] = if weight_idx.is_none() {
+                    to_i64(s.weight)?
+                } else {
+                    1
+                };
+            }
+            if let Some(i) = weight_idx {
+                values[i] = to_i64(s.weight * factor)?;
+            }
+            if values.iter().any(|&v| v != 0) {
+                b.add_sample(&stack, &values);
+            }
+        }
+    }
+    let p = b.profile_mut();
+    if let Some(i) = weight_idx {
+        p.default_sample_type = Some(i);
+    }
+    if is_time {
+        p.duration_nanos = (max_span * unit_nanos(unit).unwrap()).min(i64::MAX as f64) as i64;
+    }
+    p.quality.truncated_stacks = truncated;
+    if let Some(n) = file.name.filter(|n| !n.is_empty()) {
+        p.metadata.insert("command".into(), n);
+    }
+    if let Some(e) = file.exporter.filter(|n| !n.is_empty()) {
+        p.metadata.insert("tool".into(), e);
+    }
+    Ok(b.finish())
+}
+
+fn to_i64(v: f64) -> Result<i64, ParseError> {
+    if !v.is_finite() || v < 0.0 || v > i64::MAX as f64 {
+        return Err(ParseError::new(format!("weight {v} out of range")));
+    }
+    Ok(v.round() as i64)
+}
+
+fn frame_index(f: i64, pi: usize, nframes: usize) -> Result<usize, ParseError> {
+    if f < 0 || f as u64 >= nframes as u64 {
+        return Err(ParseError::new(format!(
+            "profile {pi}: frame index {f} out of range (there are {nframes} frames)"
+        )));
+    }
+    Ok(f as usize)
+}
+
+fn check_weight(w: f64, pi: usize, what: &str) -> Result<f64, ParseError> {
+    if !w.is_finite() || w < 0.0 {
+        return Err(ParseError::new(format!(
+            "profile {pi}: {what} {w} is negative or not a number"
+        )));
+    }
+    Ok(w)
+}
+
+fn sampled(
+    p: &SProfile,
+    pi: usize,
+    nframes: usize,
+    scale: f64,
+    truncated: &mut u64,
+) -> Result<Vec<Stack>, ParseError> {
+    if !p.weights.is_empty() && p.weights.len() != p.samples.len() {
+        return Err(ParseError::new(format!(
+            "profile {pi}: {} samples but {} weights",
+            p.samples.len(),
+            p.weights.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(p.samples.len());
+    for (i, s) in p.samples.iter().enumerate() {
+        let w = check_weight(p.weights.get(i).copied().unwrap_or(1.0), pi, "weight")?;
+        let mut frames = Vec::with_capacity(s.len().min(MAX_DEPTH));
+        for &f in s.iter().take(MAX_DEPTH) {
+            frames.push(frame_index(f, pi, nframes)?);
+        }
+        if s.len() > MAX_DEPTH {
+            *truncated += 1;
+        }
+        out.push(Stack {
+            frames,
+            weight: w * scale,
+            counted: true,
+        });
+    }
+    Ok(out)
+}
+
+fn evented(
+    p: &SProfile,
+    pi: usize,
+    nframes: usize,
+    scale: f64,
+    truncated: &mut u64,
+) -> Result<Vec<Stack>, ParseError> {
+    let mut out = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    // Frames opened beyond MAX_DEPTH: tracked by count only.
+    let mut hidden = 0usize;
+    let mut last_at = p.start_value.unwrap_or(f64::NAN);
+    for (i, e) in p.events.iter().enumerate() {
+        let at = check_weight(e.at, pi, "event time")?;
+        if last_at.is_finite() && at < last_at {
+            return Err(ParseError::new(format!(
+                "profile {pi}: event {i} at {at} goes back in time (previous at {last_at})"
+            )));
+        }
+        if !open.is_empty() && last_at.is_finite() && at > last_at {
+            out.push(Stack {
+                frames: open.clone(),
+                weight: (at - last_at) * scale,
+                counted: false,
+            });
+        }
+        last_at = at;
+        let f = frame_index(e.frame, pi, nframes)?;
+        match e.kind.as_str() {
+            "O" => {
+                if open.len() >= MAX_DEPTH {
+                    if hidden == 0 {
+                        *truncated += 1;
+                    }
+                    hidden += 1;
+                } else {
+                    open.push(f);
+                }
+            }
+            "C" => {
+                if hidden > 0 {
+                    hidden -= 1;
+                    continue;
+                }
+                match open.last() {
+                    Some(&top) if top == f => {
+                        open.pop();
+                    }
+                    Some(&top) => {
+                        return Err(ParseError::new(format!(
+                            "profile {pi}: event {i} closes frame {f} but frame {top} is open"
+                        )))
+                    }
+                    None => {
+                        return Err(ParseError::new(format!(
+                            "profile {pi}: event {i} closes frame {f} but no frame is open"
+                        )))
+                    }
+                }
+            }
+            other => {
+                return Err(ParseError::new(format!(
+                    "profile {pi}: event {i} has unknown type {other:?} (expected \"O\" or \"C\")"
+                )))
+            }
+        }
+    }
+    // Frames still open at the end run until endValue.
+    if let (false, Some(end)) = (open.is_empty(), p.end_value) {
+        if end.is_finite() && last_at.is_finite() && end > last_at {
+            out.push(Stack {
+                frames: open.clone(),
+                weight: (end - last_at) * scale,
+                counted: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::folded::fold;
+
+    /// Shaped like py-spy's output: two threads, seconds, integer weights.
+    const SAMPLED: &str = r#"{
+      "$schema": "https://www.speedscope.app/file-format-schema.json",
+      "profiles": [
+        {"type": "sampled", "name": "MainThread", "unit": "seconds", "startValue": 0,
+         "endValue": 3, "samples": [[0, 1], [0, 1, 2], [0, 1]], "weights": [1, 1, 1]},
+        {"type": "sampled", "name": "worker", "unit": "seconds", "startValue": 0,
+         "endValue": 2, "samples": [[0, 2]], "weights": [2]}
+      ],
+      "shared": {"frames": [
+        {"name": "<module>", "file": "app.py", "line": 1},
+        {"name": "work", "file": "app.py", "line": 10},
+        {"name": "hot", "file": "lib.py", "line": 3, "col": 4}
+      ]},
+      "activeProfileIndex": 0, "exporter": "py-spy@0.3.14", "name": "python3 app.py"
+    }"#;
+
+    #[test]
+    fn sampled_profiles_merge_with_thread_roots() {
+        let p = parse(SAMPLED.as_bytes()).unwrap();
+        p.validate().unwrap();
+        assert_eq!(
+            p.sample_types,
+            vec![ValueType::samples(), ValueType::new("wall", "seconds")]
+        );
+        assert_eq!(
+            fold(&p, 1),
+            vec![
+                ("MainThread;<module>;work".to_string(), 2),
+                ("MainThread;<module>;work;hot".to_string(), 1),
+                ("worker;<module>;hot".to_string(), 2),
+            ]
+        );
+        assert_eq!(p.total(0), 4);
+        assert_eq!(p.duration_nanos, 3_000_000_000);
+        assert_eq!(p.metadata["tool"], "py-spy@0.3.14");
+        let hot = p.functions.iter().find(|f| f.name == "hot").unwrap();
+        assert_eq!(hot.filename, "lib.py");
+    }
+
+    #[test]
+    fn evented_weights_are_time_between_events() {
+        let t = r#"{"shared":{"frames":[{"name":"main"},{"name":"a"},{"name":"b"}]},
+          "profiles":[{"type":"evented","name":"t1","unit":"milliseconds","startValue":0,
+          "endValue":20,"events":[
+            {"type":"O","frame":0,"at":0},{"type":"O","frame":1,"at":2},
+            {"type":"O","frame":2,"at":3},{"type":"C","frame":2,"at":7.5},
+            {"type":"C","frame":1,"at":9},{"type":"C","frame":0,"at":12}]}]}"#;
+        let p = parse(t.as_bytes()).unwrap();
+        // 7.5 - 3 is fractional: converted to nanoseconds.
+        assert_eq!(p.sample_types, vec![ValueType::new("wall", "nanoseconds")]);
+        assert_eq!(
+            fold(&p, 0),
+            vec![
+                ("t1;main".to_string(), 5_000_000),
+                ("t1;main;a".to_string(), 2_500_000),
+                ("t1;main;a;b".to_string(), 4_500_000),
+            ]
+        );
+    }
+
+    #[test]
+    fn unit_none_is_sample_counts() {
+        let t = r#"{"shared":{"frames":[{"name":"f"}]},"profiles":[{"type":"sampled",
+          "unit":"none","samples":[[0],[0]],"weights":[3,4]}]}"#;
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(p.sample_types, vec![ValueType::samples()]);
+        assert_eq!(fold(&p, 0), vec![("profile 0;f".to_string(), 7)]);
+    }
+
+    // ---- bad input ----
+
+    fn err(t: &[u8]) -> String {
+        parse(t).unwrap_err().0
+    }
+
+    #[test]
+    fn bad_inputs_are_one_line_errors() {
+        assert!(err(b"").contains("not a valid speedscope"));
+        assert!(err(&SAMPLED.as_bytes()[..200]).contains("not a valid speedscope"));
+        assert!(err(b"{\"profiles\": 3}").contains("not a valid speedscope"));
+        assert!(err(b"{\"shared\":{\"frames\":[]},\"profiles\":[]}").contains("no profiles"));
+        let bad_idx = SAMPLED.replace("[0, 2]]", "[0, 9]]");
+        assert!(err(bad_idx.as_bytes()).contains("frame index 9 out of range"));
+        let neg = SAMPLED.replace("\"weights\": [2]", "\"weights\": [-2]");
+        assert!(err(neg.as_bytes()).contains("negative"));
+        // JSON has no NaN literal: it is a syntax error.
+        let nan = SAMPLED.replace("\"weights\": [2]", "\"weights\": [NaN]");
+        assert!(err(nan.as_bytes()).contains("not a valid speedscope"));
+        let unbalanced = r#"{"shared":{"frames":[{"name":"a"},{"name":"b"}]},"profiles":[{"type":"evented","unit":"none","events":[{"type":"O","frame":0,"at":0},{"type":"C","frame":1,"at":1}]}]}"#;
+        assert!(err(unbalanced.as_bytes()).contains("closes frame 1 but frame 0 is open"));
+        let mut utf = SAMPLED.as_bytes().to_vec();
+        let i = SAMPLED.find("hot").unwrap();
+        utf[i] = 0xff;
+        assert!(err(&utf).contains("not a valid speedscope"));
+        for e in [
+            err(b""),
+            err(bad_idx.as_bytes()),
+            err(unbalanced.as_bytes()),
+        ] {
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn deep_and_huge_stacks_are_bounded() {
+        let deep: Vec<String> = (0..100_000).map(|_| "0".to_string()).collect();
+        let t = format!(
+            r#"{{"shared":{{"frames":[{{"name":"f"}}]}},"profiles":[{{"type":"sampled","unit":"none","samples":[[{}]],"weights":[1]}}]}}"#,
+            deep.join(",")
+        );
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(p.quality.truncated_stacks, 1);
+        assert_eq!(p.samples[0].locations.len(), MAX_DEPTH + 1);
+        let long = format!(
+            r#"{{"shared":{{"frames":[{{"name":"{}"}}]}},"profiles":[{{"type":"sampled","unit":"none","samples":[[0]],"weights":[1]}}]}}"#,
+            "x".repeat(1 << 20)
+        );
+        assert!(parse(long.as_bytes())
+            .unwrap()
+            .functions
+            .iter()
+            .any(|f| f.name.len() == 1 << 20));
+        // Deeply nested JSON hits serde_json's recursion limit: an error, not a stack overflow.
+        let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(err(nested.as_bytes()).contains("not a valid speedscope"));
+    }
 }

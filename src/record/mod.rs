@@ -1,5 +1,501 @@
-//! Recording: sampling a command or process with perf_event_open (see issue 4), and the DWARF
-//! unwinder shared with perf.data ingest.
+//! Recording: sampling a command or a running process with perf_event_open, the way
+//! `perf record` does, into a [`raw::RawRecording`] that the symbolizer turns into a profile.
+//!
+//! - [`launch`]: the gated child (fork, wait on a pipe, exec once the events are attached).
+//! - [`sampler`]: perf_event setup (one event per CPU with `inherit`), ring-buffer draining,
+//!   MMAP2 / COMM / FORK / LOST tracking.
+//! - [`dwarf`]: DWARF-mode samples (user regs + stack copy) spooled and unwound afterwards
+//!   with [`unwind`] (shared with perf.data ingest).
+//! - [`signals`]: Ctrl-C / SIGTERM forwarding through a self-pipe.
+//!
+//! [`record`] ties them together and returns the recording plus the target's exit status.
 
+pub mod dwarf;
+pub mod launch;
 pub mod raw;
+pub mod sampler;
+pub mod signals;
 pub mod unwind;
+
+use launch::{ChildExit, GatedChild};
+use raw::{MappedRegion, RawRecording};
+use sampler::{DrainStats, Events, Who};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How user stacks are obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CallGraph {
+    /// Frame pointers, walked by the kernel (cheap; broken where frame pointers are omitted).
+    Fp,
+    /// User registers + a copy of the stack, unwound with DWARF CFI (`.eh_frame`).
+    Dwarf,
+}
+
+/// The sampling event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventKind {
+    /// Software CPU clock (works everywhere, also in VMs).
+    CpuClock,
+    /// Software task clock (time the task runs).
+    TaskClock,
+    /// Hardware CPU cycles (needs a PMU; often missing in VMs and containers).
+    Cycles,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::CpuClock => "cpu-clock",
+            EventKind::TaskClock => "task-clock",
+            EventKind::Cycles => "cycles",
+        }
+    }
+    pub fn is_time(self) -> bool {
+        !matches!(self, EventKind::Cycles)
+    }
+}
+
+/// Default user stack copy per DWARF sample, as samply uses.
+pub const DEFAULT_STACK_SIZE: u32 = 32 * 1024;
+
+/// What to record and how.
+#[derive(Clone, Debug)]
+pub struct RecordOptions {
+    pub frequency: u64,
+    pub event: EventKind,
+    pub call_graph: CallGraph,
+    /// Bytes of user stack copied per sample in DWARF mode (multiple of 8, < 64 KiB).
+    pub stack_size: u32,
+    /// Do not try kernel callchains.
+    pub user_only: bool,
+    /// Catch SIGINT / SIGTERM / SIGHUP and forward them to the target.
+    pub forward_signals: bool,
+    /// Folders to find binaries in when unwinding (DWARF mode).
+    pub search_paths: Vec<PathBuf>,
+}
+
+impl Default for RecordOptions {
+    fn default() -> Self {
+        RecordOptions {
+            frequency: 999,
+            event: EventKind::CpuClock,
+            call_graph: CallGraph::Dwarf,
+            stack_size: DEFAULT_STACK_SIZE,
+            user_only: false,
+            forward_signals: true,
+            search_paths: Vec::new(),
+        }
+    }
+}
+
+/// What to sample.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Run this command (argv) and sample it and everything it starts.
+    Command(Vec<OsString>),
+    /// Attach to a running process (all its threads) until it exits, the duration passes, or
+    /// a SIGINT / SIGTERM arrives.
+    Pid {
+        pid: i32,
+        duration: Option<Duration>,
+    },
+}
+
+/// Why a recording could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// perf_event_open was refused; the message says why and how to fix it.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The event does not exist on this machine.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("cannot start the command: {0}")]
+    Spawn(String),
+    #[error("cannot attach: {0}")]
+    Attach(String),
+    #[error("perf_event_open failed: {0}")]
+    Open(std::io::Error),
+    #[error("cannot spool DWARF samples to a temp file: {0}")]
+    Spool(std::io::Error),
+}
+
+const FALLBACK_HINT: &str = "where perf_event is unavailable, a Rust program can profile itself \
+with the in-process backend (profdiff::inprocess)";
+
+fn read_trim(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Effective capability bits of this process.
+fn cap_eff() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("CapEff:"))?;
+    u64::from_str_radix(line["CapEff:".len()..].trim(), 16).ok()
+}
+
+/// Explain a refused perf_event_open: paranoid level, capabilities, seccomp.
+pub fn explain_permission(e: &std::io::Error) -> String {
+    let paranoid = read_trim("/proc/sys/kernel/perf_event_paranoid");
+    let seccomp = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Seccomp:"))
+                .map(|l| l["Seccomp:".len()..].trim().to_string())
+        });
+    let caps = cap_eff().unwrap_or(0);
+    let has_perfmon = caps & (1 << 38) != 0 || caps & (1 << 21) != 0;
+    let mut why = Vec::new();
+    match paranoid.as_deref().and_then(|p| p.parse::<i32>().ok()) {
+        Some(p) if p > 2 => why.push(format!(
+            "kernel.perf_event_paranoid is {p}, which forbids perf_event_open for everyone \
+             without CAP_PERFMON (fix: sudo sysctl kernel.perf_event_paranoid=2)"
+        )),
+        Some(p) if !has_perfmon => why.push(format!(
+            "kernel.perf_event_paranoid is {p} and this process lacks CAP_PERFMON \
+             (fix: sudo sysctl kernel.perf_event_paranoid=1, or grant the capability: \
+             sudo setcap cap_perfmon+ep $(command -v profdiff))"
+        )),
+        Some(_) => {}
+        None => why.push(
+            "this kernel has no perf_event support (/proc/sys/kernel/perf_event_paranoid missing)"
+                .into(),
+        ),
+    }
+    if seccomp.as_deref() == Some("2") {
+        why.push(
+            "a seccomp filter is active, as in containers whose default profile blocks \
+             perf_event_open (fix: run the container with --cap-add PERFMON and a seccomp \
+             profile allowing perf_event_open, e.g. docker --security-opt seccomp=unconfined)"
+                .into(),
+        );
+    }
+    if why.is_empty() {
+        why.push("the kernel refused without a known reason (LSM policy?)".into());
+    }
+    format!(
+        "perf_event_open was refused ({e}): {}; {FALLBACK_HINT}",
+        why.join("; ")
+    )
+}
+
+impl RecordError {
+    fn from_open(e: std::io::Error, opts: &RecordOptions) -> Self {
+        match e.raw_os_error() {
+            Some(libc::EACCES) | Some(libc::EPERM) => {
+                RecordError::PermissionDenied(explain_permission(&e))
+            }
+            Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) | Some(libc::ENODEV) => {
+                RecordError::Unsupported(format!(
+                    "event '{}' is not supported on this machine ({e}){}",
+                    opts.event.name(),
+                    if opts.event == EventKind::Cycles {
+                        "; hardware counters are often missing in VMs and containers: use \
+                         --event cpu-clock"
+                    } else {
+                        ""
+                    }
+                ))
+            }
+            Some(libc::ENOSYS) => RecordError::Unsupported(format!(
+                "perf_event_open is not available in this kernel ({e}); {FALLBACK_HINT}"
+            )),
+            _ => RecordError::Open(e),
+        }
+    }
+}
+
+/// The result of a recording.
+pub struct Recording {
+    pub raw: RawRecording,
+    /// How the command ended (None for `--pid`).
+    pub exit: Option<ChildExit>,
+    pub stats: DrainStats,
+    /// Signals received from the user (SIGINT, …) during the recording.
+    pub interrupted: bool,
+}
+
+/// Read `/proc/PID/maps` into regions (file-backed executable mappings only matter, but all
+/// are kept so special mappings like `[vdso]` resolve).
+pub fn read_proc_maps(pid: i32) -> std::io::Result<Vec<MappedRegion>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut f = line.split_ascii_whitespace();
+        let (Some(range), Some(perms), Some(off)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let (_dev, _ino) = (f.next(), f.next());
+        let path: String = f.collect::<Vec<_>>().join(" ");
+        if !perms.contains('x') {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end), Ok(file_offset)) = (
+            u64::from_str_radix(a, 16),
+            u64::from_str_radix(b, 16),
+            u64::from_str_radix(off, 16),
+        ) else {
+            continue;
+        };
+        out.push(MappedRegion {
+            start,
+            end,
+            file_offset,
+            path: if path.is_empty() {
+                "//anon".into()
+            } else {
+                path
+            },
+            build_id: None,
+        });
+    }
+    Ok(out)
+}
+
+fn hostname() -> String {
+    read_trim("/proc/sys/kernel/hostname").unwrap_or_default()
+}
+
+/// Record `target` with `opts`.
+pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, RecordError> {
+    if opts.call_graph == CallGraph::Dwarf && (opts.stack_size % 8 != 0 || opts.stack_size >= 65528)
+    {
+        return Err(RecordError::Unsupported(format!(
+            "stack size {} must be a multiple of 8 below 65528",
+            opts.stack_size
+        )));
+    }
+    let mut raw = RawRecording {
+        event: opts.event.name().to_string(),
+        period_is_time: opts.event.is_time(),
+        frequency: Some(opts.frequency),
+        ..Default::default()
+    };
+    let mut child = None;
+    let who = match target {
+        Target::Command(argv) => {
+            let c = GatedChild::spawn(argv)?;
+            let pid = c.pid;
+            child = Some(c);
+            Who::Child(pid)
+        }
+        Target::Pid { pid, .. } => {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .map_err(|e| RecordError::Attach(format!("process {pid}: {e}")))?;
+            let mut tids: Vec<i32> = tasks
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect();
+            tids.sort_unstable();
+            let p = raw.process(*pid as u32);
+            p.comm = read_trim(&format!("/proc/{pid}/comm")).unwrap_or_default();
+            for r in read_proc_maps(*pid)
+                .map_err(|e| RecordError::Attach(format!("process {pid}: {e}")))?
+            {
+                p.insert(r);
+            }
+            for &t in &tids {
+                if let Some(c) = read_trim(&format!("/proc/{pid}/task/{t}/comm")) {
+                    raw.threads.insert(t as u32, c);
+                }
+            }
+            Who::Threads(tids)
+        }
+    };
+    // On error, dropping `child` (never released) makes it exit without running the command.
+    let mut events = Events::open(&who, opts)?;
+    if !events.kernel {
+        raw.notes.push(if opts.user_only {
+            "kernel frames not recorded: --user-only".into()
+        } else {
+            "kernel frames not recorded: not permitted (user-space stacks only)".into()
+        });
+    }
+    raw.kernel_allowed = events.kernel;
+    let mut spool = if opts.call_graph == CallGraph::Dwarf {
+        Some(dwarf::DwarfSpool::new().map_err(RecordError::Spool)?)
+    } else {
+        None
+    };
+    let sigs = if opts.forward_signals {
+        signals::SignalPipe::install().ok()
+    } else {
+        None
+    };
+    let start_wall = SystemTime::now();
+    let start = Instant::now();
+    if let Some(c) = child.as_mut() {
+        c.release()?;
+    }
+    let mut stats = DrainStats::default();
+    let mut interrupted = false;
+    let mut forwarded = 0;
+    let mut exit = None;
+    let deadline = match target {
+        Target::Pid {
+            duration: Some(d), ..
+        } => Some(start + *d),
+        _ => None,
+    };
+    let mut hung_up = vec![false; events.buffers.len()];
+    loop {
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        for (i, b) in events.buffers.iter().enumerate() {
+            if !hung_up[i] {
+                fds.push(libc::pollfd {
+                    fd: std::os::unix::io::AsRawFd::as_raw_fd(b),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+            }
+        }
+        if let Some(s) = &sigs {
+            fds.push(libc::pollfd {
+                fd: s.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        unsafe {
+            libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100);
+        }
+        // Ring fds hang up when their task is gone; stop polling those (still drained).
+        let mut k = 0;
+        for (i, h) in hung_up.iter_mut().enumerate() {
+            if !*h {
+                if fds[k].revents & libc::POLLHUP != 0 {
+                    let _ = i;
+                    *h = true;
+                }
+                k += 1;
+            }
+        }
+        events.drain(&mut raw, &mut spool, &mut stats)?;
+        if let Some(s) = &sigs {
+            for sig in s.take() {
+                if sig == libc::SIGCHLD {
+                    continue;
+                }
+                interrupted = true;
+                if let Some(c) = &child {
+                    // First signal forwarded as is; a repeated one kills.
+                    c.signal(if forwarded == 0 { sig } else { libc::SIGKILL });
+                    forwarded += 1;
+                }
+            }
+        }
+        match (&child, target) {
+            (Some(c), _) => {
+                if let Some(e) = c.try_wait() {
+                    exit = Some(e);
+                    break;
+                }
+            }
+            (None, Target::Pid { pid, .. }) => {
+                if interrupted || deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                if unsafe { libc::kill(*pid, 0) } != 0
+                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+                {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    let duration = start.elapsed();
+    events.drain(&mut raw, &mut spool, &mut stats)?;
+    drop(events);
+    drop(sigs);
+    raw.start_time_nanos = start_wall
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    raw.duration_nanos = duration.as_nanos() as i64;
+    if let Some(spool) = spool {
+        spool
+            .unwind_into(&mut raw, &opts.search_paths)
+            .map_err(RecordError::Spool)?;
+    }
+    if stats.throttles > 0 {
+        raw.notes.push(format!(
+            "the kernel throttled sampling {} times (frequency too high for \
+             kernel.perf_cpu_time_max_percent)",
+            stats.throttles
+        ));
+    }
+    let command = match target {
+        Target::Command(argv) => argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        Target::Pid { pid, .. } => format!("--pid {pid}"),
+    };
+    let meta = [
+        ("command", command),
+        ("event", opts.event.name().to_string()),
+        ("frequency", opts.frequency.to_string()),
+        (
+            "call_graph",
+            match opts.call_graph {
+                CallGraph::Fp => "fp".to_string(),
+                CallGraph::Dwarf => format!("dwarf,{}", opts.stack_size),
+            },
+        ),
+        ("host", hostname()),
+        ("tool", format!("profdiff {}", env!("CARGO_PKG_VERSION"))),
+    ];
+    raw.metadata
+        .extend(meta.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Ok(Recording {
+        raw,
+        exit,
+        stats,
+        interrupted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_maps_of_self_contain_this_test_binary() {
+        let maps = read_proc_maps(std::process::id() as i32).unwrap();
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let exe = exe.to_string_lossy();
+        let here = proc_maps_of_self_contain_this_test_binary as *const () as u64;
+        let r = maps
+            .iter()
+            .find(|r| r.start <= here && here < r.end)
+            .expect("no executable mapping holds this function");
+        assert_eq!(r.path, exe);
+    }
+
+    #[test]
+    fn permission_explanation_names_a_fix_and_the_fallback() {
+        let msg = explain_permission(&std::io::Error::from_raw_os_error(libc::EACCES));
+        assert!(msg.contains("perf_event_open was refused"), "{msg}");
+        assert!(msg.contains("profdiff::inprocess"), "{msg}");
+    }
+
+    #[test]
+    fn bad_stack_size_is_rejected_before_anything_runs() {
+        let opts = RecordOptions {
+            stack_size: 100,
+            ..Default::default()
+        };
+        let e = record(&Target::Command(vec!["true".into()]), &opts)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("multiple of 8"), "{e}");
+    }
+}

@@ -126,7 +126,14 @@ pub fn write_svg(
             "the profile has no samples to draw",
         ));
     }
-    let lines: Vec<String> = stacks.iter().map(|(s, v)| format!("{s} {v}")).collect();
+    // One buffer for all lines instead of one allocation per stack.
+    let mut buf = String::with_capacity(stacks.iter().map(|(s, _)| s.len() + 22).sum());
+    for (s, v) in &stacks {
+        buf.push_str(s);
+        buf.push(' ');
+        buf.push_str(itoa_i64(*v, &mut [0u8; 20]));
+        buf.push('\n');
+    }
     let (count_name, factor) = count_label(profile, value);
     let subtitle = opts.subtitle.clone().or_else(|| {
         let d = profile.describe();
@@ -135,7 +142,27 @@ pub fn write_svg(
     let mut o = inferno_options(opts, default_title(opts), subtitle, count_name, factor)?;
     // `fold` returns stacks sorted, which is what inferno would do first.
     o.no_sort = true;
-    flamegraph::from_lines(&mut o, lines.iter().map(String::as_str), w)
+    flamegraph::from_lines(&mut o, buf.lines(), w)
+}
+
+/// Format an integer into `tmp` without allocating.
+fn itoa_i64(v: i64, tmp: &mut [u8; 20]) -> &str {
+    let neg = v < 0;
+    let mut n = v.unsigned_abs();
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if neg && i > 0 {
+        i -= 1;
+        tmp[i] = b'-';
+    }
+    std::str::from_utf8(&tmp[i..]).unwrap_or("0")
 }
 
 /// Render ready folded lines (`stack count` or differential `stack before after`).

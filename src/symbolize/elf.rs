@@ -60,11 +60,15 @@ pub struct ElfImage {
     pub build_id: Option<Vec<u8>>,
     /// `.gnu_debuglink` file name and CRC.
     pub debuglink: Option<(String, u32)>,
+    /// `.gnu_debugaltlink` (dwz supplementary file): path and build id.
+    pub altlink: Option<(String, Vec<u8>)>,
     little_endian: bool,
     segments: Vec<Segment>,
     symbols: Vec<Sym>,
     /// Address ranges of executable sections, sorted.
     text_sections: Vec<(u64, u64)>,
+    /// Executable sections have contents here (false for separate debug files).
+    has_code: bool,
     sections: Vec<SectionBytes>,
     has_dwarf: bool,
 }
@@ -94,6 +98,9 @@ const DWARF_SECTIONS: &[gimli::SectionId] = &[
     gimli::SectionId::DebugTypes,
 ];
 
+/// Largest decompressed debug section accepted (4 GiB).
+const MAX_SECTION: u64 = 1 << 32;
+
 fn section_slot(id: gimli::SectionId) -> Option<usize> {
     DWARF_SECTIONS.iter().position(|&s| s == id)
 }
@@ -117,10 +124,12 @@ impl ElfImage {
         let (
             build_id,
             debuglink,
+            altlink,
             little_endian,
             segments,
             symbols,
             text_sections,
+            has_code,
             sections,
             has_dwarf,
         ) = {
@@ -129,6 +138,11 @@ impl ElfImage {
                 return Err(LoadError::Parse(shown.clone(), "not ELF".into()));
             }
             let build_id = obj.build_id().ok().flatten().map(|b| b.to_vec());
+            let altlink = obj
+                .gnu_debugaltlink()
+                .ok()
+                .flatten()
+                .map(|(n, id)| (String::from_utf8_lossy(n).into_owned(), id.to_vec()));
             let debuglink = obj
                 .gnu_debuglink()
                 .ok()
@@ -191,12 +205,22 @@ impl ElfImage {
             // Sorted by address; among aliases at one address the largest size wins.
             symbols.sort_by_key(|s| (s.addr, std::cmp::Reverse(s.size)));
             symbols.dedup_by_key(|s| s.addr);
+            // Executable sections, including the NOBITS copies in separate debug files.
+            let is_exec = |s: &object::Section<'_, '_>| match s.flags() {
+                object::SectionFlags::Elf { sh_flags, .. } => {
+                    sh_flags.0 & object::elf::SHF_EXECINSTR.0 != 0
+                }
+                _ => s.kind() == object::SectionKind::Text,
+            };
             let mut text_sections: Vec<(u64, u64)> = obj
                 .sections()
-                .filter(|s| s.kind() == object::SectionKind::Text && s.size() > 0)
+                .filter(|s| is_exec(s) && s.size() > 0)
                 .map(|s| (s.address(), s.address() + s.size()))
                 .collect();
             text_sections.sort_unstable();
+            let has_code = obj
+                .sections()
+                .any(|s| s.kind() == object::SectionKind::Text && s.size() > 0);
             let mut sections = Vec::with_capacity(DWARF_SECTIONS.len());
             let mut has_dwarf = false;
             for id in DWARF_SECTIONS {
@@ -205,12 +229,25 @@ impl ElfImage {
                         match sec.compressed_file_range() {
                             Ok(r) if r.format == object::CompressionFormat::None => {
                                 match sec.file_range() {
-                                    Some((o, l)) if (o + l) as usize <= data.len() => {
+                                    Some((o, l))
+                                        if o.checked_add(l)
+                                            .is_some_and(|e| e <= data.len() as u64) =>
+                                    {
                                         SectionBytes::InFile(o as usize, l as usize)
                                     }
                                     _ => SectionBytes::Absent,
                                 }
                             }
+                            // A hostile header must not make us allocate without bound:
+                            // real DWARF compresses well under 1:64.
+                            Ok(r)
+                                if r.uncompressed_size > MAX_SECTION
+                                    || r.uncompressed_size
+                                        > r.compressed_size.saturating_mul(64) + 4096 =>
+                            {
+                                SectionBytes::Absent
+                            }
+                            Err(_) => SectionBytes::Absent,
                             _ => match sec.uncompressed_data() {
                                 Ok(Cow::Owned(v)) => SectionBytes::Decompressed(v),
                                 Ok(Cow::Borrowed(b)) => {
@@ -235,10 +272,12 @@ impl ElfImage {
             (
                 build_id,
                 debuglink,
+                altlink,
                 obj.is_little_endian(),
                 segments,
                 symbols,
                 text_sections,
+                has_code,
                 sections,
                 has_dwarf,
             )
@@ -248,10 +287,12 @@ impl ElfImage {
             data,
             build_id,
             debuglink,
+            altlink,
             little_endian,
             segments,
             symbols,
             text_sections,
+            has_code,
             sections,
             has_dwarf,
         })
@@ -260,6 +301,17 @@ impl ElfImage {
     /// True when the file carries `.debug_info`.
     pub fn has_dwarf(&self) -> bool {
         self.has_dwarf
+    }
+
+    /// True when the file holds code (false for separate debug files: their `.text` is
+    /// NOBITS and their PT_LOAD entries have zeroed file offsets).
+    pub fn has_loadable_bytes(&self) -> bool {
+        self.has_code
+    }
+
+    /// Number of function symbols.
+    pub fn symbol_count(&self) -> usize {
+        self.symbols.len()
     }
 
     /// True when the file has a usable symbol table.
@@ -294,6 +346,11 @@ impl ElfImage {
         let i = self.symbols.partition_point(|s| s.addr <= vaddr);
         let s = self.symbols.get(i.checked_sub(1)?)?;
         let inside = s.size != 0 && vaddr - s.addr < s.size;
+        // Past the end of a sized symbol: alignment padding names it (as binutils does), but
+        // a larger gap is code the table does not cover (e.g. a stripped `.dynsym`).
+        if s.size != 0 && !inside && vaddr - s.addr - s.size >= 64 {
+            return None;
+        }
         if !inside {
             let j = self.text_sections.partition_point(|t| t.0 <= vaddr);
             let (lo, hi) = *self.text_sections.get(j.checked_sub(1)?)?;

@@ -5,16 +5,18 @@
 //! - [`symbolizer`]: finding binaries and debug files, the module cache, parallel lookups.
 //! - [`demangle`]: Rust and C++ names.
 //! - [`kallsyms`]: kernel symbols.
+//! - [`perfmap`]: JIT symbols from `/tmp/perf-PID.map`.
 //! - [`profile`]: [`build_profile`], used by `record` and perf.data ingest.
 
 pub mod demangle;
 pub mod elf;
 pub mod kallsyms;
+pub mod perfmap;
 pub mod profile;
 pub mod symbolizer;
 
 pub use kallsyms::Kallsyms;
-pub use profile::build_profile;
+pub use profile::{build_profile, build_profile_with};
 pub use symbolizer::{Frame, Module, ModuleKey, Symbolizer, Unavailable};
 
 use std::path::PathBuf;
@@ -37,6 +39,9 @@ pub struct SymbolizerOptions {
     pub thread_root_frames: bool,
     /// Called as modules finish symbolizing (library code never prints).
     pub progress: Option<ProgressFn>,
+    /// Folder holding JIT maps `perf-PID.map` for frames in anonymous memory (default
+    /// `/tmp`, where JITs write them; None disables).
+    pub perf_map_dir: Option<PathBuf>,
 }
 
 impl Default for SymbolizerOptions {
@@ -46,6 +51,7 @@ impl Default for SymbolizerOptions {
             kallsyms: None,
             thread_root_frames: true,
             progress: None,
+            perf_map_dir: Some(PathBuf::from("/tmp")),
         }
     }
 }
@@ -68,6 +74,7 @@ impl std::fmt::Debug for SymbolizerOptions {
             .field("kallsyms", &self.kallsyms)
             .field("thread_root_frames", &self.thread_root_frames)
             .field("progress", &self.progress.is_some())
+            .field("perf_map_dir", &self.perf_map_dir)
             .finish()
     }
 }

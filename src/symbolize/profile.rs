@@ -5,6 +5,7 @@
 
 use super::elf::hex;
 use super::kallsyms::Kallsyms;
+use super::perfmap::PerfMap;
 use super::symbolizer::{Frame, ModuleKey, Symbolizer, Unavailable};
 use super::SymbolizerOptions;
 use crate::model::{
@@ -33,15 +34,22 @@ struct ModuleResult {
 /// Symbolize a recording into a profile. Never fails: what cannot be resolved stays an
 /// unknown frame carrying its module and offset, and the reason goes into the data quality.
 pub fn build_profile(rec: &RawRecording, opts: &SymbolizerOptions) -> Profile {
-    let sym = Symbolizer::new(opts.clone());
+    build_profile_with(&Symbolizer::new(opts.clone()), rec, opts)
+}
 
+/// [`build_profile`] with a caller-owned [`Symbolizer`], so binaries loaded for one recording
+/// stay cached for the next.
+pub fn build_profile_with(
+    sym: &Symbolizer,
+    rec: &RawRecording,
+    opts: &SymbolizerOptions,
+) -> Profile {
     // 1. Unique user lookups per module (return addresses looked up at addr - 1).
     let mut keys: Vec<ModuleKey> = Vec::new();
     let mut key_ix: FxHashMap<ModuleKey, usize> = FxHashMap::default();
     let mut wanted: Vec<FxHashSet<u64>> = Vec::new();
-    let mut module_weight: Vec<u64> = Vec::new();
     let mut kernel_addrs: FxHashSet<u64> = FxHashSet::default();
-    for (k, t) in &rec.stacks {
+    for k in rec.stacks.keys() {
         for &a in &k.kernel {
             if a < PERF_CONTEXT_MAX {
                 kernel_addrs.insert(a);
@@ -64,11 +72,9 @@ pub fn build_profile(rec: &RawRecording, opts: &SymbolizerOptions) -> Profile {
             let ix = *key_ix.entry(key.clone()).or_insert_with(|| {
                 keys.push(key);
                 wanted.push(FxHashSet::default());
-                module_weight.push(0);
                 keys.len() - 1
             });
             wanted[ix].insert(r.file_offset_of(lookup_addr(a, i)));
-            module_weight[ix] += t.count;
         }
     }
 
@@ -146,7 +152,9 @@ pub fn build_profile(rec: &RawRecording, opts: &SymbolizerOptions) -> Profile {
     let mut b = ProfileBuilder::new(vec![ValueType::samples(), period_kind.clone()]);
     let mut mapping_ids: FxHashMap<(u64, u64, u64, String), MappingId> = FxHashMap::default();
     let mut kernel_mapping: Option<MappingId> = None;
-    let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, bool)> = FxHashMap::default();
+    // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
+    let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> = FxHashMap::default();
+    let mut perf_maps: FxHashMap<u32, Option<PerfMap>> = FxHashMap::default();
     let mut kloc_cache: FxHashMap<u64, (LocationId, bool)> = FxHashMap::default();
     let mut quality = DataQuality {
         lost_samples: rec.lost,
@@ -217,34 +225,43 @@ pub fn build_profile(rec: &RawRecording, opts: &SymbolizerOptions) -> Profile {
                 continue;
             }
             let leaf = i == 0;
-            let (id, known) = match loc_cache.get(&(k.pid, a, leaf)) {
+            let (id, unknown) = match loc_cache.get(&(k.pid, a, leaf)) {
                 Some(&v) => v,
                 None => {
                     let la = lookup_addr(a, i);
                     let region = maps.and_then(|m| m.find(la));
-                    let v =
-                        user_location(&mut b, &mut mapping_ids, region, a, la, &key_ix, &results);
+                    let jit = match (&opts.perf_map_dir, region) {
+                        (Some(dir), r) if r.is_none_or(|r| !is_symbolizable(&r.path)) => perf_maps
+                            .entry(k.pid)
+                            .or_insert_with(|| {
+                                PerfMap::load(&dir.join(format!("perf-{}.map", k.pid)))
+                            })
+                            .as_ref(),
+                        _ => None,
+                    };
+                    let v = user_location(
+                        &mut b,
+                        &mut mapping_ids,
+                        region,
+                        a,
+                        la,
+                        (&key_ix, &results),
+                        jit,
+                    );
                     loc_cache.insert((k.pid, a, leaf), v);
                     v
                 }
             };
             quality.total_frames += w;
-            if !known {
-                quality.unknown_frames += w;
-                match maps
-                    .and_then(|m| m.find(lookup_addr(a, i)))
-                    .filter(|r| is_symbolizable(&r.path))
-                {
-                    Some(r) => {
-                        let key = ModuleKey {
-                            path: r.path.clone(),
-                            build_id: r.build_id.clone(),
-                        };
-                        if let Some(&ix) = key_ix.get(&key) {
-                            *unresolved_by_module.entry(ix).or_default() += w;
-                        }
-                    }
-                    None => unmapped_frames += w,
+            match unknown {
+                Unknown::No => {}
+                Unknown::InModule(ix) => {
+                    quality.unknown_frames += w;
+                    *unresolved_by_module.entry(ix).or_default() += w;
+                }
+                Unknown::Unmapped => {
+                    quality.unknown_frames += w;
+                    unmapped_frames += w;
                 }
             }
             stack.push(id);
@@ -288,7 +305,7 @@ pub fn build_profile(rec: &RawRecording, opts: &SymbolizerOptions) -> Profile {
     }
     if unmapped_frames > 0 {
         notes.push(format!(
-            "{unmapped_frames} frames in anonymous or unmapped memory (JIT code, unknown maps)"
+            "{unmapped_frames} frames in anonymous or unmapped memory (JIT code without a perf map, unknown maps)"
         ));
     }
     if kernel_unknown > 0 && kallsyms.is_some() {
@@ -337,29 +354,64 @@ fn lookup_addr(a: u64, index: usize) -> u64 {
     }
 }
 
+/// Whether a user location stayed unresolved, and where.
+#[derive(Clone, Copy)]
+enum Unknown {
+    No,
+    /// In a binary (index into the module list) that could not resolve it.
+    InModule(usize),
+    /// In anonymous or unmapped memory.
+    Unmapped,
+}
+
 fn user_location(
     b: &mut ProfileBuilder,
     mapping_ids: &mut FxHashMap<(u64, u64, u64, String), MappingId>,
     region: Option<&MappedRegion>,
     addr: u64,
     lookup: u64,
-    key_ix: &FxHashMap<ModuleKey, usize>,
-    results: &[ModuleResult],
-) -> (LocationId, bool) {
+    (key_ix, results): (&FxHashMap<ModuleKey, usize>, &[ModuleResult]),
+    jit: Option<&PerfMap>,
+) -> (LocationId, Unknown) {
+    let jit_lines = |b: &mut ProfileBuilder| -> Vec<Line> {
+        match jit.and_then(|j| j.lookup(lookup)) {
+            Some(name) => {
+                let f = b.function(Function {
+                    name: name.to_string(),
+                    system_name: name.to_string(),
+                    ..Default::default()
+                });
+                vec![Line {
+                    function: f,
+                    line: 0,
+                    column: 0,
+                }]
+            }
+            None => Vec::new(),
+        }
+    };
     let Some(r) = region else {
+        let lines = jit_lines(b);
+        let unknown = if lines.is_empty() {
+            Unknown::Unmapped
+        } else {
+            Unknown::No
+        };
         return (
             b.location(Location {
                 address: addr,
+                lines,
                 ..Default::default()
             }),
-            false,
+            unknown,
         );
     };
     let key = ModuleKey {
         path: r.path.clone(),
         build_id: r.build_id.clone(),
     };
-    let res = key_ix.get(&key).map(|&i| &results[i]);
+    let ix = key_ix.get(&key).copied();
+    let res = ix.map(|i| &results[i]);
     let mk = (r.start, r.end, r.file_offset, r.path.clone());
     let m = match mapping_ids.get(&mk) {
         Some(&m) => m,
@@ -405,7 +457,14 @@ fn user_location(
             });
         }
     }
-    let known = !lines.is_empty();
+    if lines.is_empty() && ix.is_none() {
+        lines = jit_lines(b);
+    }
+    let unknown = match ix {
+        _ if !lines.is_empty() => Unknown::No,
+        Some(ix) => Unknown::InModule(ix),
+        None => Unknown::Unmapped,
+    };
     (
         b.location(Location {
             mapping: Some(m),
@@ -413,6 +472,6 @@ fn user_location(
             lines,
             is_folded: false,
         }),
-        known,
+        unknown,
     )
 }

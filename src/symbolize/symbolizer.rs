@@ -12,6 +12,9 @@ use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Fewest addresses worth a thread of their own (see `symbolize_opt`).
+const MIN_ADDRESSES_PER_THREAD: usize = 8192;
+
 /// One source frame, innermost first in a lookup result.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Frame {
@@ -30,6 +33,8 @@ pub struct Frame {
 pub struct Module {
     pub image: Arc<ElfImage>,
     pub debug: Option<Arc<ElfImage>>,
+    /// The dwz supplementary file the debug info refers to (`.gnu_debugaltlink`).
+    pub sup: Option<Arc<ElfImage>>,
 }
 
 /// Why a module could not be used; becomes a data-quality note.
@@ -74,15 +79,21 @@ impl Module {
         let mut order: Vec<usize> = (0..vaddrs.len()).collect();
         order.sort_by_key(|&i| vaddrs[i]);
         let threads = rayon::current_num_threads().max(1);
-        let chunk = (order.len() / (threads * 2)).max(512);
+        // One contiguous address range per thread: the ranges touch mostly disjoint compilation
+        // units. Each context re-parses the unit index (on a 51 MB debug binary ≈ the cost of
+        // ~4k lookups), so a thread only pays off past a few thousand addresses; measured in
+        // scripts/bench/symbolize.sh.
+        let chunk = order.len().div_ceil(threads).max(MIN_ADDRESSES_PER_THREAD);
         let results: Vec<Vec<(usize, Vec<Frame>)>> = order
             .par_chunks(chunk)
             .map(|idx| {
-                let ctx = self
-                    .debug
-                    .as_ref()
-                    .filter(|d| d.has_dwarf())
-                    .and_then(|d| addr2line::Context::from_dwarf(d.dwarf()).ok());
+                let ctx = self.debug.as_ref().filter(|d| d.has_dwarf()).and_then(|d| {
+                    let mut dwarf = d.dwarf();
+                    if let Some(sup) = &self.sup {
+                        dwarf.set_sup(sup.dwarf());
+                    }
+                    addr2line::Context::from_dwarf(dwarf).ok()
+                });
                 let mut out = Vec::with_capacity(idx.len());
                 let mut last: Option<(u64, Vec<Frame>)> = None;
                 for &i in idx {
@@ -110,11 +121,30 @@ impl Module {
         res
     }
 
+    /// The image with the fuller symbol table first (a stripped library keeps only `.dynsym`;
+    /// its debug file has the full `.symtab`).
+    fn symbol_sources(&self) -> [Option<&ElfImage>; 2] {
+        let img = Some(&*self.image);
+        match self.debug.as_deref() {
+            Some(d) if d.symbol_count() > self.image.symbol_count() => [Some(d), img],
+            Some(d) => [img, Some(d)],
+            None => [img, None],
+        }
+    }
+
     fn symtab_name(&self, vaddr: u64) -> Option<&str> {
-        self.image
-            .symbol_at(vaddr)
-            .or_else(|| self.debug.as_ref().and_then(|d| d.symbol_at(vaddr)))
+        self.symbol_sources()
+            .into_iter()
+            .flatten()
+            .find_map(|i| i.symbol_at(vaddr))
             .map(|(n, _)| n)
+    }
+
+    fn symtab_file(&self, vaddr: u64) -> Option<&str> {
+        self.symbol_sources()
+            .into_iter()
+            .flatten()
+            .find_map(|i| i.symbol_file_at(vaddr))
     }
 
     fn lookup<R: gimli::Reader>(
@@ -154,10 +184,7 @@ impl Module {
         // A frame DWARF could not name (or no DWARF at all): the symbol table names it.
         if frames.is_empty() {
             if let Some(raw) = self.symtab_name(vaddr) {
-                let file = self
-                    .image
-                    .symbol_file_at(vaddr)
-                    .or_else(|| self.debug.as_ref().and_then(|d| d.symbol_file_at(vaddr)));
+                let file = self.symtab_file(vaddr);
                 frames.push(Frame {
                     function: demangle(raw, None),
                     system_name: raw.to_string(),
@@ -289,6 +316,10 @@ impl Symbolizer {
                     }
                 }
             };
+            if !img.has_loadable_bytes() {
+                // A `--only-keep-debug` file: no code, PT_LOAD offsets zeroed. Not a binary.
+                continue;
+            }
             if let (Some(want), Some(have)) = (&key.build_id, &img.build_id) {
                 if !build_ids_match(want, have) {
                     mismatch.get_or_insert(Unavailable::BuildIdMismatch {
@@ -313,7 +344,11 @@ impl Symbolizer {
                 .map(Arc::new)
                 .or(Some(image.clone()))
         };
-        Ok(Module { image, debug })
+        let sup = debug
+            .as_ref()
+            .and_then(|d| self.find_sup_file(d))
+            .map(Arc::new);
+        Ok(Module { image, debug, sup })
     }
 
     /// Where the binary itself may be, in order of preference.
@@ -330,12 +365,10 @@ impl Symbolizer {
                 out.push(dir.join(b));
             }
             if let Some(h) = &bid {
-                out.push(dir.join(".build-id").join(&h[..2]).join(&h[2..]));
-                out.push(
-                    dir.join(".build-id")
-                        .join(&h[..2])
-                        .join(format!("{}.debug", &h[2..])),
-                );
+                // perf's build-id cache layout: .build-id/xx/rest/elf (or a plain file).
+                let d = dir.join(".build-id").join(&h[..2]).join(&h[2..]);
+                out.push(d.join("elf"));
+                out.push(d);
             }
         }
         if let Some(h) = &bid {
@@ -350,6 +383,43 @@ impl Symbolizer {
             out.push(PathBuf::from(&key.path));
         }
         out
+    }
+
+    /// The dwz supplementary file named by `.gnu_debugaltlink`: the recorded path (absolute,
+    /// or relative to the debug file), then by its build id under the debug roots.
+    fn find_sup_file(&self, debug: &ElfImage) -> Option<ElfImage> {
+        let (name, id) = debug.altlink.as_ref()?;
+        let mut cands = Vec::new();
+        let p = Path::new(name);
+        if p.is_absolute() {
+            for dir in &self.opts.search_paths {
+                cands.push(dir.join(p.strip_prefix("/").unwrap_or(p)));
+            }
+            cands.push(p.to_path_buf());
+        } else if let Some(dir) = debug.path.parent() {
+            cands.push(dir.join(p));
+        }
+        let h = hex(id);
+        if h.len() > 2 {
+            for r in self
+                .opts
+                .search_paths
+                .iter()
+                .cloned()
+                .chain([PathBuf::from("/usr/lib/debug")])
+            {
+                cands.push(
+                    r.join(".build-id")
+                        .join(&h[..2])
+                        .join(format!("{}.debug", &h[2..])),
+                );
+            }
+        }
+        cands
+            .into_iter()
+            .filter(|c| c.is_file())
+            .filter_map(|c| ElfImage::open(&c).ok())
+            .find(|s| s.build_id.as_deref() == Some(id.as_slice()) || id.is_empty())
     }
 
     /// A separate debug file for `image`: by build id, then by `.gnu_debuglink`.

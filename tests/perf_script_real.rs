@@ -1,0 +1,109 @@
+//! A real `perf record -g` + `perf script` of a small C program (built here with frame
+//! pointers) must fold exactly as `inferno-collapse-perf` folds it, for the default options
+//! and for `--all`/`--pid`. Skipped with a notice when perf, gcc or inferno-collapse-perf is
+//! missing or perf_event_open is refused, unless PROFDIFF_REQUIRE_FIXTURES=1.
+
+mod common;
+
+use profdiff::formats::{self, folded, ReadOptions};
+use std::process::Command;
+
+const PROG: &str = r#"
+#include <stdio.h>
+__attribute__((noinline)) static double leaf(long n) { double s = 0; for (long i = 0; i < n; i++) s += i * 0.5; return s; }
+__attribute__((noinline)) static double middle(long n) { return leaf(n) + leaf(n / 2); }
+__attribute__((noinline)) static double other(long n) { double s = 1; for (long i = 1; i < n; i++) s *= 1.0000001; return s; }
+int main(void) { double t = 0; for (int r = 0; r < 30; r++) { t += middle(3000000); t += other(2000000); } printf("%f\n", t); return 0; }
+"#;
+
+fn skip(why: &str) {
+    if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+        panic!("{why}");
+    }
+    eprintln!("notice: skipping: {why}");
+}
+
+#[test]
+fn real_perf_script_folds_like_inferno() {
+    for tool in ["perf", "gcc", "inferno-collapse-perf"] {
+        if !common::have(tool) {
+            return skip(&format!("{tool} not installed"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("prog.c");
+    let bin = dir.path().join("prog");
+    std::fs::write(&src, PROG).unwrap();
+    let st = Command::new("gcc")
+        .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let data = dir.path().join("perf.data");
+    let rec = Command::new("perf")
+        .args(["record", "-e", "cpu-clock", "-F", "999", "-g", "-q", "-o"])
+        .arg(&data)
+        .arg("--")
+        .arg(&bin)
+        .output()
+        .unwrap();
+    if !rec.status.success() {
+        return skip(&format!(
+            "perf record failed: {}",
+            String::from_utf8_lossy(&rec.stderr)
+        ));
+    }
+    let script = Command::new("perf")
+        .args(["script", "-i"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(script.status.success());
+    let text = dir.path().join("perf.txt");
+    std::fs::write(&text, &script.stdout).unwrap();
+
+    for (inferno_args, opt) in [
+        (vec![], "default"),
+        (vec!["--all"], "all"),
+        (vec!["--pid"], "pid"),
+    ] {
+        let out = Command::new("inferno-collapse-perf")
+            .args(&inferno_args)
+            .arg(&text)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut want: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        want.sort();
+        let mut opts = ReadOptions::default();
+        match opt {
+            "all" => {
+                opts.perf_script.annotate_kernel = true;
+                opts.perf_script.annotate_jit = true;
+            }
+            "pid" => opts.perf_script.include_pid = true,
+            _ => {}
+        }
+        let p = formats::read_path(text.to_str().unwrap(), &opts).unwrap();
+        let mut got: Vec<String> = folded::fold(&p, p.default_value_index())
+            .into_iter()
+            .map(|(s, v)| format!("{s} {v}"))
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "--{opt}");
+        assert!(
+            got.iter().any(|l| l.contains("main;middle;leaf")),
+            "--{opt}: {got:?}"
+        );
+        eprintln!(
+            "real perf script --{opt}: {} folded lines equal inferno's",
+            got.len()
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! A real speedscope file: py-spy records a small two-threaded Python program inside the test
+//! (skipped with a notice when py-spy or python3 is missing, unless
+//! PROFDIFF_REQUIRE_FIXTURES=1), and profdiff must find both threads and the hot function.
+
+mod common;
+
+use profdiff::formats::{self, folded, ReadOptions};
+
+const SCRIPT: &str = r#"
+import threading
+def hot_loop(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+def worker():
+    for _ in range(20):
+        hot_loop(200000)
+t = threading.Thread(target=worker, name="worker")
+t.start()
+for _ in range(20):
+    hot_loop(200000)
+t.join()
+"#;
+
+#[test]
+fn pyspy_speedscope_is_read() {
+    if !(common::have("py-spy") && common::have("python3")) {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("py-spy or python3 missing (pip install py-spy)");
+        }
+        eprintln!("notice: skipping: py-spy or python3 not installed (pip install py-spy)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.py");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let out = dir.path().join("profile.json");
+    let st = std::process::Command::new("py-spy")
+        .args(["record", "--format", "speedscope", "-r", "200", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .output()
+        .unwrap();
+    if !st.status.success() {
+        let msg = String::from_utf8_lossy(&st.stderr);
+        if msg.contains("ermission") && std::env::var("PROFDIFF_REQUIRE_FIXTURES").is_err() {
+            eprintln!("notice: skipping: py-spy may not ptrace here: {msg}");
+            return;
+        }
+        panic!("py-spy failed: {msg}");
+    }
+    let path = out.to_str().unwrap();
+    let data = formats::load(path, &ReadOptions::default()).unwrap();
+    assert_eq!(formats::detect(&data), Some(formats::Format::Speedscope));
+    let p = formats::read_path(path, &ReadOptions::default()).unwrap();
+    assert_eq!(p.sample_types[0].kind, "samples");
+    assert_eq!(p.sample_types[1].kind, "wall");
+    let v = p.default_value_index();
+    assert_eq!(v, 1);
+    let total = p.total(v) as f64;
+    assert!(total > 0.0);
+    let stacks = folded::fold(&p, v);
+    let hot: i64 = stacks
+        .iter()
+        .filter(|(s, _)| s.ends_with(";hot_loop"))
+        .map(|(_, n)| n)
+        .sum();
+    // Both threads spend nearly all their time in hot_loop; allow generous slack.
+    assert!(
+        hot as f64 / total > 0.5,
+        "hot_loop share {}",
+        hot as f64 / total
+    );
+    let roots: std::collections::BTreeSet<&str> = stacks
+        .iter()
+        .map(|(s, _)| s.split(';').next().unwrap())
+        .collect();
+    assert!(roots.iter().any(|r| r.contains("worker")), "{roots:?}");
+    assert!(roots.len() >= 2, "{roots:?}");
+    let f = p.functions.iter().find(|f| f.name == "hot_loop").unwrap();
+    assert!(f.filename.ends_with("app.py"), "{}", f.filename);
+}
