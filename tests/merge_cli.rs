@@ -71,3 +71,34 @@ fn bad_input_is_exit_2_and_no_output() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn merge_to_pprof_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.folded");
+    let b = dir.path().join("b.folded");
+    std::fs::write(&a, "main;f 3\nmain;g 1\n").unwrap();
+    std::fs::write(&b, "main;f 2\nmain;h 5\n").unwrap();
+    let pb = dir.path().join("m.pb.gz");
+    Command::new(common::profdiff_bin())
+        .arg("merge")
+        .arg(&a)
+        .arg(&b)
+        .arg("-o")
+        .arg(&pb)
+        .assert()
+        .success();
+    let o = Command::new(common::profdiff_bin())
+        .arg("convert")
+        .arg(&pb)
+        .args(["--to", "folded", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let got = folded_map(&String::from_utf8_lossy(&o.stdout));
+    let want: BTreeMap<String, f64> = [("main;f", 5.0), ("main;g", 1.0), ("main;h", 5.0)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    assert_eq!(got, want);
+}

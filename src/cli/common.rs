@@ -25,7 +25,9 @@ pub fn load_all(paths: &[String], opts: &ReadOptions) -> anyhow::Result<Vec<Prof
     }
     if let [one] = paths {
         // One input: no thread pool to start (a measurable share of a small flamegraph).
-        return Ok(vec![formats::read_path(one, opts)?]);
+        let p = formats::read_path(one, opts)?;
+        warn_quality(one, &p);
+        return Ok(vec![p]);
     }
     let results: Vec<_> = paths
         .par_iter()

@@ -1,7 +1,7 @@
 //! `profdiff merge IN... -o OUT`: aggregate many profiles (runs, hosts; any input formats) into
 //! one, as users do before handing a pprof to a fleet engine (Pyroscope, Parca).
 //!
-//! Inputs are read and merged in parallel (rayon): each worker folds the inputs it takes into
+//! Inputs are read and merged in parallel (rayon): each worker folds a contiguous chunk of inputs into
 //! its own [`Merger`], dropping every input as soon as it is merged, and the workers' results
 //! are combined pairwise (a tree reduction, keeping input order so the first input's metadata
 //! wins). Peak memory is about one merged profile per worker plus the inputs in flight: it
@@ -61,9 +61,14 @@ pub fn merge_paths(
     if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
         anyhow::bail!("standard input (-) can be read only once");
     }
+    // One contiguous chunk of inputs per worker: every extra partial merger costs a re-merge
+    // of its whole result (O(unique stacks)) in the reduction, so splitting finer than the
+    // thread count only adds work.
+    let chunk = paths.len().div_ceil(rayon::current_num_threads()).max(1);
     let merged = paths
         .par_iter()
         .enumerate()
+        .with_min_len(chunk)
         .try_fold(Merger::new, |mut m, (i, path)| -> anyhow::Result<Merger> {
             let p = formats::read_path(path, opts)?;
             super::common::warn_quality(path, &p);
