@@ -3,6 +3,7 @@
 
 use super::common::{load_merged, pick_value, ReadArgs};
 use crate::formats::{folded, pprof};
+use crate::model::Profile;
 use crate::output::write_atomic;
 use std::process::ExitCode;
 
@@ -33,7 +34,8 @@ pub struct Args {
     pub read: ReadArgs,
 }
 
-fn infer_target(output: &str) -> Target {
+/// The output format implied by OUT's name: `.folded`/`.txt` (and stdout) → folded, else pprof.
+pub fn infer_target(output: &str) -> Target {
     let lower = output.to_ascii_lowercase();
     if output == "-" || lower.ends_with(".folded") || lower.ends_with(".txt") {
         Target::Folded
@@ -43,16 +45,35 @@ fn infer_target(output: &str) -> Target {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let target = a.to.unwrap_or_else(|| infer_target(&a.output));
     let profile = load_merged(&a.inputs, &a.read.to_options())?;
+    let target = a.to.unwrap_or_else(|| infer_target(&a.output));
+    write_profile(
+        &profile,
+        &a.output,
+        target,
+        a.sample_type.as_deref(),
+        &a.inputs,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write `profile` to `output` (atomically; `-` = stdout) as pprof or folded stacks.
+/// `inputs` only names the profile in error messages.
+pub fn write_profile(
+    profile: &Profile,
+    output: &str,
+    target: Target,
+    sample_type: Option<&str>,
+    inputs: &[String],
+) -> anyhow::Result<()> {
     match target {
-        Target::Pprof => write_atomic(&a.output, |w| pprof::write_gz(&profile, w))?,
+        Target::Pprof => write_atomic(output, |w| pprof::write_gz(profile, w))?,
         Target::Folded => {
-            let value = pick_value(&profile, a.sample_type.as_deref(), &a.inputs.join(", "))?;
-            write_atomic(&a.output, |w| folded::write(&profile, value, w))?
+            let value = pick_value(profile, sample_type, &inputs.join(", "))?;
+            write_atomic(output, |w| folded::write(profile, value, w))?
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,21 +7,13 @@
 //! wins). Peak memory is about one merged profile per worker plus the inputs in flight: it
 //! grows with unique stacks, not with the number or size of the inputs.
 
-use super::common::{pick_value, ReadArgs};
-use crate::formats::{self, folded, pprof};
+use super::common::ReadArgs;
+use super::convert::{infer_target, write_profile, Target};
+use crate::formats;
 use crate::model::ops::Merger;
-use crate::output::write_atomic;
 use anyhow::Context;
 use rayon::prelude::*;
 use std::process::ExitCode;
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// Gzipped profile.proto, readable by `go tool pprof`, Pyroscope, Parca.
-    Pprof,
-    /// Folded stacks (`a;b;c 12`).
-    Folded,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,7 +23,8 @@ pub struct Args {
     /// Output file (`-` = stdout).
     #[arg(short, long, value_name = "OUT")]
     pub output: String,
-    /// Output format. Default: from OUT's name (`.folded`/`.txt` → folded, otherwise pprof).
+    /// Output format. Default: from OUT's name (`.folded`/`.txt` → folded, otherwise pprof;
+    /// folded on stdout).
     #[arg(long, value_enum)]
     pub to: Option<Target>,
     /// Sample type to write as folded stacks (kind or index); default: the profile's default.
@@ -42,15 +35,6 @@ pub struct Args {
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub read: ReadArgs,
-}
-
-fn infer_target(output: &str) -> Target {
-    let lower = output.to_ascii_lowercase();
-    if lower.ends_with(".folded") || lower.ends_with(".txt") {
-        Target::Folded
-    } else {
-        Target::Pprof
-    }
 }
 
 /// Read and merge `paths` in parallel. Errors name the offending file.
@@ -101,13 +85,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .install(|| merge_paths(&a.inputs, &opts))?,
         None => merge_paths(&a.inputs, &opts)?,
     };
-    match target {
-        Target::Pprof => write_atomic(&a.output, |w| pprof::write_gz(&profile, w))?,
-        Target::Folded => {
-            let value = pick_value(&profile, a.sample_type.as_deref(), &a.inputs.join(", "))?;
-            write_atomic(&a.output, |w| folded::write(&profile, value, w))?
-        }
-    }
+    write_profile(
+        &profile,
+        &a.output,
+        target,
+        a.sample_type.as_deref(),
+        &a.inputs,
+    )?;
     eprintln!(
         "merged {} profiles: {} samples, {} unique stacks -> {}",
         a.inputs.len(),
