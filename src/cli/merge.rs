@@ -97,7 +97,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.inputs.len(),
         profile.total(profile.default_value_index()),
         profile.samples.len(),
-        formats::display_path(&a.output)
+        if a.output == "-" {
+            "<stdout>"
+        } else {
+            a.output.as_str()
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
