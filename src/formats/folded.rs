@@ -102,46 +102,61 @@ pub fn write(profile: &Profile, value: usize, w: &mut dyn Write) -> io::Result<(
 /// The folded projection: (`root;...;leaf`, value) per unique name stack, sorted, zero values
 /// dropped.
 pub fn fold(profile: &Profile, value: usize) -> Vec<(String, i64)> {
-    let mut map: rustc_hash::FxHashMap<String, i64> = Default::default();
-    let mut key = String::new();
+    // Each location's frames (caller before inlined callees, sanitized, `;`-joined) are
+    // rendered once, lazily; a stack is then the concatenation of its locations' strings.
+    let mut loc_names: Vec<Option<String>> = vec![None; profile.locations.len()];
+    let mut out: Vec<(String, i64)> = Vec::with_capacity(profile.samples.len());
     for s in &profile.samples {
         let v = s.values.get(value).copied().unwrap_or(0);
         if v == 0 {
             continue;
         }
-        key.clear();
-        // Root first; within a location, the caller before its inlined callees (the same
-        // order as `Profile::stack_names`, without allocating per frame).
+        let mut key = String::new();
         for &loc in s.locations.iter().rev() {
-            let Some(l) = profile.locations.get(loc as usize) else {
+            let Some(slot) = loc_names.get_mut(loc as usize) else {
                 continue;
             };
-            if l.lines.is_empty() {
-                if !key.is_empty() {
-                    key.push(';');
-                }
-                push_sanitized(&mut key, &profile.unknown_frame_name(l));
-                continue;
+            let name = slot.get_or_insert_with(|| location_name(profile, loc));
+            if !key.is_empty() {
+                key.push(';');
             }
-            for line in l.lines.iter().rev() {
-                if !key.is_empty() {
-                    key.push(';');
-                }
-                push_sanitized(&mut key, profile.function_name(line.function));
-            }
+            key.push_str(name);
         }
         if key.is_empty() {
             key.push_str(crate::model::UNKNOWN);
         }
-        match map.get_mut(key.as_str()) {
-            Some(total) => *total += v,
-            None => {
-                map.insert(key.clone(), v);
-            }
-        }
+        out.push((key, v));
     }
-    let mut out: Vec<_> = map.into_iter().filter(|(_, v)| *v != 0).collect();
-    out.sort_unstable();
+    // Sorting brings equal name stacks (different locations, same names) together: sum them.
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|later, first| {
+        if later.0 == first.0 {
+            first.1 += later.1;
+            true
+        } else {
+            false
+        }
+    });
+    out.retain(|(_, v)| *v != 0);
+    out
+}
+
+/// One location's frames, root-most first, sanitized and joined with `;`.
+fn location_name(profile: &Profile, loc: crate::model::LocationId) -> String {
+    let mut out = String::new();
+    let Some(l) = profile.locations.get(loc as usize) else {
+        return out;
+    };
+    if l.lines.is_empty() {
+        push_sanitized(&mut out, &profile.unknown_frame_name(l));
+        return out;
+    }
+    for (i, line) in l.lines.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        push_sanitized(&mut out, profile.function_name(line.function));
+    }
     out
 }
 
