@@ -20,6 +20,15 @@ pub struct Args {
     /// Input profiles (any supported format; several are merged; `-` = stdin).
     #[arg(required = true, value_name = "IN")]
     pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub out: ProfileOutput,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// Where and how a command writes a whole profile (`convert`, `merge`).
+#[derive(clap::Args, Debug)]
+pub struct ProfileOutput {
     /// Output file (`-` = stdout).
     #[arg(short, long, value_name = "OUT")]
     pub output: String,
@@ -30,8 +39,20 @@ pub struct Args {
     /// Sample type to write as folded stacks (kind or index); default: the profile's default.
     #[arg(long, short = 't', value_name = "TYPE")]
     pub sample_type: Option<String>,
-    #[command(flatten)]
-    pub read: ReadArgs,
+}
+
+impl ProfileOutput {
+    /// Write `profile` as asked; `inputs` only names the profile in error messages.
+    pub fn write(&self, profile: &Profile, inputs: &[String]) -> anyhow::Result<()> {
+        let target = self.to.unwrap_or_else(|| infer_target(&self.output));
+        write_profile(
+            profile,
+            &self.output,
+            target,
+            self.sample_type.as_deref(),
+            inputs,
+        )
+    }
 }
 
 /// The output format implied by OUT's name: `.folded`/`.txt` (and stdout) → folded, else pprof.
@@ -46,20 +67,13 @@ pub fn infer_target(output: &str) -> Target {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let profile = load_merged(&a.inputs, &a.read.to_options())?;
-    let target = a.to.unwrap_or_else(|| infer_target(&a.output));
-    write_profile(
-        &profile,
-        &a.output,
-        target,
-        a.sample_type.as_deref(),
-        &a.inputs,
-    )?;
+    a.out.write(&profile, &a.inputs)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Write `profile` to `output` (atomically; `-` = stdout) as pprof or folded stacks.
 /// `inputs` only names the profile in error messages.
-pub fn write_profile(
+fn write_profile(
     profile: &Profile,
     output: &str,
     target: Target,

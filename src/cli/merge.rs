@@ -8,7 +8,7 @@
 //! grows with unique stacks, not with the number or size of the inputs.
 
 use super::common::ReadArgs;
-use super::convert::{infer_target, write_profile, Target};
+use super::convert::ProfileOutput;
 use crate::formats;
 use crate::model::ops::Merger;
 use anyhow::Context;
@@ -20,16 +20,8 @@ pub struct Args {
     /// Input profiles (any supported formats, mixed; `-` = stdin once).
     #[arg(required = true, value_name = "IN")]
     pub inputs: Vec<String>,
-    /// Output file (`-` = stdout).
-    #[arg(short, long, value_name = "OUT")]
-    pub output: String,
-    /// Output format. Default: from OUT's name (`.folded`/`.txt` → folded, otherwise pprof;
-    /// folded on stdout).
-    #[arg(long, value_enum)]
-    pub to: Option<Target>,
-    /// Sample type to write as folded stacks (kind or index); default: the profile's default.
-    #[arg(long, short = 't', value_name = "TYPE")]
-    pub sample_type: Option<String>,
+    #[command(flatten)]
+    pub out: ProfileOutput,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -75,7 +67,6 @@ pub fn merge_paths(
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let target = a.to.unwrap_or_else(|| infer_target(&a.output));
     let opts = a.read.to_options();
     let profile = match a.jobs {
         Some(n) => rayon::ThreadPoolBuilder::new()
@@ -85,34 +76,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .install(|| merge_paths(&a.inputs, &opts))?,
         None => merge_paths(&a.inputs, &opts)?,
     };
-    write_profile(
-        &profile,
-        &a.output,
-        target,
-        a.sample_type.as_deref(),
-        &a.inputs,
-    )?;
+    a.out.write(&profile, &a.inputs)?;
     eprintln!(
         "merged {} profiles: {} samples, {} unique stacks -> {}",
         a.inputs.len(),
         profile.total(profile.default_value_index()),
         profile.samples.len(),
-        if a.output == "-" {
+        if a.out.output == "-" {
             "<stdout>"
         } else {
-            a.output.as_str()
+            a.out.output.as_str()
         }
     );
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn target_from_name() {
-        assert_eq!(infer_target("out.pb.gz"), Target::Pprof);
-        assert_eq!(infer_target("x.folded"), Target::Folded);
-    }
 }
