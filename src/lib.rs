@@ -29,6 +29,7 @@ pub mod output;
 pub mod record;
 pub mod render;
 pub mod symbolize;
+pub mod timing;
 
 pub use error::{Error, ParseError};
 pub use model::{Profile, ProfileBuilder};

@@ -198,3 +198,46 @@ fn sigterm_is_forwarded_and_profile_written() {
         .collect();
     assert!(names.iter().any(|n| n == "level_a"), "{err}");
 }
+
+/// A command the shell forks and execs: its FORK record and its exec's COMM/MMAP2 records can
+/// land in different CPUs' ring buffers. Applied in read order instead of time order, the
+/// FORK's copy of the shell's maps overwrote the workload's own, and every frame came out
+/// unknown. Pinning the shell to CPU 1 and the workload to CPU 0 (when there are two CPUs and
+/// `taskset`) puts the exec's records in the buffer read first: the old code failed every run.
+#[test]
+fn forked_and_execed_command_is_symbolized() {
+    if !can_record() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_workload(dir.path(), "threads", &["-fno-omit-frame-pointer"]);
+    let two_cpus = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let pin = two_cpus && have("taskset");
+    if !pin {
+        eprintln!("notice: fewer than 2 CPUs or no taskset: the fork/exec order is left to chance");
+    }
+    for run in 0..4 {
+        let mode = if run % 2 == 0 { "fp" } else { "dwarf" };
+        let out = dir.path().join(format!("sh{run}.folded"));
+        let mut cmd = Command::new(profdiff_bin());
+        cmd.args(["record", "--call-graph", mode, "-o"])
+            .arg(&out)
+            .arg("--");
+        let script = if pin {
+            cmd.args(["taskset", "-c", "1"]);
+            format!("taskset -c 0 {} 15; true", bin.display())
+        } else {
+            format!("{} 15; true", bin.display())
+        };
+        let o = cmd.args(["sh", "-c", &script]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stacks = read_folded(&out);
+        let total: f64 = stacks.iter().map(|s| s.1).sum();
+        let hot = weight_of(&stacks, &["hot_a"]) + weight_of(&stacks, &["hot_b"]);
+        assert!(
+            hot > 0.8 * total,
+            "run {run} ({mode}): hot functions {hot} of {total}; stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

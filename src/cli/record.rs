@@ -112,6 +112,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         search_paths: a.search_path.clone(),
     };
     let rec = record::record(&target, &opts)?;
+    let t_post = crate::timing::phase("post-exit total");
 
     let pb = spinner("symbolizing");
     let pb2 = pb.clone();
@@ -131,7 +132,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             profile.quality.notes.push(n.clone());
         }
     }
-    write_outputs(&a, &profile)?;
+    {
+        let _t = crate::timing::phase("write outputs");
+        write_outputs(&a, &profile)?;
+    }
+    drop(t_post);
 
     let mut paths = vec![a.output.clone()];
     paths.extend(a.svg.clone());

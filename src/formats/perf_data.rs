@@ -39,7 +39,9 @@ const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
 
 /// Read a perf.data file and symbolize it.
 pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
+    let t = crate::timing::phase("perf.data read + unwind");
     let rec = read_raw(data, opts)?;
+    drop(t);
     let sym = SymbolizerOptions {
         search_paths: opts.symfs.clone(),
         kallsyms: recorded_kallsyms(&rec),

@@ -413,6 +413,7 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
     }
     let duration = start.elapsed();
     events.drain(&mut raw, &mut spool, &mut stats)?;
+    events.finish(&mut raw);
     drop(events);
     drop(sigs);
     raw.start_time_nanos = start_wall
@@ -420,6 +421,7 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
         .map_or(0, |d| d.as_nanos() as i64);
     raw.duration_nanos = duration.as_nanos() as i64;
     if let Some(spool) = spool {
+        let _t = crate::timing::phase("dwarf unwind");
         spool
             .unwind_into(&mut raw, &opts.search_paths)
             .map_err(RecordError::Spool)?;

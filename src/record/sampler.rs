@@ -64,6 +64,47 @@ pub struct Events {
     _members: Vec<Counter>,
     pub kernel: bool,
     config: Config,
+    /// Side-band records (maps, comm, fork) not applied yet; see [`Events::finish`].
+    sideband: Vec<SideBand>,
+}
+
+/// A process-state record, owned, with its kernel timestamp. Each CPU's ring buffer is in
+/// time order, but not the buffers among themselves: a child's FORK can sit in one CPU's
+/// buffer while its exec and MMAP2 records sit in another's, read first. Applying them as
+/// read would let the FORK's copy of the parent's maps overwrite the child's own, so they are
+/// kept and applied in time order at the end (samples only carry addresses; they are resolved
+/// against the processes' final maps).
+struct SideBand {
+    time: u64,
+    /// Read order, to keep equal timestamps stable.
+    seq: u64,
+    kind: SideKind,
+}
+
+enum SideKind {
+    Map(u32, MappedRegion),
+    Comm {
+        pid: u32,
+        tid: u32,
+        name: String,
+        exec: bool,
+    },
+    Fork {
+        pid: u32,
+        ppid: u32,
+        tid: u32,
+        ptid: u32,
+    },
+}
+
+/// The timestamp in a side-band record's `sample_id` trailer. With our sample flags
+/// (TID, TIME, CPU, not ID / STREAM_ID / IDENTIFIER) the trailer is
+/// `pid u32, tid u32, time u64, cpu u32, res u32`: time sits 16 bytes before the end.
+fn trailer_time(r: &perf_event::Record<'_>) -> Option<u64> {
+    let b = r.to_contiguous();
+    let n = b.len();
+    let t = b.get(n.checked_sub(16)?..n - 8)?;
+    Some(u64::from_ne_bytes(t.try_into().ok()?))
 }
 
 #[derive(Clone, Copy)]
@@ -150,6 +191,7 @@ impl Events {
                         _members: members,
                         kernel,
                         config,
+                        sideband: Vec::new(),
                     })
                 }
                 Err(e) if kernel && is_permission(&e) => last_err = Some(e),
@@ -252,15 +294,83 @@ impl Events {
     ) -> Result<(), RecordError> {
         let config = self.config;
         for s in &mut self.buffers {
+            let mut last_time = 0;
             while let Some(r) = s.next_record() {
                 let misc = r.misc();
+                let time = match r.ty() {
+                    // MMAP, COMM, MMAP2: the time is in the trailer.
+                    1 | 3 | 10 => trailer_time(&r).unwrap_or(last_time),
+                    _ => last_time,
+                };
                 match r.parse_record() {
-                    Ok(parsed) => handle(parsed, misc, config, rec, spool, stats)?,
+                    Ok(parsed) => {
+                        if let Some(kind) = handle(parsed, misc, config, rec, spool, stats)? {
+                            let time = match kind {
+                                (Some(t), _) => t,
+                                (None, _) => time,
+                            };
+                            last_time = time;
+                            let seq = self.sideband.len() as u64;
+                            self.sideband.push(SideBand {
+                                time,
+                                seq,
+                                kind: kind.1,
+                            });
+                        }
+                    }
                     Err(_) => stats.unparsable += 1,
                 }
             }
         }
         Ok(())
+    }
+
+    /// Apply the side-band records in time order (call after the last drain).
+    pub fn finish(&mut self, rec: &mut RawRecording) {
+        let mut sb = std::mem::take(&mut self.sideband);
+        sb.sort_by_key(|s| (s.time, s.seq));
+        for s in sb {
+            apply(s.kind, rec);
+        }
+    }
+}
+
+fn apply(kind: SideKind, rec: &mut RawRecording) {
+    match kind {
+        SideKind::Map(pid, region) => rec.process(pid).insert(region),
+        SideKind::Comm {
+            pid,
+            tid,
+            name,
+            exec,
+        } => {
+            if exec && pid == tid {
+                // A new program image: the old mappings are gone.
+                *rec.process(pid) = super::raw::ProcessMaps::new(pid);
+            }
+            if pid == tid {
+                rec.process(pid).comm = name.clone();
+            }
+            rec.threads.insert(tid, name);
+        }
+        SideKind::Fork {
+            pid,
+            ppid,
+            tid,
+            ptid,
+        } => {
+            if pid != ppid {
+                // A new process starts with a copy of its parent's address space.
+                if let Some(parent) = rec.processes.get(&ppid).cloned() {
+                    let mut child = parent;
+                    child.pid = pid;
+                    rec.processes.insert(pid, child);
+                }
+            }
+            if let Some(name) = rec.threads.get(&ptid).cloned() {
+                rec.threads.entry(tid).or_insert(name);
+            }
+        }
     }
 }
 
@@ -303,6 +413,8 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Handle one record: samples go into `rec` / `spool` at once; process-state records are
+/// returned (with their own timestamp when they carry one) to be applied in time order.
 fn handle(
     r: DataRecord<'_>,
     misc: u16,
@@ -310,11 +422,11 @@ fn handle(
     rec: &mut RawRecording,
     spool: &mut Option<DwarfSpool>,
     stats: &mut DrainStats,
-) -> Result<(), RecordError> {
+) -> Result<Option<(Option<u64>, SideKind)>, RecordError> {
     match r {
         DataRecord::Sample(s) => {
             let (Some(pid), Some(tid)) = (s.pid(), s.tid()) else {
-                return Ok(());
+                return Ok(None);
             };
             stats.samples += 1;
             let period = s.period().unwrap_or(1);
@@ -335,7 +447,7 @@ fn handle(
                         spool
                             .push(pid, tid, period, &kernel, regs, stack)
                             .map_err(RecordError::Spool)?;
-                        return Ok(());
+                        return Ok(None);
                     }
                 }
                 // Sampled in the kernel with no user context (kernel thread) or no regs.
@@ -360,7 +472,7 @@ fn handle(
         }
         DataRecord::Mmap2(m) => {
             if m.pid == u32::MAX {
-                return Ok(());
+                return Ok(None);
             }
             let region = MappedRegion {
                 start: m.addr,
@@ -369,11 +481,11 @@ fn handle(
                 path: lossy(&m.filename),
                 build_id: m.build_id().map(|b| b.to_vec()),
             };
-            rec.process(m.pid).insert(region);
+            return Ok(Some((None, SideKind::Map(m.pid, region))));
         }
         DataRecord::Mmap(m) => {
             if m.pid == u32::MAX {
-                return Ok(());
+                return Ok(None);
             }
             let region = MappedRegion {
                 start: m.addr,
@@ -382,39 +494,36 @@ fn handle(
                 path: lossy(&m.filename),
                 build_id: None,
             };
-            rec.process(m.pid).insert(region);
+            return Ok(Some((None, SideKind::Map(m.pid, region))));
         }
         DataRecord::Comm(c) => {
-            let name = lossy(&c.comm);
-            if misc & MISC_COMM_EXEC != 0 && c.pid == c.tid {
-                // A new program image: the old mappings are gone.
-                let p = rec.process(c.pid);
-                *p = super::raw::ProcessMaps::new(c.pid);
-            }
-            if c.pid == c.tid {
-                rec.process(c.pid).comm = name.clone();
-            }
-            rec.threads.insert(c.tid, name);
+            return Ok(Some((
+                None,
+                SideKind::Comm {
+                    pid: c.pid,
+                    tid: c.tid,
+                    name: lossy(&c.comm),
+                    exec: misc & MISC_COMM_EXEC != 0,
+                },
+            )));
         }
         DataRecord::Fork(f) => {
-            if f.pid != f.ppid {
-                // A new process starts with a copy of its parent's address space.
-                if let Some(parent) = rec.processes.get(&f.ppid).cloned() {
-                    let mut child = parent;
-                    child.pid = f.pid;
-                    rec.processes.insert(f.pid, child);
-                }
-            }
-            if let Some(name) = rec.threads.get(&f.ptid).cloned() {
-                rec.threads.entry(f.tid).or_insert(name);
-            }
+            return Ok(Some((
+                Some(f.time),
+                SideKind::Fork {
+                    pid: f.pid,
+                    ppid: f.ppid,
+                    tid: f.tid,
+                    ptid: f.ptid,
+                },
+            )));
         }
         DataRecord::Lost(l) => rec.lost += l.lost,
         DataRecord::LostSamples(l) => rec.lost += l.lost,
         DataRecord::Throttle(_) => stats.throttles += 1,
         _ => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -221,6 +221,7 @@ impl ElfImage {
             let has_code = obj
                 .sections()
                 .any(|s| s.kind() == object::SectionKind::Text && s.size() > 0);
+            let t0 = std::time::Instant::now();
             let mut sections = Vec::with_capacity(DWARF_SECTIONS.len());
             let mut has_dwarf = false;
             for id in DWARF_SECTIONS {
@@ -269,6 +270,7 @@ impl ElfImage {
                 }
                 sections.push(slot);
             }
+            crate::timing::report(format_args!("    sections {}", shown), t0);
             (
                 build_id,
                 debuglink,

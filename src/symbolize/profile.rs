@@ -79,6 +79,7 @@ pub fn build_profile_with(
     }
 
     // 2. Symbolize each module once, modules in parallel.
+    let t_mod = crate::timing::phase("symbolize modules");
     let total = keys.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<ModuleResult> = keys
@@ -87,9 +88,17 @@ pub fn build_profile_with(
         .map(|(key, offs)| {
             let mut offs: Vec<u64> = offs.into_iter().collect();
             offs.sort_unstable();
-            let r = match sym.module(key) {
+            let t0 = std::time::Instant::now();
+            let loaded = sym.module(key);
+            crate::timing::report(format_args!("  load {}", key.path), t0);
+            let r = match loaded {
                 Ok(m) => {
+                    let t1 = std::time::Instant::now();
                     let frames = m.symbolize_offsets(&offs);
+                    crate::timing::report(
+                        format_args!("  lookup {} addresses in {}", offs.len(), key.path),
+                        t1,
+                    );
                     ModuleResult {
                         frames: offs.into_iter().zip(frames).collect(),
                         status: Ok((
@@ -112,7 +121,9 @@ pub fn build_profile_with(
         })
         .collect();
 
+    drop(t_mod);
     // 3. Kernel symbols.
+    let t_k = crate::timing::phase("kallsyms");
     let mut notes: Vec<String> = rec.notes.clone();
     if !rec.kernel_allowed {
         notes.push(
@@ -138,7 +149,9 @@ pub fn build_profile_with(
         }
     };
 
+    drop(t_k);
     // 4. Assemble the profile.
+    let _t_a = crate::timing::phase("assemble profile");
     let period_kind = if rec.period_is_time {
         ValueType::new("cpu", "nanoseconds")
     } else {

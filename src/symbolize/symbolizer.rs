@@ -87,6 +87,7 @@ impl Module {
         let results: Vec<Vec<(usize, Vec<Frame>)>> = order
             .par_chunks(chunk)
             .map(|idx| {
+                let t0 = std::time::Instant::now();
                 let ctx = self.debug.as_ref().filter(|d| d.has_dwarf()).and_then(|d| {
                     let mut dwarf = d.dwarf();
                     if let Some(sup) = &self.sup {
@@ -94,6 +95,7 @@ impl Module {
                     }
                     addr2line::Context::from_dwarf(dwarf).ok()
                 });
+                crate::timing::report("    context", t0);
                 let mut out = Vec::with_capacity(idx.len());
                 let mut last: Option<(u64, Vec<Frame>)> = None;
                 for &i in idx {
