@@ -10,7 +10,7 @@ use crate::model::Profile;
 use crate::output::write_atomic;
 use crate::record::{self, CallGraph, EventKind, RecordOptions, Target};
 use crate::render::flamegraph::{self, FlamegraphOptions};
-use crate::symbolize::{build_profile, SymbolizerOptions};
+use crate::symbolize::{build_profile_with, Prefetcher, Symbolizer, SymbolizerOptions};
 use anyhow::Context;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -102,7 +102,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         ),
         (Some(_), false) => anyhow::bail!("--pid and a command cannot be used together"),
     };
+    // Binaries and kernel symbols are loaded while the command runs (lowest priority), so
+    // little is left to do once it exits.
+    let mut sym = SymbolizerOptions::live();
+    sym.search_paths = a.search_path.clone();
+    let symbolizer = Arc::new(Symbolizer::new(sym.clone()));
+    let prefetch = Prefetcher::start(symbolizer.clone(), !a.user_only);
+    let pf = prefetch.clone();
     let opts = RecordOptions {
+        on_mapping: Some(record::MappingHook(Arc::new(move |r| {
+            pf.want(&r.path, r.build_id.as_deref())
+        }))),
         frequency: a.frequency,
         event: a.event,
         call_graph: a.call_graph,
@@ -111,13 +121,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         forward_signals: true,
         search_paths: a.search_path.clone(),
     };
-    let rec = record::record(&target, &opts)?;
+    let rec = record::record(&target, &opts);
+    prefetch.finish();
+    let rec = rec?;
     let t_post = crate::timing::phase("post-exit total");
 
     let pb = spinner("symbolizing");
     let pb2 = pb.clone();
-    let mut sym = SymbolizerOptions::live();
-    sym.search_paths = a.search_path.clone();
     if !rec.raw.kernel_allowed {
         // No kernel frames recorded: do not pay for reading /proc/kallsyms.
         sym.kallsyms = None;
@@ -125,7 +135,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     sym.progress = Some(Arc::new(move |done, total, module: &str| {
         pb2.set_message(format!("symbolizing {done}/{total} {module}"));
     }));
-    let mut profile = build_profile(&rec.raw, &sym);
+    let mut profile = build_profile_with(&symbolizer, &rec.raw, &sym);
     pb.finish_and_clear();
     for n in &rec.raw.notes {
         if !profile.quality.notes.contains(n) {

@@ -74,6 +74,19 @@ pub struct RecordOptions {
     pub forward_signals: bool,
     /// Folders to find binaries in when unwinding (DWARF mode).
     pub search_paths: Vec<PathBuf>,
+    /// Told of every executable mapping as the recording learns of it (e.g. to load the
+    /// binary for symbolization while the command still runs).
+    pub on_mapping: Option<MappingHook>,
+}
+
+/// A callback for each mapped region seen while recording; see [`RecordOptions::on_mapping`].
+#[derive(Clone)]
+pub struct MappingHook(pub std::sync::Arc<dyn Fn(&MappedRegion) + Send + Sync>);
+
+impl std::fmt::Debug for MappingHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MappingHook")
+    }
 }
 
 impl Default for RecordOptions {
@@ -86,6 +99,7 @@ impl Default for RecordOptions {
             user_only: false,
             forward_signals: true,
             search_paths: Vec::new(),
+            on_mapping: None,
         }
     }
 }
@@ -299,6 +313,9 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
             for r in read_proc_maps(*pid)
                 .map_err(|e| RecordError::Attach(format!("process {pid}: {e}")))?
             {
+                if let Some(h) = &opts.on_mapping {
+                    (h.0)(&r);
+                }
                 p.insert(r);
             }
             for &t in &tids {

@@ -66,6 +66,7 @@ pub struct Events {
     config: Config,
     /// Side-band records (maps, comm, fork) not applied yet; see [`Events::finish`].
     sideband: Vec<SideBand>,
+    on_mapping: Option<super::MappingHook>,
 }
 
 /// A process-state record, owned, with its kernel timestamp. Each CPU's ring buffer is in
@@ -192,6 +193,7 @@ impl Events {
                         kernel,
                         config,
                         sideband: Vec::new(),
+                        on_mapping: opts.on_mapping.clone(),
                     })
                 }
                 Err(e) if kernel && is_permission(&e) => last_err = Some(e),
@@ -305,6 +307,10 @@ impl Events {
                 match r.parse_record() {
                     Ok(parsed) => {
                         if let Some(kind) = handle(parsed, misc, config, rec, spool, stats)? {
+                            if let (SideKind::Map(_, region), Some(h)) = (&kind.1, &self.on_mapping)
+                            {
+                                (h.0)(region);
+                            }
                             let time = match kind {
                                 (Some(t), _) => t,
                                 (None, _) => time,

@@ -82,6 +82,9 @@ pub enum LoadError {
     Parse(String, String),
 }
 
+/// The DWARF sections symbolization reads. Location lists (`.debug_loc`, `.debug_loclists`)
+/// are left out: addr2line never evaluates variable locations, and in compressed debug files
+/// they are a sixth of what would be inflated.
 const DWARF_SECTIONS: &[gimli::SectionId] = &[
     gimli::SectionId::DebugAbbrev,
     gimli::SectionId::DebugAddr,
@@ -89,8 +92,6 @@ const DWARF_SECTIONS: &[gimli::SectionId] = &[
     gimli::SectionId::DebugInfo,
     gimli::SectionId::DebugLine,
     gimli::SectionId::DebugLineStr,
-    gimli::SectionId::DebugLoc,
-    gimli::SectionId::DebugLocLists,
     gimli::SectionId::DebugRanges,
     gimli::SectionId::DebugRngLists,
     gimli::SectionId::DebugStr,
@@ -221,15 +222,19 @@ impl ElfImage {
             let has_code = obj
                 .sections()
                 .any(|s| s.kind() == object::SectionKind::Text && s.size() > 0);
-            let t0 = std::time::Instant::now();
-            let mut sections = Vec::with_capacity(DWARF_SECTIONS.len());
-            let mut has_dwarf = false;
-            for id in DWARF_SECTIONS {
-                let slot = match obj.section_by_name(id.name()) {
+            // Compressed sections are inflated in parallel (a distribution's debug file holds
+            // several MB of zlib per section).
+            enum Plan<'d> {
+                Done(SectionBytes),
+                Inflate(object::Section<'d, 'd>),
+            }
+            let plans: Vec<Plan<'_>> = DWARF_SECTIONS
+                .iter()
+                .map(|id| match obj.section_by_name(id.name()) {
                     Some(sec) if sec.kind() != object::SectionKind::UninitializedData => {
                         match sec.compressed_file_range() {
                             Ok(r) if r.format == object::CompressionFormat::None => {
-                                match sec.file_range() {
+                                Plan::Done(match sec.file_range() {
                                     Some((o, l))
                                         if o.checked_add(l)
                                             .is_some_and(|e| e <= data.len() as u64) =>
@@ -237,7 +242,7 @@ impl ElfImage {
                                         SectionBytes::InFile(o as usize, l as usize)
                                     }
                                     _ => SectionBytes::Absent,
-                                }
+                                })
                             }
                             // A hostile header must not make us allocate without bound:
                             // real DWARF compresses well under 1:64.
@@ -246,31 +251,51 @@ impl ElfImage {
                                     || r.uncompressed_size
                                         > r.compressed_size.saturating_mul(64) + 4096 =>
                             {
-                                SectionBytes::Absent
+                                Plan::Done(SectionBytes::Absent)
                             }
-                            Err(_) => SectionBytes::Absent,
-                            _ => match sec.uncompressed_data() {
-                                Ok(Cow::Owned(v)) => SectionBytes::Decompressed(v),
-                                Ok(Cow::Borrowed(b)) => {
-                                    let o = (b.as_ptr() as usize).wrapping_sub(base);
-                                    SectionBytes::InFile(o, b.len())
-                                }
-                                Err(_) => SectionBytes::Absent,
-                            },
+                            Err(_) => Plan::Done(SectionBytes::Absent),
+                            _ => Plan::Inflate(sec),
                         }
                     }
-                    _ => SectionBytes::Absent,
-                };
-                if *id == gimli::SectionId::DebugInfo {
-                    has_dwarf = match &slot {
-                        SectionBytes::Absent => false,
-                        SectionBytes::InFile(_, l) => *l > 0,
-                        SectionBytes::Decompressed(v) => !v.is_empty(),
-                    };
+                    _ => Plan::Done(SectionBytes::Absent),
+                })
+                .collect();
+            let inflate = |sec: &object::Section<'_, '_>| match sec.uncompressed_data() {
+                Ok(Cow::Owned(v)) => SectionBytes::Decompressed(v),
+                Ok(Cow::Borrowed(b)) => {
+                    let o = (b.as_ptr() as usize).wrapping_sub(base);
+                    SectionBytes::InFile(o, b.len())
                 }
-                sections.push(slot);
-            }
-            crate::timing::report(format_args!("    sections {}", shown), t0);
+                Err(_) => SectionBytes::Absent,
+            };
+            let sections: Vec<SectionBytes> = if plans
+                .iter()
+                .filter(|p| matches!(p, Plan::Inflate(_)))
+                .count()
+                > 1
+            {
+                use rayon::prelude::*;
+                plans
+                    .into_par_iter()
+                    .map(|p| match p {
+                        Plan::Done(b) => b,
+                        Plan::Inflate(sec) => inflate(&sec),
+                    })
+                    .collect()
+            } else {
+                plans
+                    .into_iter()
+                    .map(|p| match p {
+                        Plan::Done(b) => b,
+                        Plan::Inflate(sec) => inflate(&sec),
+                    })
+                    .collect()
+            };
+            let has_dwarf = match section_slot(gimli::SectionId::DebugInfo).map(|i| &sections[i]) {
+                Some(SectionBytes::InFile(_, l)) => *l > 0,
+                Some(SectionBytes::Decompressed(v)) => !v.is_empty(),
+                _ => false,
+            };
             (
                 build_id,
                 debuglink,

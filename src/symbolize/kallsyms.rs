@@ -6,16 +6,26 @@ use crate::error::ParseError;
 /// Sorted kernel text symbols.
 #[derive(Clone, Debug, Default)]
 pub struct Kallsyms {
-    /// (address, name) sorted by address.
-    syms: Vec<(u64, Box<str>)>,
+    /// The file's text; names are ranges of it (one allocation for ~100k symbols).
+    text: String,
+    /// (address, name offset, name length) sorted by address.
+    syms: Vec<(u64, u32, u32)>,
 }
 
 impl Kallsyms {
     /// Parse kallsyms text (`ffffffff81000000 T _stext [module]` per line). Fails when nothing
     /// usable is found, including the all-zero addresses of a `kptr_restrict`ed reader.
     pub fn parse(text: &str) -> Result<Kallsyms, ParseError> {
-        let mut syms = Vec::new();
+        Self::parse_owned(text.to_string())
+    }
+
+    fn parse_owned(text: String) -> Result<Kallsyms, ParseError> {
+        if text.len() > u32::MAX as usize {
+            return Err(ParseError::new("kallsyms text larger than 4 GiB"));
+        }
+        let mut syms = Vec::with_capacity(text.len() / 40);
         let mut zero = 0usize;
+        let base = text.as_ptr() as usize;
         for (n, line) in text.lines().enumerate() {
             let mut it = line.split_ascii_whitespace();
             let (Some(a), Some(t), Some(name)) = (it.next(), it.next(), it.next()) else {
@@ -36,7 +46,8 @@ impl Kallsyms {
                 zero += 1;
                 continue;
             }
-            syms.push((addr, name.into()));
+            let off = name.as_ptr() as usize - base;
+            syms.push((addr, off as u32, name.len() as u32));
         }
         if syms.is_empty() {
             return Err(ParseError::new(if zero > 0 {
@@ -46,25 +57,30 @@ impl Kallsyms {
                 "no kernel text symbols".to_string()
             }));
         }
+        // /proc/kallsyms is nearly sorted already (modules come last).
         syms.sort_by_key(|s| s.0);
-        Ok(Kallsyms { syms })
+        Ok(Kallsyms { text, syms })
     }
 
     /// Read and parse a kallsyms file.
     pub fn load(path: &std::path::Path) -> Result<Kallsyms, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        Self::parse_owned(text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn name(&self, s: &(u64, u32, u32)) -> &str {
+        &self.text[s.1 as usize..(s.1 + s.2) as usize]
     }
 
     /// The symbol at or before `addr`, with its start address.
     pub fn lookup(&self, addr: u64) -> Option<(&str, u64)> {
         let i = self.syms.partition_point(|s| s.0 <= addr);
-        let (a, name) = self.syms.get(i.checked_sub(1)?)?;
+        let s = self.syms.get(i.checked_sub(1)?)?;
         // Past the last symbol by more than a generous function size: not kernel text we know.
-        if i == self.syms.len() && addr - a > 1 << 20 {
+        if i == self.syms.len() && addr - s.0 > 1 << 20 {
             return None;
         }
-        Some((name, *a))
+        Some((self.name(s), s.0))
     }
 
     pub fn len(&self) -> usize {

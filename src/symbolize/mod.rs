@@ -6,16 +6,19 @@
 //! - [`demangle`]: Rust and C++ names.
 //! - [`kallsyms`]: kernel symbols.
 //! - [`perfmap`]: JIT symbols from `/tmp/perf-PID.map`.
+//! - [`prefetch`]: loading binaries and kernel symbols while a recorded command runs.
 //! - [`profile`]: [`build_profile`], used by `record` and perf.data ingest.
 
 pub mod demangle;
 pub mod elf;
 pub mod kallsyms;
 pub mod perfmap;
+pub mod prefetch;
 pub mod profile;
 pub mod symbolizer;
 
 pub use kallsyms::Kallsyms;
+pub use prefetch::Prefetcher;
 pub use profile::{build_profile, build_profile_with};
 pub use symbolizer::{Frame, Module, ModuleKey, Symbolizer, Unavailable};
 

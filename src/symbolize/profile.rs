@@ -78,12 +78,60 @@ pub fn build_profile_with(
         }
     }
 
-    // 2. Symbolize each module once, modules in parallel.
-    let t_mod = crate::timing::phase("symbolize modules");
+    // 2. Symbolize each module once, modules in parallel; kernel symbols meanwhile.
+    let want_kernel = !kernel_addrs.is_empty();
+    let kernel_symbols = || -> Option<Result<std::sync::Arc<Kallsyms>, String>> {
+        if !want_kernel {
+            return None;
+        }
+        let _t = crate::timing::phase("kallsyms");
+        let p = opts.kallsyms.as_ref()?;
+        if sym.options().kallsyms.as_ref() == Some(p) {
+            sym.kallsyms()
+        } else {
+            Some(Kallsyms::load(p).map(std::sync::Arc::new))
+        }
+    };
+    let (results, kallsyms) = rayon::join(
+        || symbolize_modules(sym, &keys, wanted, opts),
+        kernel_symbols,
+    );
+
+    // 3. Kernel symbols.
+    let mut notes: Vec<String> = rec.notes.clone();
+    if !rec.kernel_allowed {
+        notes.push(
+            "kernel frames not permitted (perf_event_paranoid / no CAP_PERFMON): user stacks only"
+                .into(),
+        );
+    }
+    let kallsyms = match kallsyms {
+        _ if !want_kernel => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) => {
+            notes.push(format!("kernel symbols unavailable: {e}"));
+            None
+        }
+        None => {
+            notes.push("no kallsyms given: kernel frames left unsymbolized".into());
+            None
+        }
+    };
+    let kallsyms = kallsyms.as_deref();
+    assemble(rec, opts, &keys, &key_ix, &results, kallsyms, notes)
+}
+
+/// Symbolize each module's wanted offsets once, modules in parallel.
+fn symbolize_modules(
+    sym: &Symbolizer,
+    keys: &[ModuleKey],
+    wanted: Vec<FxHashSet<u64>>,
+    opts: &SymbolizerOptions,
+) -> Vec<ModuleResult> {
+    let _t = crate::timing::phase("symbolize modules");
     let total = keys.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<ModuleResult> = keys
-        .par_iter()
+    keys.par_iter()
         .zip(wanted.into_par_iter())
         .map(|(key, offs)| {
             let mut offs: Vec<u64> = offs.into_iter().collect();
@@ -119,37 +167,19 @@ pub fn build_profile_with(
             }
             r
         })
-        .collect();
+        .collect()
+}
 
-    drop(t_mod);
-    // 3. Kernel symbols.
-    let t_k = crate::timing::phase("kallsyms");
-    let mut notes: Vec<String> = rec.notes.clone();
-    if !rec.kernel_allowed {
-        notes.push(
-            "kernel frames not permitted (perf_event_paranoid / no CAP_PERFMON): user stacks only"
-                .into(),
-        );
-    }
-    let kallsyms = if kernel_addrs.is_empty() {
-        None
-    } else {
-        match &opts.kallsyms {
-            Some(p) => match Kallsyms::load(p) {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    notes.push(format!("kernel symbols unavailable: {e}"));
-                    None
-                }
-            },
-            None => {
-                notes.push("no kallsyms given: kernel frames left unsymbolized".into());
-                None
-            }
-        }
-    };
-
-    drop(t_k);
+/// Step 4 of [`build_profile_with`]: the profile from the stacks and the symbolized modules.
+fn assemble(
+    rec: &RawRecording,
+    opts: &SymbolizerOptions,
+    keys: &[ModuleKey],
+    key_ix: &FxHashMap<ModuleKey, usize>,
+    results: &[ModuleResult],
+    kallsyms: Option<&Kallsyms>,
+    mut notes: Vec<String>,
+) -> Profile {
     // 4. Assemble the profile.
     let _t_a = crate::timing::phase("assemble profile");
     let period_kind = if rec.period_is_time {
@@ -258,7 +288,7 @@ pub fn build_profile_with(
                         region,
                         a,
                         la,
-                        (&key_ix, &results),
+                        (key_ix, results),
                         jit,
                     );
                     loc_cache.insert((k.pid, a, leaf), v);

@@ -5,7 +5,7 @@
 
 use super::demangle::{demangle, strip_rust_hash};
 use super::elf::{hex, Bytes, ElfImage};
-use super::SymbolizerOptions;
+use super::{Kallsyms, SymbolizerOptions};
 use addr2line::gimli;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -28,9 +28,17 @@ pub struct Frame {
     pub column: u32,
 }
 
+/// The reader addr2line contexts of a [`Module`] use: slices of the module's own images.
+type Reader = gimli::EndianSlice<'static, gimli::RunTimeEndian>;
+
 /// A binary ready for lookups: the object whose program headers map offsets, and the file
 /// carrying its DWARF (itself, or a separate debug file).
 pub struct Module {
+    /// addr2line contexts ready for reuse, each with the units it has parsed so far. Building
+    /// one reads every unit's header and ranges (tens of ms for a distribution's libc), so
+    /// contexts are kept across calls and can be built ahead of time ([`Module::warm`]).
+    /// Declared first so it is dropped before the images its slices point into.
+    contexts: Mutex<Vec<addr2line::Context<Reader>>>,
     pub image: Arc<ElfImage>,
     pub debug: Option<Arc<ElfImage>>,
     /// The dwz supplementary file the debug info refers to (`.gnu_debugaltlink`).
@@ -49,6 +57,64 @@ pub enum Unavailable {
 }
 
 impl Module {
+    fn new(image: Arc<ElfImage>, debug: Option<Arc<ElfImage>>, sup: Option<Arc<ElfImage>>) -> Self {
+        Module {
+            contexts: Mutex::new(Vec::new()),
+            image,
+            debug,
+            sup,
+        }
+    }
+
+    /// A new addr2line context over the debug image (None without DWARF).
+    fn new_context(&self) -> Option<addr2line::Context<Reader>> {
+        let d = self.debug.as_ref().filter(|d| d.has_dwarf())?;
+        // SAFETY: an `ElfImage` never changes or moves its bytes (a file mapping or heap
+        // buffers it owns, behind an `Arc`), and this module holds `debug` and `sup` for its
+        // whole life. A context lives only in `self.contexts`, dropped before those fields,
+        // or on the stack of a `&self` method, so the slices never outlive the images.
+        let d: &'static ElfImage = unsafe { &*Arc::as_ptr(d) };
+        let mut dwarf = d.dwarf();
+        if let Some(sup) = &self.sup {
+            // SAFETY: as above.
+            let sup: &'static ElfImage = unsafe { &*Arc::as_ptr(sup) };
+            dwarf.set_sup(sup.dwarf());
+        }
+        addr2line::Context::from_dwarf(dwarf).ok()
+    }
+
+    fn take_context(&self) -> Option<addr2line::Context<Reader>> {
+        let pooled = self
+            .contexts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        pooled.or_else(|| self.new_context())
+    }
+
+    fn put_context(&self, ctx: Option<addr2line::Context<Reader>>) {
+        if let Some(c) = ctx {
+            self.contexts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(c);
+        }
+    }
+
+    /// Do the per-module setup of lookups ahead of time (build one addr2line context), e.g.
+    /// while a recorded command still runs.
+    pub fn warm(&self) {
+        let empty = self
+            .contexts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        if empty {
+            let c = self.new_context();
+            self.put_context(c);
+        }
+    }
+
     /// True when the module has DWARF or a symbol table.
     pub fn has_functions(&self) -> bool {
         self.image.has_symbols() || self.debug.as_ref().is_some_and(|d| d.has_symbols())
@@ -87,15 +153,7 @@ impl Module {
         let results: Vec<Vec<(usize, Vec<Frame>)>> = order
             .par_chunks(chunk)
             .map(|idx| {
-                let t0 = std::time::Instant::now();
-                let ctx = self.debug.as_ref().filter(|d| d.has_dwarf()).and_then(|d| {
-                    let mut dwarf = d.dwarf();
-                    if let Some(sup) = &self.sup {
-                        dwarf.set_sup(sup.dwarf());
-                    }
-                    addr2line::Context::from_dwarf(dwarf).ok()
-                });
-                crate::timing::report("    context", t0);
+                let ctx = self.take_context();
                 let mut out = Vec::with_capacity(idx.len());
                 let mut last: Option<(u64, Vec<Frame>)> = None;
                 for &i in idx {
@@ -113,6 +171,7 @@ impl Module {
                     last = Some((a, frames.clone()));
                     out.push((i, frames));
                 }
+                self.put_context(ctx);
                 out
             })
             .collect();
@@ -264,10 +323,15 @@ pub struct ModuleKey {
     pub build_id: Option<Vec<u8>>,
 }
 
+type ModuleResult = Result<Arc<Module>, Unavailable>;
+
 /// Loads binaries once and keeps them; see the module docs.
 pub struct Symbolizer {
     opts: SymbolizerOptions,
-    cache: Mutex<FxHashMap<ModuleKey, Result<Arc<Module>, Unavailable>>>,
+    /// One cell per binary: a second caller (a prefetch thread and the symbolizer, say)
+    /// waits for the first one's load instead of repeating it.
+    cache: Mutex<FxHashMap<ModuleKey, Arc<std::sync::OnceLock<ModuleResult>>>>,
+    kallsyms: std::sync::OnceLock<Result<Arc<Kallsyms>, String>>,
 }
 
 impl Symbolizer {
@@ -275,25 +339,35 @@ impl Symbolizer {
         Symbolizer {
             opts,
             cache: Mutex::new(FxHashMap::default()),
+            kallsyms: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The options this symbolizer was made with.
+    pub fn options(&self) -> &SymbolizerOptions {
+        &self.opts
+    }
+
+    /// Kernel symbols from the options' kallsyms file, read once (None when none is set).
+    pub fn kallsyms(&self) -> Option<Result<Arc<Kallsyms>, String>> {
+        let path = self.opts.kallsyms.as_ref()?;
+        Some(
+            self.kallsyms
+                .get_or_init(|| Kallsyms::load(path).map(Arc::new))
+                .clone(),
+        )
     }
 
     /// The module for a recorded path and build id, loading it on first use.
     pub fn module(&self, key: &ModuleKey) -> Result<Arc<Module>, Unavailable> {
-        if let Some(r) = self
+        let cell = self
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-        {
-            return r.clone();
-        }
-        let r = self.load(key).map(Arc::new);
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone(), r.clone());
-        r
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| self.load(key).map(Arc::new)).clone()
     }
 
     fn load(&self, key: &ModuleKey) -> Result<Module, Unavailable> {
@@ -350,7 +424,7 @@ impl Symbolizer {
             .as_ref()
             .and_then(|d| self.find_sup_file(d))
             .map(Arc::new);
-        Ok(Module { image, debug, sup })
+        Ok(Module::new(image, debug, sup))
     }
 
     /// Where the binary itself may be, in order of preference.

@@ -1,0 +1,147 @@
+//! [`Prefetcher`]: symbolization work done ahead of time, while a recorded command still runs.
+//!
+//! Everything `record` needs after the command exits that does not depend on the samples —
+//! reading `/proc/kallsyms` (tens of ms of kernel time), mapping each binary, finding its debug
+//! file, inflating compressed DWARF and building the addr2line context (reading every unit's
+//! header and ranges) — is done here as the recording learns of each executable mapping. The
+//! worker runs at the lowest CPU priority (nice 19, its own one-thread pool), so it uses idle
+//! time rather than competing with the profiled program; whatever it has not finished when the
+//! command exits is simply done then, as before.
+
+use super::symbolizer::{ModuleKey, Symbolizer};
+use rustc_hash::FxHashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
+
+/// A background loader feeding a [`Symbolizer`]'s caches; see the module docs.
+pub struct Prefetcher {
+    tx: Mutex<Option<Sender<ModuleKey>>>,
+    seen: Mutex<FxHashSet<ModuleKey>>,
+    stop: Arc<AtomicBool>,
+    /// Thread ids of the worker and its pool thread (to restore their priority).
+    tids: Arc<Mutex<Vec<i64>>>,
+}
+
+/// Paths worth loading: files and the vdso (not anonymous memory, heap, stack, JIT regions).
+fn is_file_path(path: &str) -> bool {
+    path == "[vdso]" || (path.starts_with('/') && !path.starts_with("//anon"))
+}
+
+/// Put the calling thread at nice 19; its thread id.
+fn lowest_priority() -> i64 {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as is.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+        tid
+    }
+    #[cfg(not(target_os = "linux"))]
+    0
+}
+
+/// Back to normal priority (allowed with CAP_SYS_NICE or a generous RLIMIT_NICE; otherwise
+/// the thread stays at nice 19, which costs nothing once the machine is idle).
+fn normal_priority(tid: i64) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a plain syscall; a stale tid only makes it fail.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 0);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = tid;
+}
+
+impl Prefetcher {
+    /// Start the worker. With `kernel`, it first reads the symbolizer's kallsyms file.
+    pub fn start(sym: Arc<Symbolizer>, kernel: bool) -> Arc<Prefetcher> {
+        let (tx, rx) = channel::<ModuleKey>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let tids: Arc<Mutex<Vec<i64>>> = Arc::default();
+        let (tids2, tids3) = (tids.clone(), tids.clone());
+        let _ = std::thread::Builder::new()
+            .name("profdiff-prefetch".into())
+            .spawn(move || {
+                tids2
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(lowest_priority());
+                // A pool of one thread at the same priority, so the parallel parts of
+                // loading (section inflation) do not run on the normal-priority global pool.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(|_| "profdiff-prefetch-pool".into())
+                    .start_handler(move |_| {
+                        let t = lowest_priority();
+                        tids3.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+                    })
+                    .build();
+                let work = || {
+                    if kernel {
+                        let _ = sym.kallsyms();
+                    }
+                    for key in rx {
+                        if stop2.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Ok(m) = sym.module(&key) {
+                            if stop2.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            m.warm();
+                        }
+                    }
+                };
+                match pool {
+                    Ok(p) => p.install(work),
+                    Err(_) => work(),
+                }
+            });
+        Arc::new(Prefetcher {
+            tx: Mutex::new(Some(tx)),
+            seen: Mutex::new(FxHashSet::default()),
+            stop,
+            tids,
+        })
+    }
+
+    /// Ask for a binary to be loaded (once per path and build id).
+    pub fn want(&self, path: &str, build_id: Option<&[u8]>) {
+        if !is_file_path(path) {
+            return;
+        }
+        let key = ModuleKey {
+            path: path.to_string(),
+            build_id: build_id.map(<[u8]>::to_vec),
+        };
+        let new = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone());
+        if new {
+            if let Some(tx) = &*self.tx.lock().unwrap_or_else(|e| e.into_inner()) {
+                let _ = tx.send(key);
+            }
+        }
+    }
+
+    /// Stop taking work, without waiting: the worker finishes the binary in hand at normal
+    /// priority (a symbolizer needing that binary waits for it rather than loading it twice)
+    /// and leaves the rest to the caller's symbolization.
+    pub fn finish(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        for &t in self.tids.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            normal_priority(t);
+        }
+    }
+}
+
+impl Drop for Prefetcher {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
