@@ -222,3 +222,51 @@ fn converted_perf_data_opens_in_go_pprof() {
         .unwrap_or("");
     assert!(first.ends_with("spin_a"), "{out}");
 }
+
+/// `--no-inline`: symbol tables only, as `perf script` prints. The hot functions (all
+/// `noinline`) get the same shares as with DWARF, the stacks are the same, and the pprof says
+/// it carries no line numbers.
+#[test]
+fn no_inline_reads_symbol_tables_only() {
+    if !perf_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_c(dir.path(), "hot", &["-fno-omit-frame-pointer"]);
+    let data = dir.path().join("perf.data");
+    perf_record(&data, &["-g"], &bin, &["60"]);
+    let (with_dwarf, _) = folded_of(&data, &[]);
+    let (symbols, _) = folded_of(&data, &["--no-inline"]);
+    for f in ["spin_a", "spin_b", "spin_c"] {
+        let (a, b) = (share_of(&with_dwarf, f), share_of(&symbols, f));
+        assert!(a > 0.05, "{f}: {a}");
+        assert!((a - b).abs() < 0.005, "{f}: {a} with DWARF, {b} without");
+    }
+    assert!(symbols.contains(";worker;outer;"), "{symbols}");
+
+    let pb = dir.path().join("p.pb.gz");
+    let o = Command::new(common::profdiff_bin())
+        .arg("convert")
+        .arg(&data)
+        .args(["--no-inline", "-o"])
+        .arg(&pb)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = profdiff::formats::read_path(
+        pb.to_str().unwrap(),
+        &profdiff::formats::ReadOptions::default(),
+    )
+    .unwrap();
+    let m = p
+        .mappings
+        .iter()
+        .find(|m| m.file.ends_with("/hot"))
+        .expect("the workload's mapping");
+    assert!(m.has_functions && !m.has_line_numbers && !m.has_inline_frames);
+    assert!(p
+        .locations
+        .iter()
+        .flat_map(|l| &l.lines)
+        .all(|l| l.line == 0));
+}

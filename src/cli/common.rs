@@ -98,6 +98,11 @@ pub struct ReadArgs {
     /// perf script input: keep raw addresses of unknown frames (stackcollapse-perf --addrs).
     #[arg(long)]
     pub with_addrs: bool,
+    /// perf.data input: function names from the symbol tables only, as `perf script` prints
+    /// them: no inline frames, no file:line, and no DWARF to read (much faster on large
+    /// binaries with debug info).
+    #[arg(long)]
+    pub no_inline: bool,
 }
 
 impl ReadArgs {
@@ -105,6 +110,7 @@ impl ReadArgs {
         let mut o = ReadOptions {
             event: self.event.clone(),
             symfs: self.symfs.clone(),
+            debug_info: !self.no_inline,
             ..ReadOptions::default()
         };
         o.perf_script.include_pid = self.with_pid;

@@ -68,6 +68,10 @@ pub struct Args {
     /// Extra folders to find binaries and debug files in.
     #[arg(long, value_name = "DIR")]
     pub search_path: Vec<PathBuf>,
+    /// Function names from the symbol tables only: no inline frames, no file:line, no DWARF
+    /// to read.
+    #[arg(long)]
+    pub no_inline: bool,
     /// The command to run and profile (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -106,6 +110,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     // little is left to do once it exits.
     let mut sym = SymbolizerOptions::live();
     sym.search_paths = a.search_path.clone();
+    sym.debug_info = !a.no_inline;
     let symbolizer = Arc::new(Symbolizer::new(sym.clone()));
     let prefetch = Prefetcher::start(symbolizer.clone(), !a.user_only);
     let pf = prefetch.clone();

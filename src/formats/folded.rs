@@ -141,6 +141,26 @@ pub fn fold(profile: &Profile, value: usize) -> Vec<(String, i64)> {
     out
 }
 
+/// One location's frames, root-most first, sanitized (one string per frame).
+pub fn location_frames(profile: &Profile, loc: crate::model::LocationId) -> Vec<String> {
+    let Some(l) = profile.locations.get(loc as usize) else {
+        return Vec::new();
+    };
+    let one = |name: &str| {
+        let mut out = String::new();
+        push_sanitized(&mut out, name);
+        out
+    };
+    if l.lines.is_empty() {
+        return vec![one(&profile.unknown_frame_name(l))];
+    }
+    l.lines
+        .iter()
+        .rev()
+        .map(|line| one(profile.function_name(line.function)))
+        .collect()
+}
+
 /// One location's frames, root-most first, sanitized and joined with `;`.
 fn location_name(profile: &Profile, loc: crate::model::LocationId) -> String {
     let mut out = String::new();

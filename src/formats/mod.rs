@@ -52,6 +52,9 @@ pub struct ReadOptions {
     pub perf_script: perf_script::Options,
     /// Largest size a compressed input may expand to, in bytes.
     pub max_decompressed: u64,
+    /// perf.data symbolization reads DWARF (inline frames, file:line); false: symbol
+    /// tables only.
+    pub debug_info: bool,
 }
 
 /// Default decompression limit: 4 GiB, override with `PROFDIFF_MAX_DECOMPRESSED` (bytes).
@@ -68,6 +71,7 @@ impl Default for ReadOptions {
             symfs: Vec::new(),
             perf_script: perf_script::Options::default(),
             max_decompressed: max,
+            debug_info: true,
         }
     }
 }

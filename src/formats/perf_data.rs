@@ -45,6 +45,7 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
     let sym = SymbolizerOptions {
         search_paths: opts.symfs.clone(),
         kallsyms: recorded_kallsyms(&rec),
+        debug_info: opts.debug_info,
         ..SymbolizerOptions::default()
     };
     // The symbolizer carries `rec.notes` into the profile's data-quality notes.

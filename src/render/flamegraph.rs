@@ -119,20 +119,12 @@ pub fn write_svg(
     opts: &FlamegraphOptions,
     w: &mut dyn Write,
 ) -> io::Result<()> {
-    let stacks = folded::fold(profile, value);
-    if stacks.is_empty() {
+    let buf = tree_lines(profile, value, opts.min_width);
+    if buf.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "the profile has no samples to draw",
         ));
-    }
-    // One buffer for all lines instead of one allocation per stack.
-    let mut buf = String::with_capacity(stacks.iter().map(|(s, _)| s.len() + 22).sum());
-    for (s, v) in &stacks {
-        buf.push_str(s);
-        buf.push(' ');
-        buf.push_str(itoa_i64(*v, &mut [0u8; 20]));
-        buf.push('\n');
     }
     let (count_name, factor) = count_label(profile, value);
     let subtitle = opts.subtitle.clone().or_else(|| {
@@ -146,6 +138,213 @@ pub fn write_svg(
 }
 
 /// Format an integer into `tmp` without allocating.
+/// The renderer's input built from a call tree instead of sorted folded strings: frame names
+/// are interned, stacks merged in a trie, and the lines written depth-first with siblings in
+/// name order (the order sorting the folded strings gives, and the grouping the renderer
+/// needs). Deep stacks of long (Rust, C++) names made the folded strings tens of MB to build
+/// and sort; the tree touches each frame once.
+///
+/// Subtrees narrower than the renderer's `min_width` (percent of the total, as inferno
+/// applies it) are not drawn, so they are not written out whole: a run of such siblings
+/// becomes one line named after its first member whose value stays below the threshold, so
+/// it is not drawn either and every drawn frame keeps exactly its place. Nothing is pruned
+/// when a value is negative. The renderer insists on lines in byte order; a sibling name that
+/// is a prefix of another followed by a character below `;` can break that order, and then
+/// the lines are sorted.
+fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
+    use rustc_hash::FxHashMap;
+    const NONE: u32 = u32::MAX;
+    // Frame names, interned; each location's frames (root-most first) as name ids.
+    let mut names: Vec<String> = Vec::new();
+    let mut name_ids: FxHashMap<String, u32> = FxHashMap::default();
+    let mut intern = |n: String, names: &mut Vec<String>| -> u32 {
+        if let Some(&i) = name_ids.get(&n) {
+            return i;
+        }
+        let i = names.len() as u32;
+        names.push(n.clone());
+        name_ids.insert(n, i);
+        i
+    };
+    let mut loc_frames: Vec<Option<Vec<u32>>> = vec![None; profile.locations.len()];
+    // Trie: node 0 is the virtual root.
+    struct Node {
+        name: u32,
+        parent: u32,
+        self_v: i64,
+        total: i64,
+    }
+    let mut nodes = vec![Node {
+        name: NONE,
+        parent: NONE,
+        self_v: 0,
+        total: 0,
+    }];
+    let mut child: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    let mut negative = false;
+    let mut total = 0i64;
+    for s in &profile.samples {
+        let v = s.values.get(value).copied().unwrap_or(0);
+        if v == 0 {
+            continue;
+        }
+        negative |= v < 0;
+        total = total.saturating_add(v);
+        let mut node = 0u32;
+        let mut any = false;
+        for &loc in s.locations.iter().rev() {
+            let Some(slot) = loc_frames.get_mut(loc as usize) else {
+                continue;
+            };
+            let frames = slot.get_or_insert_with(|| {
+                folded::location_frames(profile, loc)
+                    .into_iter()
+                    .map(|n| intern(n, &mut names))
+                    .collect()
+            });
+            for &name in frames.iter() {
+                any = true;
+                let next = nodes.len() as u32;
+                let n = *child.entry((node, name)).or_insert(next);
+                if n == next {
+                    nodes.push(Node {
+                        name,
+                        parent: node,
+                        self_v: 0,
+                        total: 0,
+                    });
+                }
+                node = n;
+            }
+        }
+        if !any {
+            let name = intern(crate::model::UNKNOWN.to_string(), &mut names);
+            let next = nodes.len() as u32;
+            node = *child.entry((0, name)).or_insert(next);
+            if node == next {
+                nodes.push(Node {
+                    name,
+                    parent: 0,
+                    self_v: 0,
+                    total: 0,
+                });
+            }
+        }
+        nodes[node as usize].self_v += v;
+    }
+    drop(child);
+    // Totals bottom-up (children come after their parents) and child lists in name order.
+    for i in (1..nodes.len()).rev() {
+        let t = nodes[i].total + nodes[i].self_v;
+        nodes[i].total = t;
+        let p = nodes[i].parent as usize;
+        nodes[p].total += t;
+    }
+    let mut children: Vec<Vec<u32>> = vec![Vec::new(); nodes.len()];
+    for i in 1..nodes.len() {
+        children[nodes[i].parent as usize].push(i as u32);
+    }
+    for c in &mut children {
+        c.sort_unstable_by(|&a, &b| {
+            names[nodes[a as usize].name as usize].cmp(&names[nodes[b as usize].name as usize])
+        });
+    }
+    // inferno drops frames whose time is below min_width percent of the total.
+    let min_time = if negative || total <= 0 {
+        0.0
+    } else {
+        min_width_pct / (100.0 / total as f64)
+    };
+
+    // Lines as ranges of one buffer.
+    let mut out = String::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut path = String::new();
+    let mut num = [0u8; 20];
+    let mut line = |out: &mut String, path: &str, extra: Option<&str>, v: i64| {
+        let start = out.len();
+        out.push_str(path);
+        if let Some(e) = extra {
+            out.push(';');
+            out.push_str(e);
+        }
+        out.push(' ');
+        out.push_str(itoa_i64(v, &mut num));
+        spans.push((start, out.len()));
+    };
+    // Iterative depth-first walk. Per level: node, next child index, path length before its
+    // name, and the open run of pruned children (first child's name, summed value).
+    struct Level {
+        node: u32,
+        next: usize,
+        path_len: usize,
+        run: Option<(u32, i64)>,
+    }
+    let mut stack = vec![Level {
+        node: 0,
+        next: 0,
+        path_len: 0,
+        run: None,
+    }];
+    while let Some(top) = stack.last_mut() {
+        let node = top.node;
+        let kids = &children[node as usize];
+        if top.next < kids.len() {
+            let c = kids[top.next] as usize;
+            top.next += 1;
+            let t = nodes[c].total;
+            if node != 0 && (t as f64) < min_time {
+                match &mut top.run {
+                    Some((_, sum)) if ((*sum + t) as f64) < min_time => *sum += t,
+                    run => {
+                        if let Some((name, sum)) = run.take() {
+                            line(&mut out, &path, Some(&names[name as usize]), sum);
+                        }
+                        *run = Some((nodes[c].name, t));
+                    }
+                }
+                continue;
+            }
+            if let Some((name, sum)) = top.run.take() {
+                line(&mut out, &path, Some(&names[name as usize]), sum);
+            }
+            let len = path.len();
+            if node != 0 {
+                path.push(';');
+            }
+            path.push_str(&names[nodes[c].name as usize]);
+            if nodes[c].self_v != 0 {
+                line(&mut out, &path, None, nodes[c].self_v);
+            }
+            stack.push(Level {
+                node: c as u32,
+                next: 0,
+                path_len: len,
+                run: None,
+            });
+        } else {
+            if let Some((name, sum)) = top.run.take() {
+                line(&mut out, &path, Some(&names[name as usize]), sum);
+            }
+            let len = top.path_len;
+            stack.pop();
+            path.truncate(len);
+        }
+    }
+    let sorted = spans
+        .windows(2)
+        .all(|w| out[w[0].0..w[0].1] <= out[w[1].0..w[1].1]);
+    if !sorted {
+        spans.sort_unstable_by(|a, b| out[a.0..a.1].cmp(&out[b.0..b.1]));
+    }
+    let mut text = String::with_capacity(out.len() + spans.len());
+    for (a, b) in spans {
+        text.push_str(&out[a..b]);
+        text.push('\n');
+    }
+    text
+}
+
 fn itoa_i64(v: i64, tmp: &mut [u8; 20]) -> &str {
     let neg = v < 0;
     let mut n = v.unsigned_abs();
@@ -213,6 +412,71 @@ mod tests {
             out
         };
         assert_eq!(render(), render());
+    }
+
+    /// The old path: every folded stack, sorted, straight into inferno.
+    fn render_from_fold(p: &Profile, opts: &FlamegraphOptions) -> Vec<u8> {
+        let mut buf = String::new();
+        for (s, v) in folded::fold(p, 0) {
+            buf.push_str(&format!("{s} {v}\n"));
+        }
+        let (count_name, factor) = count_label(p, 0);
+        let subtitle = opts.subtitle.clone().or_else(|| {
+            let d = p.describe();
+            (!d.is_empty()).then_some(d)
+        });
+        let mut o =
+            inferno_options(opts, default_title(opts), subtitle, count_name, factor).unwrap();
+        o.no_sort = true;
+        let mut out = Vec::new();
+        flamegraph::from_lines(&mut o, buf.lines(), &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn tree_with_pruned_runs_renders_the_same_svg() {
+        // Wide frames and thousands of stacks far below the 0.1% drawing threshold, spread
+        // among them so pruned runs sit between drawn siblings.
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format!("main;work;f{:04};g{} 1\n", i, i % 7));
+            if i % 500 == 0 {
+                text.push_str(&format!("main;work;f{:04};big 400\n", i));
+                text.push_str(&format!("main;other{} 300\n", i));
+            }
+        }
+        text.push_str("main 50\nmain;work 20\nroot2;x 900\n");
+        let p = folded::parse(text.as_bytes()).unwrap();
+        for min_width in [0.1, 0.0, 1.0] {
+            let opts = FlamegraphOptions {
+                min_width,
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            write_svg(&p, 0, &opts, &mut out).unwrap();
+            assert!(
+                out == render_from_fold(&p, &opts),
+                "min_width {min_width}: SVGs differ"
+            );
+        }
+        // Far fewer lines reach the renderer than there are stacks (runs of undrawn siblings
+        // stay below the threshold themselves: ~8 one-sample stacks per line here).
+        let lines = tree_lines(&p, 0, 0.1).lines().count();
+        assert!(
+            lines < p.samples.len() / 5,
+            "{lines} of {}",
+            p.samples.len()
+        );
+    }
+
+    #[test]
+    fn names_breaking_byte_order_are_sorted() {
+        // `a` is a prefix of `a b` and ' ' sorts below ';': depth-first order is not byte
+        // order here, and the renderer refuses unsorted lines.
+        let p = folded::parse(b"m;a;x 5\nm;a b;y 3\nm;a 2\nm;a-1 4\n").unwrap();
+        let mut out = Vec::new();
+        write_svg(&p, 0, &FlamegraphOptions::default(), &mut out).unwrap();
+        assert!(out == render_from_fold(&p, &FlamegraphOptions::default()));
     }
 
     #[test]

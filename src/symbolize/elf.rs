@@ -7,7 +7,6 @@
 
 use addr2line::gimli;
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
-use std::borrow::Cow;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +49,8 @@ struct Sym {
 enum SectionBytes {
     Absent,
     InFile(usize, usize),
-    Decompressed(Vec<u8>),
+    /// Compressed in the file; inflated on first use (see [`ElfImage::inflated`]).
+    Compressed(object::CompressedFileRange),
 }
 
 /// A parsed ELF file (binary, shared library, separate debug file or vdso image).
@@ -70,6 +70,8 @@ pub struct ElfImage {
     /// Executable sections have contents here (false for separate debug files).
     has_code: bool,
     sections: Vec<SectionBytes>,
+    /// The compressed sections, inflated (slot-indexed; `None` for the others or on error).
+    inflated: std::sync::OnceLock<Vec<Option<Vec<u8>>>>,
     has_dwarf: bool,
 }
 
@@ -222,19 +224,15 @@ impl ElfImage {
             let has_code = obj
                 .sections()
                 .any(|s| s.kind() == object::SectionKind::Text && s.size() > 0);
-            // Compressed sections are inflated in parallel (a distribution's debug file holds
-            // several MB of zlib per section).
-            enum Plan<'d> {
-                Done(SectionBytes),
-                Inflate(object::Section<'d, 'd>),
-            }
-            let plans: Vec<Plan<'_>> = DWARF_SECTIONS
+            // Compressed sections are only located here; they are inflated when DWARF is
+            // first asked for (symbol-table-only use never pays for it).
+            let sections: Vec<SectionBytes> = DWARF_SECTIONS
                 .iter()
                 .map(|id| match obj.section_by_name(id.name()) {
                     Some(sec) if sec.kind() != object::SectionKind::UninitializedData => {
                         match sec.compressed_file_range() {
                             Ok(r) if r.format == object::CompressionFormat::None => {
-                                Plan::Done(match sec.file_range() {
+                                match sec.file_range() {
                                     Some((o, l))
                                         if o.checked_add(l)
                                             .is_some_and(|e| e <= data.len() as u64) =>
@@ -242,7 +240,7 @@ impl ElfImage {
                                         SectionBytes::InFile(o as usize, l as usize)
                                     }
                                     _ => SectionBytes::Absent,
-                                })
+                                }
                             }
                             // A hostile header must not make us allocate without bound:
                             // real DWARF compresses well under 1:64.
@@ -251,49 +249,24 @@ impl ElfImage {
                                     || r.uncompressed_size
                                         > r.compressed_size.saturating_mul(64) + 4096 =>
                             {
-                                Plan::Done(SectionBytes::Absent)
+                                SectionBytes::Absent
                             }
-                            Err(_) => Plan::Done(SectionBytes::Absent),
-                            _ => Plan::Inflate(sec),
+                            Ok(r)
+                                if r.offset
+                                    .checked_add(r.compressed_size)
+                                    .is_some_and(|e| e <= data.len() as u64) =>
+                            {
+                                SectionBytes::Compressed(r)
+                            }
+                            _ => SectionBytes::Absent,
                         }
                     }
-                    _ => Plan::Done(SectionBytes::Absent),
+                    _ => SectionBytes::Absent,
                 })
                 .collect();
-            let inflate = |sec: &object::Section<'_, '_>| match sec.uncompressed_data() {
-                Ok(Cow::Owned(v)) => SectionBytes::Decompressed(v),
-                Ok(Cow::Borrowed(b)) => {
-                    let o = (b.as_ptr() as usize).wrapping_sub(base);
-                    SectionBytes::InFile(o, b.len())
-                }
-                Err(_) => SectionBytes::Absent,
-            };
-            let sections: Vec<SectionBytes> = if plans
-                .iter()
-                .filter(|p| matches!(p, Plan::Inflate(_)))
-                .count()
-                > 1
-            {
-                use rayon::prelude::*;
-                plans
-                    .into_par_iter()
-                    .map(|p| match p {
-                        Plan::Done(b) => b,
-                        Plan::Inflate(sec) => inflate(&sec),
-                    })
-                    .collect()
-            } else {
-                plans
-                    .into_iter()
-                    .map(|p| match p {
-                        Plan::Done(b) => b,
-                        Plan::Inflate(sec) => inflate(&sec),
-                    })
-                    .collect()
-            };
             let has_dwarf = match section_slot(gimli::SectionId::DebugInfo).map(|i| &sections[i]) {
                 Some(SectionBytes::InFile(_, l)) => *l > 0,
-                Some(SectionBytes::Decompressed(v)) => !v.is_empty(),
+                Some(SectionBytes::Compressed(r)) => r.uncompressed_size > 0,
                 _ => false,
             };
             (
@@ -321,7 +294,26 @@ impl ElfImage {
             text_sections,
             has_code,
             sections,
+            inflated: std::sync::OnceLock::new(),
             has_dwarf,
+        })
+    }
+
+    /// The compressed DWARF sections, inflated once (in parallel: a distribution's debug file
+    /// holds several MB of zlib per section).
+    fn inflated(&self) -> &[Option<Vec<u8>>] {
+        self.inflated.get_or_init(|| {
+            use rayon::prelude::*;
+            let data: &[u8] = &self.data;
+            self.sections
+                .par_iter()
+                .map(|s| match s {
+                    SectionBytes::Compressed(r) => {
+                        r.data(data).ok()?.decompress().ok().map(|c| c.into_owned())
+                    }
+                    _ => None,
+                })
+                .collect()
         })
     }
 
@@ -394,7 +386,9 @@ impl ElfImage {
     fn section(&self, id: gimli::SectionId) -> &[u8] {
         match section_slot(id).map(|i| &self.sections[i]) {
             Some(SectionBytes::InFile(o, l)) => &self.data[*o..*o + *l],
-            Some(SectionBytes::Decompressed(v)) => v,
+            Some(SectionBytes::Compressed(_)) => section_slot(id)
+                .and_then(|i| self.inflated().get(i)?.as_deref())
+                .unwrap_or(&[]),
             _ => &[],
         }
     }

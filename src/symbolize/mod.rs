@@ -45,6 +45,9 @@ pub struct SymbolizerOptions {
     /// Folder holding JIT maps `perf-PID.map` for frames in anonymous memory (default
     /// `/tmp`, where JITs write them; None disables).
     pub perf_map_dir: Option<PathBuf>,
+    /// Read DWARF for inline frames and file:line (default). False: function names from the
+    /// symbol tables only, as `perf script` prints them — much less work on large binaries.
+    pub debug_info: bool,
 }
 
 impl Default for SymbolizerOptions {
@@ -55,6 +58,7 @@ impl Default for SymbolizerOptions {
             thread_root_frames: true,
             progress: None,
             perf_map_dir: Some(PathBuf::from("/tmp")),
+            debug_info: true,
         }
     }
 }
@@ -78,6 +82,7 @@ impl std::fmt::Debug for SymbolizerOptions {
             .field("thread_root_frames", &self.thread_root_frames)
             .field("progress", &self.progress.is_some())
             .field("perf_map_dir", &self.perf_map_dir)
+            .field("debug_info", &self.debug_info)
             .finish()
     }
 }

@@ -43,6 +43,8 @@ pub struct Module {
     pub debug: Option<Arc<ElfImage>>,
     /// The dwz supplementary file the debug info refers to (`.gnu_debugaltlink`).
     pub sup: Option<Arc<ElfImage>>,
+    /// Use the DWARF (inline frames, file:line); false: symbol tables only.
+    use_dwarf: bool,
 }
 
 /// Why a module could not be used; becomes a data-quality note.
@@ -57,18 +59,27 @@ pub enum Unavailable {
 }
 
 impl Module {
-    fn new(image: Arc<ElfImage>, debug: Option<Arc<ElfImage>>, sup: Option<Arc<ElfImage>>) -> Self {
+    fn new(
+        image: Arc<ElfImage>,
+        debug: Option<Arc<ElfImage>>,
+        sup: Option<Arc<ElfImage>>,
+        use_dwarf: bool,
+    ) -> Self {
         Module {
             contexts: Mutex::new(Vec::new()),
             image,
             debug,
             sup,
+            use_dwarf,
         }
     }
 
     /// A new addr2line context over the debug image (None without DWARF).
     fn new_context(&self) -> Option<addr2line::Context<Reader>> {
-        let d = self.debug.as_ref().filter(|d| d.has_dwarf())?;
+        let d = self
+            .debug
+            .as_ref()
+            .filter(|d| self.use_dwarf && d.has_dwarf())?;
         // SAFETY: an `ElfImage` never changes or moves its bytes (a file mapping or heap
         // buffers it owns, behind an `Arc`), and this module holds `debug` and `sup` for its
         // whole life. A context lives only in `self.contexts`, dropped before those fields,
@@ -120,7 +131,7 @@ impl Module {
         self.image.has_symbols() || self.debug.as_ref().is_some_and(|d| d.has_symbols())
     }
     pub fn has_lines(&self) -> bool {
-        self.debug.as_ref().is_some_and(|d| d.has_dwarf())
+        self.use_dwarf && self.debug.as_ref().is_some_and(|d| d.has_dwarf())
     }
 
     /// Symbolize file offsets (sorted or not). Result `i` belongs to `offsets[i]`; an empty
@@ -422,9 +433,10 @@ impl Symbolizer {
         };
         let sup = debug
             .as_ref()
+            .filter(|_| self.opts.debug_info)
             .and_then(|d| self.find_sup_file(d))
             .map(Arc::new);
-        Ok(Module::new(image, debug, sup))
+        Ok(Module::new(image, debug, sup, self.opts.debug_info))
     }
 
     /// Where the binary itself may be, in order of preference.
