@@ -8,6 +8,8 @@
 # - dwarf: that binary as built (no frame pointers), `perf record --call-graph dwarf`, run long
 #   enough for >= 20k samples (~150+ MB);
 # - fp: the same program built with frame pointers (target/bench-fp), `perf record -g`.
+# `--no-inline` is profdiff with symbol tables only, the same work `perf script` does (it
+# prints no inline frames and no file:line); the default also reads DWARF for both.
 # Run from scripts/bench.sh (sets ROOT, OUT, PROFDIFF, FIXTURES).
 set -euo pipefail
 : "${ROOT:?run via scripts/bench.sh}"
@@ -44,6 +46,7 @@ done
 for m in fp dwarf; do
   hyperfine -w 1 -r "${RUNS:-5}" --export-markdown "$OUT/perf_data_$m.md" \
     -n "profdiff flamegraph ($m)" "$PROFDIFF flamegraph $W/$m.data -o $W/$m-profdiff.svg" \
+    -n "profdiff flamegraph --no-inline ($m)" "$PROFDIFF flamegraph --no-inline $W/$m.data -o $W/$m-profdiff-ni.svg" \
     -n "perf script | inferno ($m)" "perf script -i $W/$m.data 2>/dev/null | inferno-collapse-perf | inferno-flamegraph > $W/$m-inferno.svg"
 done
 

@@ -4,9 +4,10 @@
 //! reading `/proc/kallsyms` (tens of ms of kernel time), mapping each binary, finding its debug
 //! file, inflating compressed DWARF and building the addr2line context (reading every unit's
 //! header and ranges) — is done here as the recording learns of each executable mapping. The
-//! worker runs at the lowest CPU priority (nice 19, its own one-thread pool), so it uses idle
-//! time rather than competing with the profiled program; whatever it has not finished when the
-//! command exits is simply done then, as before.
+//! worker runs at a low CPU priority (nice 10, its own one-thread pool), so it mostly uses
+//! idle time rather than competing with the profiled program; what it has not finished when
+//! the command exits is finished then (the symbolizer waits for a binary in hand rather than
+//! loading it twice).
 
 use super::symbolizer::{ModuleKey, Symbolizer};
 use rustc_hash::FxHashSet;
@@ -28,13 +29,18 @@ fn is_file_path(path: &str) -> bool {
     path == "[vdso]" || (path.starts_with('/') && !path.starts_with("//anon"))
 }
 
-/// Put the calling thread at nice 19; its thread id.
+/// Nice value of the prefetch threads: low enough to yield to the profiled program, high
+/// enough (about a tenth of a core against busy nice-0 threads) to finish a libc and the
+/// kernel symbols within the first seconds of a recording that saturates every core.
+const NICE: libc::c_int = 10;
+
+/// Put the calling thread at [`NICE`]; its thread id.
 fn lowest_priority() -> i64 {
     #[cfg(target_os = "linux")]
     // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as is.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid);
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
         tid
     }
     #[cfg(not(target_os = "linux"))]
@@ -42,7 +48,7 @@ fn lowest_priority() -> i64 {
 }
 
 /// Back to normal priority (allowed with CAP_SYS_NICE or a generous RLIMIT_NICE; otherwise
-/// the thread stays at nice 19, which costs nothing once the machine is idle).
+/// the thread stays where it is, which costs nothing once the machine is idle).
 fn normal_priority(tid: i64) {
     #[cfg(target_os = "linux")]
     // SAFETY: a plain syscall; a stale tid only makes it fail.

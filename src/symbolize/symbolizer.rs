@@ -31,6 +31,13 @@ pub struct Frame {
 /// The reader addr2line contexts of a [`Module`] use: slices of the module's own images.
 type Reader = gimli::EndianSlice<'static, gimli::RunTimeEndian>;
 
+/// Contexts ready for reuse, and whether one is being built.
+#[derive(Default)]
+struct Pool {
+    ready: Vec<addr2line::Context<Reader>>,
+    building: bool,
+}
+
 /// A binary ready for lookups: the object whose program headers map offsets, and the file
 /// carrying its DWARF (itself, or a separate debug file).
 pub struct Module {
@@ -38,7 +45,9 @@ pub struct Module {
     /// one reads every unit's header and ranges (tens of ms for a distribution's libc), so
     /// contexts are kept across calls and can be built ahead of time ([`Module::warm`]).
     /// Declared first so it is dropped before the images its slices point into.
-    contexts: Mutex<Vec<addr2line::Context<Reader>>>,
+    contexts: Mutex<Pool>,
+    /// Signalled when a context being built (by [`Module::warm`]) is ready.
+    built: std::sync::Condvar,
     pub image: Arc<ElfImage>,
     pub debug: Option<Arc<ElfImage>>,
     /// The dwz supplementary file the debug info refers to (`.gnu_debugaltlink`).
@@ -66,7 +75,8 @@ impl Module {
         use_dwarf: bool,
     ) -> Self {
         Module {
-            contexts: Mutex::new(Vec::new()),
+            contexts: Mutex::new(Pool::default()),
+            built: std::sync::Condvar::new(),
             image,
             debug,
             sup,
@@ -94,12 +104,15 @@ impl Module {
         addr2line::Context::from_dwarf(dwarf).ok()
     }
 
+    /// A context from the pool; when none is ready but one is being built (by a prefetch),
+    /// wait for it rather than build a second one alongside.
     fn take_context(&self) -> Option<addr2line::Context<Reader>> {
-        let pooled = self
-            .contexts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
+        let mut pool = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        while pool.ready.is_empty() && pool.building {
+            pool = self.built.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+        let pooled = pool.ready.pop();
+        drop(pool);
         pooled.or_else(|| self.new_context())
     }
 
@@ -108,6 +121,7 @@ impl Module {
             self.contexts
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
+                .ready
                 .push(c);
         }
     }
@@ -115,15 +129,26 @@ impl Module {
     /// Do the per-module setup of lookups ahead of time (build one addr2line context), e.g.
     /// while a recorded command still runs.
     pub fn warm(&self) {
-        let empty = self
-            .contexts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty();
-        if empty {
-            let c = self.new_context();
-            self.put_context(c);
+        {
+            let mut pool = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+            if !pool.ready.is_empty() || pool.building {
+                return;
+            }
+            pool.building = true;
         }
+        // Clears `building` and wakes waiters however the build ends (even by a panic).
+        struct Done<'a>(&'a Module, Option<addr2line::Context<Reader>>);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                let mut pool = self.0.contexts.lock().unwrap_or_else(|e| e.into_inner());
+                pool.ready.extend(self.1.take());
+                pool.building = false;
+                drop(pool);
+                self.0.built.notify_all();
+            }
+        }
+        let mut done = Done(self, None);
+        done.1 = self.new_context();
     }
 
     /// True when the module has DWARF or a symbol table.
