@@ -37,23 +37,27 @@ pub fn merge_paths(
     if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
         anyhow::bail!("standard input (-) can be read only once");
     }
-    // One contiguous chunk of inputs per worker: every extra partial merger costs a re-merge
-    // of its whole result (O(unique stacks)) in the reduction, so splitting finer than the
-    // thread count only adds work.
-    let chunk = paths.len().div_ceil(rayon::current_num_threads()).max(1);
+    // Inputs are split adaptively (rayon's work stealing), so a worker slowed down by other
+    // load on the machine does not hold the others up; at most four chunks per thread bound
+    // the partial results alive at once (memory) and the re-merges of the reduction, which
+    // cost about one input each. Any split gives the same result as merging in order.
+    let chunk = paths
+        .len()
+        .div_ceil(4 * rayon::current_num_threads())
+        .max(1);
     let merged = paths
         .par_iter()
         .enumerate()
         .with_min_len(chunk)
         .try_fold(Merger::new, |mut m, (i, path)| -> anyhow::Result<Merger> {
-            let p = formats::read_path(path, opts)?;
-            super::common::warn_quality(path, &p);
-            m.add(&p).map_err(|e| {
-                anyhow::anyhow!(
+            formats::read_path_into(path, opts, &mut m, |p| super::common::warn_quality(path, p))
+                .map_err(|e| match e {
+                crate::error::Error::Merge(e) => anyhow::anyhow!(
                     "{}: cannot merge it with the other inputs (input {}): {e}",
                     formats::display_path(path),
                     i + 1
-                )
+                ),
+                e => e.into(),
             })?;
             Ok(m)
         })
