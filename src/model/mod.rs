@@ -483,12 +483,17 @@ impl ProfileBuilder {
 
     /// Add values to the sample with this stack (leaf first), creating it if new.
     pub fn add_sample(&mut self, stack: &[LocationId], values: &[i64]) {
+        self.add_sample_at(stack, values);
+    }
+
+    /// [`ProfileBuilder::add_sample`], returning the index of the sample the values went to.
+    pub fn add_sample_at(&mut self, stack: &[LocationId], values: &[i64]) -> usize {
         if let Some(&i) = self.stacks.get(stack) {
             let s = &mut self.profile.samples[i];
             for (a, b) in s.values.iter_mut().zip(values) {
                 *a = a.saturating_add(*b);
             }
-            return;
+            return i;
         }
         let i = self.profile.samples.len();
         let mut v = values.to_vec();
@@ -499,6 +504,7 @@ impl ProfileBuilder {
             labels: Vec::new(),
         });
         self.stacks.insert(stack.to_vec(), i);
+        i
     }
 
     /// Add a sample that carries labels; such samples are kept apart (never merged).

@@ -216,143 +216,244 @@ impl Merger {
     /// Combine mergers that each added a disjoint set of inputs, each in increasing input
     /// order: the result is the profile one merger adding all those inputs in input order
     /// gives, entity ids and order included. `None` when nothing was added.
+    ///
+    /// The merger holding the first input is the base: the others' entities are interned
+    /// into it (as [`Merger::add`] would), then every table is put in the order of the input
+    /// that first brought each entity, and the ids are renumbered.
     pub fn combine(parts: Vec<Merger>) -> Result<Option<Profile>, MergeError> {
         let mut parts: Vec<Merger> = parts.into_iter().filter(|m| m.builder.is_some()).collect();
         parts.sort_by_key(|m| m.first_input);
         if parts.len() <= 1 {
             return Ok(parts.pop().and_then(Merger::finish));
         }
-        let all: Vec<(Profile, Merger)> = parts
-            .into_iter()
-            .map(|mut m| (m.builder.take().expect("kept").finish(), m))
-            .collect();
-        let types = all[0].0.sample_types.clone();
+        let rest = parts.split_off(1);
+        let mut base = parts.pop().expect("two or more parts");
+        let types = base
+            .builder
+            .as_ref()
+            .expect("kept")
+            .profile()
+            .sample_types
+            .clone();
         // Inputs of different types: the first input (by number) that disagrees is named.
-        if let Some((p, m)) = all
+        if let Some(m) = rest
             .iter()
-            .filter(|(p, _)| p.sample_types != types)
-            .min_by_key(|(_, m)| m.first_input)
+            .find(|m| m.builder.as_ref().expect("kept").profile().sample_types != types)
         {
             return Err(MergeError(format!(
                 "profile {} has sample types [{}] but the first has [{}]",
                 m.first_input + 1,
-                describe_types(&p.sample_types),
+                describe_types(&m.builder.as_ref().expect("kept").profile().sample_types),
                 describe_types(&types)
             )));
         }
 
-        let mut b = ProfileBuilder::new(types);
-        {
-            let (p0, _) = &all[0];
-            let out = b.profile_mut();
-            out.default_sample_type = p0.default_sample_type;
-            out.period_type = p0.period_type.clone();
-            out.period = p0.period;
-            out.drop_frames = p0.drop_frames.clone();
-            out.keep_frames = p0.keep_frames.clone();
+        // Where each entity of the base comes in input order: (input that first brought it,
+        // part, id in that part); the smallest over the parts that have it wins.
+        let mut extras = vec![Extras::of(
+            base.builder.as_ref().expect("kept").profile(),
+            &base,
+        )];
+        let b = base.builder.as_mut().expect("kept");
+        let mut keys: [Vec<(usize, usize, usize)>; 4] = Default::default();
+        let lens = table_lens(b.profile());
+        for (t, k) in keys.iter_mut().enumerate() {
+            *k = first_keys(&base.firsts, t, lens[t], 0);
         }
-        // Every entity of every part, in the order one merger would have met them first:
-        // by the input that first brought it, then by its order within that part.
-        let order = |table: usize| -> Vec<(usize, usize)> {
-            let mut v: Vec<(usize, usize, usize)> = Vec::new();
-            for (w, (p, m)) in all.iter().enumerate() {
-                let len = table_lens(p)[table];
-                for (k, f) in m.firsts.iter().enumerate() {
-                    let end = m.firsts.get(k + 1).map_or(len, |n| n.ids[table]);
-                    v.extend((f.ids[table]..end).map(|id| (f.input, w, id)));
-                }
+        let note = |k: &mut Vec<(usize, usize, usize)>, id: usize, key| {
+            if id == k.len() {
+                k.push(key);
+            } else if key < k[id] {
+                k[id] = key;
             }
-            v.sort_unstable();
-            v.into_iter().map(|(_, w, id)| (w, id)).collect()
         };
-        let mut mapping_ids: Vec<Vec<MappingId>> =
-            all.iter().map(|(p, _)| vec![0; p.mappings.len()]).collect();
-        for (w, id) in order(MAPPINGS) {
-            mapping_ids[w][id] = b.mapping_ref(&all[w].0.mappings[id]);
-        }
-        let mut function_ids: Vec<Vec<FunctionId>> = all
-            .iter()
-            .map(|(p, _)| vec![0; p.functions.len()])
-            .collect();
-        for (w, id) in order(FUNCTIONS) {
-            function_ids[w][id] = b.function_ref(&all[w].0.functions[id]);
-        }
-        let mut location_ids: Vec<Vec<LocationId>> = all
-            .iter()
-            .map(|(p, _)| vec![0; p.locations.len()])
-            .collect();
-        let mut scratch = Location::default();
-        for (w, id) in order(LOCATIONS) {
-            let l = &all[w].0.locations[id];
-            remap_location(&mut scratch, l, &mapping_ids[w], &function_ids[w]);
-            location_ids[w][id] = b.location_ref(&scratch);
-        }
         let mut stack = Vec::new();
-        for (w, id) in order(SAMPLES) {
-            let s = &all[w].0.samples[id];
-            stack.clear();
-            stack.extend(s.locations.iter().map(|&l| location_ids[w][l as usize]));
-            if s.labels.is_empty() {
-                b.add_sample(&stack, &s.values);
-            } else {
-                b.add_labeled_sample(stack.clone(), s.values.clone(), s.labels.clone());
+        let mut scratch = Location::default();
+        for (w, mut part) in rest.into_iter().enumerate() {
+            let w = w + 1;
+            let p = part.builder.take().expect("kept").finish();
+            extras.push(Extras::of(&p, &part));
+            let lens = table_lens(&p);
+            let pk: [Vec<(usize, usize, usize)>; 4] =
+                [0, 1, 2, 3].map(|t| first_keys(&part.firsts, t, lens[t], w));
+            let mut mapping_ids = Vec::with_capacity(p.mappings.len());
+            for (id, m) in p.mappings.iter().enumerate() {
+                let n = b.mapping_ref(m);
+                note(&mut keys[MAPPINGS], n as usize, pk[MAPPINGS][id]);
+                mapping_ids.push(n);
+            }
+            let mut function_ids = Vec::with_capacity(p.functions.len());
+            for (id, f) in p.functions.iter().enumerate() {
+                let n = b.function_ref(f);
+                note(&mut keys[FUNCTIONS], n as usize, pk[FUNCTIONS][id]);
+                function_ids.push(n);
+            }
+            let mut location_ids = Vec::with_capacity(p.locations.len());
+            for (id, l) in p.locations.iter().enumerate() {
+                remap_location(&mut scratch, l, &mapping_ids, &function_ids);
+                let n = b.location_ref(&scratch);
+                note(&mut keys[LOCATIONS], n as usize, pk[LOCATIONS][id]);
+                location_ids.push(n);
+            }
+            for (id, s) in p.samples.iter().enumerate() {
+                stack.clear();
+                stack.extend(s.locations.iter().map(|&l| location_ids[l as usize]));
+                let n = if s.labels.is_empty() {
+                    b.add_sample_at(&stack, &s.values)
+                } else {
+                    let n = b.profile().samples.len();
+                    b.add_labeled_sample(stack.clone(), s.values.clone(), s.labels.clone());
+                    n
+                };
+                note(&mut keys[SAMPLES], n, pk[SAMPLES][id]);
             }
         }
 
-        // The rest as adding the inputs in order would have left it.
-        let out = b.profile_mut();
-        let first = all[0].1.first_input;
-        let mut metadata: BTreeMap<String, (usize, String)> = BTreeMap::new();
-        let mut comments: Vec<(usize, usize, &String)> = Vec::new();
-        let mut notes: Vec<(usize, usize, &String)> = Vec::new();
-        for (p, m) in &all {
-            if p.time_nanos > 0 && (out.time_nanos == 0 || p.time_nanos < out.time_nanos) {
-                out.time_nanos = p.time_nanos;
+        let mut out = base.builder.take().expect("kept").finish();
+        let [mappings, functions, locations, samples] = keys.map(|k| Order::by(&k));
+        out.mappings = mappings.apply(std::mem::take(&mut out.mappings));
+        out.functions = functions.apply(std::mem::take(&mut out.functions));
+        out.locations = locations.apply(std::mem::take(&mut out.locations));
+        for l in &mut out.locations {
+            l.mapping = l.mapping.map(|m| mappings.new_id[m as usize] as MappingId);
+            for ln in &mut l.lines {
+                ln.function = functions.new_id[ln.function as usize] as FunctionId;
             }
-            out.duration_nanos = out.duration_nanos.saturating_add(p.duration_nanos);
-            for (k, v) in &p.metadata {
-                let input = m.metadata_input.get(k).copied().unwrap_or(m.first_input);
-                match metadata.get(k) {
+        }
+        out.samples = samples.apply(std::mem::take(&mut out.samples));
+        for s in &mut out.samples {
+            for l in &mut s.locations {
+                *l = locations.new_id[*l as usize] as LocationId;
+            }
+        }
+        Extras::apply(extras, base.first_input, &mut out);
+        Ok(Some(out))
+    }
+}
+
+/// (input that first brought it, `part`, id) for every id of table `table` (`len` entries)
+/// of a merger whose inputs are recorded in `firsts`.
+fn first_keys(
+    firsts: &[FirstIds],
+    table: usize,
+    len: usize,
+    part: usize,
+) -> Vec<(usize, usize, usize)> {
+    let mut v = Vec::with_capacity(len);
+    for (k, f) in firsts.iter().enumerate() {
+        let end = firsts.get(k + 1).map_or(len, |n| n.ids[table]);
+        v.extend((f.ids[table]..end).map(|id| (f.input, part, id)));
+    }
+    debug_assert_eq!(v.len(), len);
+    v
+}
+
+/// A renumbering of one table: entities sorted by their keys.
+struct Order {
+    /// Old id of each new position.
+    old_of: Vec<usize>,
+    /// New id of each old id.
+    new_id: Vec<usize>,
+}
+
+impl Order {
+    fn by(keys: &[(usize, usize, usize)]) -> Order {
+        let mut old_of: Vec<usize> = (0..keys.len()).collect();
+        old_of.sort_unstable_by_key(|&i| keys[i]);
+        let mut new_id = vec![0; keys.len()];
+        for (n, &o) in old_of.iter().enumerate() {
+            new_id[o] = n;
+        }
+        Order { old_of, new_id }
+    }
+
+    fn apply<T>(&self, v: Vec<T>) -> Vec<T> {
+        let mut slots: Vec<Option<T>> = v.into_iter().map(Some).collect();
+        self.old_of
+            .iter()
+            .map(|&o| slots[o].take().expect("a permutation"))
+            .collect()
+    }
+}
+
+/// What one part of a parallel merge knows besides its tables, with the input that brought
+/// each piece, so [`Merger::combine`] can redo [`Merger::add`]'s rules in input order.
+struct Extras {
+    time_nanos: i64,
+    duration_nanos: i64,
+    metadata: Vec<(usize, String, String)>,
+    comments: Vec<(usize, usize, String)>,
+    notes: Vec<(usize, usize, String)>,
+    counters: DataQuality,
+}
+
+impl Extras {
+    fn of(p: &Profile, m: &Merger) -> Extras {
+        Extras {
+            time_nanos: p.time_nanos,
+            duration_nanos: p.duration_nanos,
+            metadata: p
+                .metadata
+                .iter()
+                .map(|(k, v)| {
+                    let input = m.metadata_input.get(k).copied().unwrap_or(m.first_input);
+                    (input, k.clone(), v.clone())
+                })
+                .collect(),
+            comments: (p.comments.iter().enumerate())
+                .map(|(i, c)| (m.comment_input[i], i, c.clone()))
+                .collect(),
+            notes: (p.quality.notes.iter().enumerate())
+                .map(|(i, n)| (m.note_input[i], i, n.clone()))
+                .collect(),
+            counters: DataQuality {
+                notes: Vec::new(),
+                ..p.quality.clone()
+            },
+        }
+    }
+
+    /// Times, metadata, comments and data quality of all parts, as adding their inputs in
+    /// order would have left them; `first` is the number of the first input.
+    fn apply(all: Vec<Extras>, first: usize, out: &mut Profile) {
+        out.time_nanos = 0;
+        out.duration_nanos = 0;
+        out.quality = DataQuality::default();
+        let mut metadata: BTreeMap<String, (usize, String)> = BTreeMap::new();
+        let mut comments = Vec::new();
+        let mut notes = Vec::new();
+        for e in all {
+            if e.time_nanos > 0 && (out.time_nanos == 0 || e.time_nanos < out.time_nanos) {
+                out.time_nanos = e.time_nanos;
+            }
+            out.duration_nanos = out.duration_nanos.saturating_add(e.duration_nanos);
+            for (input, k, v) in e.metadata {
+                match metadata.get(&k) {
                     Some((i, _)) if *i <= input => {}
                     _ => {
-                        metadata.insert(k.clone(), (input, v.clone()));
+                        metadata.insert(k, (input, v));
                     }
                 }
             }
-            comments.extend(
-                p.comments
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (m.comment_input[i], i, c)),
-            );
-            notes.extend(
-                p.quality
-                    .notes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (m.note_input[i], i, n)),
-            );
-            let q = DataQuality {
-                notes: Vec::new(),
-                ..p.quality.clone()
-            };
-            out.quality.add(&q);
+            comments.extend(e.comments);
+            notes.extend(e.notes);
+            out.quality.add(&e.counters);
         }
         out.metadata = metadata.into_iter().map(|(k, (_, v))| (k, v)).collect();
         comments.sort_unstable();
+        out.comments.clear();
         for (input, _, c) in comments {
             // The first input's comments are kept as they are, later ones only when new.
-            if input == first || !out.comments.contains(c) {
-                out.comments.push(c.clone());
+            if input == first || !out.comments.contains(&c) {
+                out.comments.push(c);
             }
         }
         notes.sort_unstable();
         for (_, _, n) in notes {
-            if !out.quality.notes.contains(n) {
-                out.quality.notes.push(n.clone());
+            if !out.quality.notes.contains(&n) {
+                out.quality.notes.push(n);
             }
         }
-        Ok(Some(b.finish()))
     }
 }
 
