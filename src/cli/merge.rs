@@ -1,19 +1,21 @@
 //! `profdiff merge IN... -o OUT`: aggregate many profiles (runs, hosts; any input formats) into
 //! one, as users do before handing a pprof to a fleet engine (Pyroscope, Parca).
 //!
-//! Inputs are read and merged in parallel (rayon): each worker folds a contiguous chunk of inputs into
-//! its own [`Merger`], dropping every input as soon as it is merged, and the workers' results
-//! are combined pairwise (a tree reduction, keeping input order so the first input's metadata
-//! wins). Peak memory is about one merged profile per worker plus the inputs in flight: it
-//! grows with unique stacks, not with the number or size of the inputs.
+//! Inputs are read and merged in parallel (rayon): each worker thread takes the next input
+//! from a shared counter and adds it to its own [`Merger`] (folded text straight into it,
+//! other formats as a profile that is dropped right after), and [`Merger::combine`] joins the
+//! workers' results into exactly what merging the inputs one by one in order gives (the
+//! first input's metadata wins). Peak memory is about one merged profile per worker plus
+//! one input in flight per worker: it grows with unique stacks, not with the number or size
+//! of the inputs.
 
 use super::common::ReadArgs;
 use super::convert::ProfileOutput;
 use crate::formats;
 use crate::model::ops::Merger;
 use anyhow::Context;
-use rayon::prelude::*;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -37,32 +39,54 @@ pub fn merge_paths(
     if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
         anyhow::bail!("standard input (-) can be read only once");
     }
-    // One contiguous chunk of inputs per worker: every extra partial merger costs a re-merge
-    // of its whole result (O(unique stacks)) in the reduction, so splitting finer than the
-    // thread count only adds work.
-    let chunk = paths.len().div_ceil(rayon::current_num_threads()).max(1);
-    let merged = paths
-        .par_iter()
-        .enumerate()
-        .with_min_len(chunk)
-        .try_fold(Merger::new, |mut m, (i, path)| -> anyhow::Result<Merger> {
-            let p = formats::read_path(path, opts)?;
-            super::common::warn_quality(path, &p);
-            m.add(&p).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: cannot merge it with the other inputs (input {}): {e}",
-                    formats::display_path(path),
-                    i + 1
-                )
-            })?;
-            Ok(m)
-        })
-        .try_reduce(Merger::new, |mut a, b| {
-            a.absorb(b).context("cannot merge the inputs")?;
-            Ok(a)
-        })?;
-    merged
-        .finish()
+    // One merger per worker thread; each worker takes the next input from a shared counter,
+    // so a worker slowed down (by other load on the machine, by a big input) never holds the
+    // others up, and there are only as many partial results to combine as threads.
+    // `Merger::combine` orders the result as one merger adding the inputs in order would.
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<Result<Merger, (usize, anyhow::Error)>> = rayon::broadcast(|_| {
+        let mut m = Merger::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= paths.len() || failed.load(Ordering::Relaxed) {
+                return Ok(m);
+            }
+            let path = &paths[i];
+            m.skip_to(i);
+            if let Err(e) = formats::read_path_into(path, opts, &mut m, |p| {
+                super::common::warn_quality(path, p)
+            }) {
+                failed.store(true, Ordering::Relaxed);
+                let e = match e {
+                    crate::error::Error::Merge(e) => anyhow::anyhow!(
+                        "{}: cannot merge it with the other inputs (input {}): {e}",
+                        formats::display_path(path),
+                        i + 1
+                    ),
+                    e => e.into(),
+                };
+                return Err((i, e));
+            }
+        }
+    });
+    let mut mergers = Vec::with_capacity(results.len());
+    let mut first_error: Option<(usize, anyhow::Error)> = None;
+    for r in results {
+        match r {
+            Ok(m) => mergers.push(m),
+            Err((i, e)) => {
+                if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                    first_error = Some((i, e));
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    Merger::combine(mergers)
+        .context("cannot merge the inputs")?
         .ok_or_else(|| anyhow::anyhow!("no input profiles given"))
 }
 

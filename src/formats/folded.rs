@@ -7,7 +7,8 @@
 //! an error naming the line. Empty frames (`a;;b`) are kept as `[unknown]`.
 
 use crate::error::ParseError;
-use crate::model::{Profile, ProfileBuilder, ValueType};
+use crate::model::ops::{MergeError, Merger};
+use crate::model::{DataQuality, Profile, ProfileBuilder, StackSink, ValueType};
 use std::io::{self, Write};
 
 /// Largest stack depth accepted; deeper stacks are truncated (and counted) to bound memory.
@@ -30,13 +31,55 @@ pub fn parse_line(line: &str) -> Option<(&str, f64)> {
 
 /// Parse folded stacks into a profile with one sample type, `samples`/`count`.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
+    let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
+    let truncated = parse_into(data, &mut b)?;
+    let p = b.profile_mut();
+    p.quality.truncated_stacks = truncated;
+    Ok(b.finish())
+}
+
+/// What a folded profile is besides its stacks: the header for [`Merger::add_stacks`].
+pub fn header() -> Profile {
+    let mut p = Profile {
+        sample_types: vec![ValueType::samples()],
+        ..Profile::default()
+    };
+    p.metadata
+        .insert("format".into(), super::Format::Folded.name().to_string());
+    p
+}
+
+/// Parse folded stacks straight into a merger: the same result as [`Merger::add`] of
+/// [`parse`]'s profile (with `metadata["format"]` set as [`super::parse`] sets it), without
+/// building that profile. `Err` is an input that does not parse (the merger then holds part
+/// of it) or cannot be merged.
+pub fn merge_into(data: &[u8], m: &mut Merger) -> Result<(), MergeFoldedError> {
+    let r = m.add_stacks(&header(), |sink| {
+        parse_into(data, sink).map(|truncated| DataQuality {
+            truncated_stacks: truncated,
+            ..DataQuality::default()
+        })
+    })?;
+    Ok(r?)
+}
+
+/// Why [`merge_into`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeFoldedError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+}
+
+/// Parse folded stacks into `sink`; returns the number of stacks cut at [`MAX_DEPTH`].
+pub fn parse_into<S: StackSink + ?Sized>(data: &[u8], sink: &mut S) -> Result<u64, ParseError> {
     let text = std::str::from_utf8(data).map_err(|e| {
         ParseError::new(format!(
             "not UTF-8 text (invalid byte at offset {})",
             e.valid_up_to()
         ))
     })?;
-    let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
     let mut stack = Vec::new();
     let mut truncated = 0u64;
     let mut any = false;
@@ -62,18 +105,16 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
                 break;
             }
             // `;` is ASCII, so both ends are char boundaries.
-            stack.push(b.frame(&frames[from..i]));
+            stack.push(sink.frame(&frames[from..i]));
             from = i + 1;
         }
         stack.reverse();
-        b.add_sample(&stack, &[count.trunc() as i64]);
+        sink.add_sample(&stack, &[count.trunc() as i64]);
     }
     if !any {
         return Err(ParseError::new("no stacks found"));
     }
-    let p = b.profile_mut();
-    p.quality.truncated_stacks = truncated;
-    Ok(b.finish())
+    Ok(truncated)
 }
 
 /// Cut a line for an error message (hostile inputs can have megabyte-long lines).
@@ -232,6 +273,70 @@ mod tests {
         let p = parse(line.as_bytes()).unwrap();
         assert_eq!(p.quality.truncated_stacks, 1);
         assert_eq!(p.samples[0].locations.len(), MAX_DEPTH);
+    }
+
+    /// Streaming folded text into a merger gives the very profile (ids, order, values,
+    /// metadata) that adding its parsed profile gives, also after other formats' inputs.
+    #[test]
+    fn streamed_merge_equals_merge_of_parsed_profiles() {
+        use crate::model::{Function, Line, Location};
+        let texts: [&[u8]; 3] = [
+            b"main;a;b 3\nmain;a 2\n;[unknown];x 1\n",
+            b"main;a;b 1\nmain;c 4\n",
+            b"other;a 7\nmain;a;b 1\n",
+        ];
+        // A pprof-like input whose location equals the folded frame `a`, and one that does not.
+        let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
+        let fa = b.function(Function {
+            name: "a".into(),
+            system_name: "a".into(),
+            ..Default::default()
+        });
+        let la = b.location(Location {
+            lines: vec![Line {
+                function: fa,
+                line: 0,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+        let lx = b.location(Location {
+            address: 0x10,
+            ..Default::default()
+        });
+        b.add_sample(&[lx, la], &[5]);
+        let structured = b.finish();
+
+        let mut want = Merger::new();
+        let mut got = Merger::new();
+        for (i, t) in texts.iter().enumerate() {
+            let mut p = parse(t).unwrap();
+            p.metadata.insert("format".into(), "folded stacks".into());
+            want.add(&p).unwrap();
+            merge_into(t, &mut got).unwrap();
+            if i == 0 {
+                want.add(&structured).unwrap();
+                got.add(&structured).unwrap();
+            }
+        }
+        assert_eq!(got.finish().unwrap(), want.finish().unwrap());
+    }
+
+    #[test]
+    fn streamed_merge_reports_parse_and_type_errors() {
+        let mut m = Merger::new();
+        assert!(matches!(
+            merge_into(b"main;a 1\nmain;b\n", &mut m),
+            Err(MergeFoldedError::Parse(_))
+        ));
+        let mut m = Merger::new();
+        let mut p = parse(b"main 1\n").unwrap();
+        p.sample_types[0] = ValueType::new("cpu", "nanoseconds");
+        m.add(&p).unwrap();
+        assert!(matches!(
+            merge_into(b"main 1\n", &mut m),
+            Err(MergeFoldedError::Merge(_))
+        ));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod speedscope;
 pub mod v8;
 
 use crate::error::{Error, ParseError, Result};
+use crate::model::ops::Merger;
 use crate::model::Profile;
 use std::io::Read;
 use std::path::PathBuf;
@@ -398,6 +399,47 @@ pub fn read_path(path: &str, opts: &ReadOptions) -> Result<Profile> {
         format: format.name(),
         error,
     })
+}
+
+/// Read one input (`-` = stdin) and add it to a merger: the same as [`Merger::add`] of
+/// [`read_path`]'s profile, but folded stacks go straight into the merger
+/// ([`folded::merge_into`]) instead of becoming a profile of their own first, which for many
+/// inputs would be most of the work. `inspect` sees every profile that is built (not the
+/// streamed folded inputs, which carry no data-quality notes). A merge error is
+/// [`Error::Merge`]; after any error the merger should be dropped.
+pub fn read_path_into(
+    path: &str,
+    opts: &ReadOptions,
+    m: &mut Merger,
+    inspect: impl FnOnce(&Profile),
+) -> Result<()> {
+    let shown = display_path(path);
+    let data = load(path, opts)?;
+    if data.is_empty() {
+        return Err(Error::input(shown, "file is empty"));
+    }
+    let format = detect(&data).ok_or_else(|| {
+        Error::input(
+            shown,
+            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope or V8 cpuprofile)",
+        )
+    })?;
+    let parse_error = |error| Error::Parse {
+        path: shown.to_string(),
+        format: format.name(),
+        error,
+    };
+    if format == Format::Folded {
+        return folded::merge_into(&data, m).map_err(|e| match e {
+            folded::MergeFoldedError::Parse(e) => parse_error(e),
+            folded::MergeFoldedError::Merge(e) => Error::Merge(e),
+        });
+    }
+    let p = parse(&data, format, opts).map_err(parse_error)?;
+    drop(data);
+    inspect(&p);
+    m.add(&p)?;
+    Ok(())
 }
 
 #[cfg(test)]

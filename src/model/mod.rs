@@ -406,6 +406,14 @@ impl ProfileBuilder {
         id
     }
 
+    /// [`ProfileBuilder::function`] for a borrowed function: cloned only when it is new.
+    pub fn function_ref(&mut self, f: &Function) -> FunctionId {
+        match self.functions.get(f) {
+            Some(&id) => id,
+            None => self.function(f.clone()),
+        }
+    }
+
     pub fn mapping(&mut self, m: Mapping) -> MappingId {
         if let Some(&id) = self.mappings.get(&m) {
             return id;
@@ -416,6 +424,14 @@ impl ProfileBuilder {
         id
     }
 
+    /// [`ProfileBuilder::mapping`] for a borrowed mapping: cloned only when it is new.
+    pub fn mapping_ref(&mut self, m: &Mapping) -> MappingId {
+        match self.mappings.get(m) {
+            Some(&id) => id,
+            None => self.mapping(m.clone()),
+        }
+    }
+
     pub fn location(&mut self, l: Location) -> LocationId {
         if let Some(&id) = self.locations.get(&l) {
             return id;
@@ -424,6 +440,14 @@ impl ProfileBuilder {
         self.profile.locations.push(l.clone());
         self.locations.insert(l, id);
         id
+    }
+
+    /// [`ProfileBuilder::location`] for a borrowed location: cloned only when it is new.
+    pub fn location_ref(&mut self, l: &Location) -> LocationId {
+        match self.locations.get(l) {
+            Some(&id) => id,
+            None => self.location(l.clone()),
+        }
     }
 
     /// A location for a frame known only by name (text formats). An empty name or
@@ -459,12 +483,17 @@ impl ProfileBuilder {
 
     /// Add values to the sample with this stack (leaf first), creating it if new.
     pub fn add_sample(&mut self, stack: &[LocationId], values: &[i64]) {
+        self.add_sample_at(stack, values);
+    }
+
+    /// [`ProfileBuilder::add_sample`], returning the index of the sample the values went to.
+    pub fn add_sample_at(&mut self, stack: &[LocationId], values: &[i64]) -> usize {
         if let Some(&i) = self.stacks.get(stack) {
             let s = &mut self.profile.samples[i];
             for (a, b) in s.values.iter_mut().zip(values) {
                 *a = a.saturating_add(*b);
             }
-            return;
+            return i;
         }
         let i = self.profile.samples.len();
         let mut v = values.to_vec();
@@ -475,6 +504,7 @@ impl ProfileBuilder {
             labels: Vec::new(),
         });
         self.stacks.insert(stack.to_vec(), i);
+        i
     }
 
     /// Add a sample that carries labels; such samples are kept apart (never merged).
@@ -497,6 +527,25 @@ impl ProfileBuilder {
 
     pub fn finish(self) -> Profile {
         self.profile
+    }
+}
+
+/// Where readers of name-only stacks (folded text) put what they parse: a [`ProfileBuilder`]
+/// building one profile, or a merger adding straight into a merged profile
+/// ([`ops::Merger::add_stacks`]).
+pub trait StackSink {
+    /// The location of a frame known only by name (see [`ProfileBuilder::frame`]).
+    fn frame(&mut self, name: &str) -> LocationId;
+    /// Add values to the sample with this stack (leaf first).
+    fn add_sample(&mut self, stack: &[LocationId], values: &[i64]);
+}
+
+impl StackSink for ProfileBuilder {
+    fn frame(&mut self, name: &str) -> LocationId {
+        ProfileBuilder::frame(self, name)
+    }
+    fn add_sample(&mut self, stack: &[LocationId], values: &[i64]) {
+        ProfileBuilder::add_sample(self, stack, values)
     }
 }
 
