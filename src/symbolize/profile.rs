@@ -49,6 +49,8 @@ pub fn build_profile_with(
     let mut key_ix: FxHashMap<ModuleKey, usize> = FxHashMap::default();
     let mut wanted: Vec<FxHashSet<u64>> = Vec::new();
     let mut kernel_addrs: FxHashSet<u64> = FxHashSet::default();
+    // Region (by address: `rec` is not modified here) → module index, None if not a file.
+    let mut region_ix: FxHashMap<*const MappedRegion, Option<usize>> = FxHashMap::default();
     for k in rec.stacks.keys() {
         for &a in &k.kernel {
             if a < PERF_CONTEXT_MAX {
@@ -62,19 +64,30 @@ pub fn build_profile_with(
             let Some(r) = maps.find(lookup_addr(a, i)) else {
                 continue;
             };
-            if !is_symbolizable(&r.path) {
-                continue;
-            }
-            let key = ModuleKey {
-                path: r.path.clone(),
-                build_id: r.build_id.clone(),
+            // The module of a region, found once per region (not a key built per frame).
+            let ix = match region_ix.get(&(r as *const MappedRegion)) {
+                Some(&ix) => ix,
+                None => {
+                    let ix = if is_symbolizable(&r.path) {
+                        let key = ModuleKey {
+                            path: r.path.clone(),
+                            build_id: r.build_id.clone(),
+                        };
+                        Some(*key_ix.entry(key.clone()).or_insert_with(|| {
+                            keys.push(key);
+                            wanted.push(FxHashSet::default());
+                            keys.len() - 1
+                        }))
+                    } else {
+                        None
+                    };
+                    region_ix.insert(r as *const MappedRegion, ix);
+                    ix
+                }
             };
-            let ix = *key_ix.entry(key.clone()).or_insert_with(|| {
-                keys.push(key);
-                wanted.push(FxHashSet::default());
-                keys.len() - 1
-            });
-            wanted[ix].insert(r.file_offset_of(lookup_addr(a, i)));
+            if let Some(ix) = ix {
+                wanted[ix].insert(r.file_offset_of(lookup_addr(a, i)));
+            }
         }
     }
 
