@@ -510,3 +510,63 @@ fn corrupt_binary_is_a_note_not_a_panic() {
         );
     }
 }
+
+/// The prefetch path: a module loaded and warmed on other threads (as `record` does while the
+/// command runs) is the one later lookups use, and gives the same frames; `--no-inline`
+/// (`debug_info: false`) gives the symbol-table names without inline frames.
+#[test]
+fn warmed_module_is_shared_and_no_inline_uses_symbols_only() {
+    use profdiff::symbolize::{ModuleKey, Prefetcher, Symbolizer};
+    use std::sync::Arc;
+    let Some(bin) = compile_c() else { return };
+    let key = ModuleKey {
+        path: bin.path.to_string_lossy().into_owned(),
+        build_id: Some(bin.build_id.clone()),
+    };
+    let start = bin.off("hot_loop");
+    let offs: Vec<u64> = (start..start + 64).collect();
+    let cold = Symbolizer::new(SymbolizerOptions::default())
+        .module(&key)
+        .unwrap()
+        .symbolize_offsets(&offs);
+
+    let sym = Arc::new(Symbolizer::new(SymbolizerOptions::default()));
+    // Several threads asking at once get one load.
+    let loaded: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let m = sym.module(&key).unwrap();
+                    m.warm();
+                    m
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(loaded.iter().all(|m| Arc::ptr_eq(m, &loaded[0])));
+    assert_eq!(loaded[0].symbolize_offsets(&offs), cold);
+
+    // Through the Prefetcher (paths it cannot use are ignored; finish does not block).
+    let sym2 = Arc::new(Symbolizer::new(SymbolizerOptions::default()));
+    let pf = Prefetcher::start(sym2.clone(), false);
+    pf.want("//anon", None);
+    pf.want(&key.path, key.build_id.as_deref());
+    pf.want(&key.path, key.build_id.as_deref());
+    pf.finish();
+    assert_eq!(sym2.module(&key).unwrap().symbolize_offsets(&offs), cold);
+
+    let plain = Symbolizer::new(SymbolizerOptions {
+        debug_info: false,
+        ..Default::default()
+    });
+    let m = plain.module(&key).unwrap();
+    assert!(m.has_functions() && !m.has_lines());
+    let frames = m.symbolize_offsets(&offs);
+    assert!(frames.iter().all(|f| f.len() == 1 && f[0].line == 0));
+    assert!(frames.iter().any(|f| f[0].function == "hot_loop"));
+    assert!(
+        cold.iter().any(|f| f.len() == 2),
+        "DWARF has the inlined frame"
+    );
+}
