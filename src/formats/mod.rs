@@ -381,8 +381,9 @@ pub fn parse(
     Ok(p)
 }
 
-/// Read one profile from a path (`-` = stdin), detecting its format.
-pub fn read_path(path: &str, opts: &ReadOptions) -> Result<Profile> {
+/// Load a path (`-` = stdin, gzip inflated) and detect its format; empty and unrecognized
+/// inputs are errors naming the file.
+fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
     let shown = display_path(path);
     let data = load(path, opts)?;
     if data.is_empty() {
@@ -394,6 +395,13 @@ pub fn read_path(path: &str, opts: &ReadOptions) -> Result<Profile> {
             "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope or V8 cpuprofile)",
         )
     })?;
+    Ok((data, format))
+}
+
+/// Read one profile from a path (`-` = stdin), detecting its format.
+pub fn read_path(path: &str, opts: &ReadOptions) -> Result<Profile> {
+    let shown = display_path(path);
+    let (data, format) = load_detected(path, opts)?;
     parse(&data, format, opts).map_err(|error| Error::Parse {
         path: shown.to_string(),
         format: format.name(),
@@ -414,16 +422,7 @@ pub fn read_path_into(
     inspect: impl FnOnce(&Profile),
 ) -> Result<()> {
     let shown = display_path(path);
-    let data = load(path, opts)?;
-    if data.is_empty() {
-        return Err(Error::input(shown, "file is empty"));
-    }
-    let format = detect(&data).ok_or_else(|| {
-        Error::input(
-            shown,
-            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope or V8 cpuprofile)",
-        )
-    })?;
+    let (data, format) = load_detected(path, opts)?;
     let parse_error = |error| Error::Parse {
         path: shown.to_string(),
         format: format.name(),

@@ -115,6 +115,29 @@ pub struct Location {
     pub is_folded: bool,
 }
 
+impl Location {
+    /// A name-only frame (text formats): one line of a function of that name, interned by
+    /// `function`; the empty name and `[unknown]` give an unknown location.
+    pub fn named(name: &str, function: impl FnOnce(Function) -> FunctionId) -> Location {
+        if name.is_empty() || name == UNKNOWN {
+            return Location::default();
+        }
+        let f = function(Function {
+            name: name.to_string(),
+            system_name: name.to_string(),
+            ..Default::default()
+        });
+        Location {
+            lines: vec![Line {
+                function: f,
+                line: 0,
+                column: 0,
+            }],
+            ..Default::default()
+        }
+    }
+}
+
 /// A function: display name, raw (mangled/system) name, source file and first line.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Default)]
 pub struct Function {
@@ -456,23 +479,7 @@ impl ProfileBuilder {
         if let Some(&id) = self.frames.get(name) {
             return id;
         }
-        let loc = if name.is_empty() || name == UNKNOWN {
-            Location::default()
-        } else {
-            let f = self.function(Function {
-                name: name.to_string(),
-                system_name: name.to_string(),
-                ..Default::default()
-            });
-            Location {
-                lines: vec![Line {
-                    function: f,
-                    line: 0,
-                    column: 0,
-                }],
-                ..Default::default()
-            }
-        };
+        let loc = Location::named(name, |f| self.function(f));
         // Not interned through `locations`: a name-only frame must not merge with an
         // address-carrying location that happens to have the same single line.
         let id = self.profile.locations.len() as LocationId;

@@ -486,23 +486,7 @@ impl StackSink for MergerSink<'_> {
         if let Some(&id) = self.names.get(name) {
             return id;
         }
-        let loc = if name.is_empty() || name == UNKNOWN {
-            Location::default()
-        } else {
-            let f = self.b.function(Function {
-                name: name.to_string(),
-                system_name: name.to_string(),
-                ..Default::default()
-            });
-            Location {
-                lines: vec![Line {
-                    function: f,
-                    line: 0,
-                    column: 0,
-                }],
-                ..Default::default()
-            }
-        };
+        let loc = Location::named(name, |f| self.b.function(f));
         let id = self.b.location(loc);
         self.names.insert(name.into(), id);
         id
