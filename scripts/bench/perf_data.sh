@@ -37,7 +37,7 @@ record() { # mode out bin rounds
   perf record -q -F 999 "${args[@]}" -o "$out" -- bash -c "for r in \$(seq 1 $rounds); do '$bin' merge -j 2 ${INPUTS[*]} -o '$W/merged.pb.gz' 2>/dev/null; done"
 }
 [ -s "$W/fp.data" ] || record fp "$W/fp.data" "$FP_BIN" "${ROUNDS_FP:-4}"
-[ -s "$W/dwarf.data" ] || record dwarf "$W/dwarf.data" "$PROFDIFF" "${ROUNDS_DWARF:-4}"
+[ -s "$W/dwarf.data" ] || record dwarf "$W/dwarf.data" "$PROFDIFF" "${ROUNDS_DWARF:-7}"
 for m in fp dwarf; do
   n=$(perf script -i "$W/$m.data" -F tid 2>/dev/null | wc -l)
   echo "$m.data: $(du -m "$W/$m.data" | cut -f1) MB, $n samples"
