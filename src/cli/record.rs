@@ -112,7 +112,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     sym.search_paths = a.search_path.clone();
     sym.debug_info = !a.no_inline;
     let symbolizer = Arc::new(Symbolizer::new(sym.clone()));
-    let prefetch = Prefetcher::start(symbolizer.clone(), !a.user_only);
+    let prefetch = Prefetcher::start(
+        symbolizer.clone(),
+        !a.user_only && record::kernel_frames_likely(),
+    );
     let pf = prefetch.clone();
     let opts = RecordOptions {
         on_mapping: Some(record::MappingHook(Arc::new(move |r| {

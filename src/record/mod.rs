@@ -152,6 +152,21 @@ fn cap_eff() -> Option<u64> {
     u64::from_str_radix(line["CapEff:".len()..].trim(), 16).ok()
 }
 
+/// Whether kernel callchains will probably be allowed (root, CAP_PERFMON / CAP_SYS_ADMIN, or
+/// `kernel.perf_event_paranoid` ≤ 1) — and with them readable kernel symbol addresses. A
+/// guess for planning work ahead (reading kallsyms); the recording itself finds out.
+pub fn kernel_frames_likely() -> bool {
+    const CAP_SYS_ADMIN: u64 = 1 << 21;
+    const CAP_PERFMON: u64 = 1 << 38;
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let caps = cap_eff().is_some_and(|c| c & (CAP_SYS_ADMIN | CAP_PERFMON) != 0);
+    let paranoid = read_trim("/proc/sys/kernel/perf_event_paranoid")
+        .and_then(|p| p.parse::<i32>().ok())
+        .unwrap_or(2);
+    root || caps || paranoid <= 1
+}
+
 /// Explain a refused perf_event_open: paranoid level, capabilities, seccomp.
 pub fn explain_permission(e: &std::io::Error) -> String {
     let paranoid = read_trim("/proc/sys/kernel/perf_event_paranoid");
