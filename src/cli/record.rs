@@ -106,8 +106,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         ),
         (Some(_), false) => anyhow::bail!("--pid and a command cannot be used together"),
     };
-    // Binaries and kernel symbols are loaded while the command runs (lowest priority), so
-    // little is left to do once it exits.
+    // Binaries and kernel symbols are loaded while the command runs (at low priority, see
+    // symbolize::prefetch), so little is left to do once it exits.
     let mut sym = SymbolizerOptions::live();
     sym.search_paths = a.search_path.clone();
     sym.debug_info = !a.no_inline;

@@ -182,41 +182,23 @@ pub fn fold(profile: &Profile, value: usize) -> Vec<(String, i64)> {
     out
 }
 
-/// One location's frames, root-most first, sanitized (one string per frame).
-pub fn location_frames(profile: &Profile, loc: crate::model::LocationId) -> Vec<String> {
-    let Some(l) = profile.locations.get(loc as usize) else {
-        return Vec::new();
-    };
-    let one = |name: &str| {
-        let mut out = String::new();
-        push_sanitized(&mut out, name);
-        out
-    };
-    if l.lines.is_empty() {
-        return vec![one(&profile.unknown_frame_name(l))];
-    }
-    l.lines
-        .iter()
-        .rev()
-        .map(|line| one(profile.function_name(line.function)))
-        .collect()
+/// A frame name as folded stacks can carry it: `;` and line breaks replaced, empty names
+/// `[unknown]`.
+pub fn sanitized(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    push_sanitized(&mut out, name);
+    out
 }
 
 /// One location's frames, root-most first, sanitized and joined with `;`.
 fn location_name(profile: &Profile, loc: crate::model::LocationId) -> String {
+    let frames: Vec<_> = profile.location_frames(loc).collect();
     let mut out = String::new();
-    let Some(l) = profile.locations.get(loc as usize) else {
-        return out;
-    };
-    if l.lines.is_empty() {
-        push_sanitized(&mut out, &profile.unknown_frame_name(l));
-        return out;
-    }
-    for (i, line) in l.lines.iter().rev().enumerate() {
+    for (i, name) in frames.iter().rev().enumerate() {
         if i > 0 {
             out.push(';');
         }
-        push_sanitized(&mut out, profile.function_name(line.function));
+        push_sanitized(&mut out, name);
     }
     out
 }

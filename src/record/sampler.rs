@@ -306,22 +306,16 @@ impl Events {
                 };
                 match r.parse_record() {
                     Ok(parsed) => {
-                        if let Some(kind) = handle(parsed, misc, config, rec, spool, stats)? {
-                            if let (SideKind::Map(_, region), Some(h)) = (&kind.1, &self.on_mapping)
-                            {
+                        if let Some((own_time, kind)) =
+                            handle(parsed, misc, config, rec, spool, stats)?
+                        {
+                            if let (SideKind::Map(_, region), Some(h)) = (&kind, &self.on_mapping) {
                                 (h.0)(region);
                             }
-                            let time = match kind {
-                                (Some(t), _) => t,
-                                (None, _) => time,
-                            };
+                            let time = own_time.unwrap_or(time);
                             last_time = time;
                             let seq = self.sideband.len() as u64;
-                            self.sideband.push(SideBand {
-                                time,
-                                seq,
-                                kind: kind.1,
-                            });
+                            self.sideband.push(SideBand { time, seq, kind });
                         }
                     }
                     Err(_) => stats.unparsable += 1,

@@ -181,6 +181,25 @@ fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
         total: 0,
     }];
     let mut child: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    // The child of `parent` named `name`, created if new.
+    fn child_of(
+        nodes: &mut Vec<Node>,
+        child: &mut FxHashMap<(u32, u32), u32>,
+        parent: u32,
+        name: u32,
+    ) -> u32 {
+        let next = nodes.len() as u32;
+        let n = *child.entry((parent, name)).or_insert(next);
+        if n == next {
+            nodes.push(Node {
+                name,
+                parent,
+                self_v: 0,
+                total: 0,
+            });
+        }
+        n
+    }
     let mut negative = false;
     let mut total = 0i64;
     for s in &profile.samples {
@@ -196,39 +215,23 @@ fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
             let Some(slot) = loc_frames.get_mut(loc as usize) else {
                 continue;
             };
+            // Root-most first (the model lists a location's frames innermost first).
             let frames = slot.get_or_insert_with(|| {
-                folded::location_frames(profile, loc)
-                    .into_iter()
-                    .map(|n| intern(n, &mut names))
-                    .collect()
+                let mut f: Vec<u32> = profile
+                    .location_frames(loc)
+                    .map(|n| intern(folded::sanitized(&n), &mut names))
+                    .collect();
+                f.reverse();
+                f
             });
             for &name in frames.iter() {
                 any = true;
-                let next = nodes.len() as u32;
-                let n = *child.entry((node, name)).or_insert(next);
-                if n == next {
-                    nodes.push(Node {
-                        name,
-                        parent: node,
-                        self_v: 0,
-                        total: 0,
-                    });
-                }
-                node = n;
+                node = child_of(&mut nodes, &mut child, node, name);
             }
         }
         if !any {
             let name = intern(crate::model::UNKNOWN.to_string(), &mut names);
-            let next = nodes.len() as u32;
-            node = *child.entry((0, name)).or_insert(next);
-            if node == next {
-                nodes.push(Node {
-                    name,
-                    parent: 0,
-                    self_v: 0,
-                    total: 0,
-                });
-            }
+            node = child_of(&mut nodes, &mut child, 0, name);
         }
         nodes[node as usize].self_v += v;
     }

@@ -384,12 +384,13 @@ impl ElfImage {
     }
 
     fn section(&self, id: gimli::SectionId) -> &[u8] {
-        match section_slot(id).map(|i| &self.sections[i]) {
-            Some(SectionBytes::InFile(o, l)) => &self.data[*o..*o + *l],
-            Some(SectionBytes::Compressed(_)) => section_slot(id)
-                .and_then(|i| self.inflated().get(i)?.as_deref())
-                .unwrap_or(&[]),
-            _ => &[],
+        let Some(slot) = section_slot(id) else {
+            return &[];
+        };
+        match &self.sections[slot] {
+            SectionBytes::InFile(o, l) => &self.data[*o..*o + *l],
+            SectionBytes::Compressed(_) => self.inflated()[slot].as_deref().unwrap_or(&[]),
+            SectionBytes::Absent => &[],
         }
     }
 

@@ -34,27 +34,19 @@ impl Kallsyms {
             let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
             let line = &bytes[pos..end];
             pos = end + 1;
-            let bad = || ParseError::new(format!("line {n}: expected `ADDRESS TYPE NAME`"));
             let mut fields = line
                 .split(|b| *b == b' ' || *b == b'\t' || *b == b'\r')
                 .filter(|f| !f.is_empty());
             let Some(a) = fields.next() else { continue };
             let (Some(t), Some(name)) = (fields.next(), fields.next()) else {
-                return Err(bad());
+                return Err(ParseError::new(format!(
+                    "line {n}: expected `ADDRESS TYPE NAME`"
+                )));
             };
-            if a.len() > 16 {
-                return Err(ParseError::new(format!("line {n}: bad address")));
-            }
-            let mut addr = 0u64;
-            for &c in a {
-                let d = match c {
-                    b'0'..=b'9' => c - b'0',
-                    b'a'..=b'f' => c - b'a' + 10,
-                    b'A'..=b'F' => c - b'A' + 10,
-                    _ => return Err(ParseError::new(format!("line {n}: bad address"))),
-                };
-                addr = addr << 4 | d as u64;
-            }
+            let addr = std::str::from_utf8(a)
+                .ok()
+                .and_then(|a| u64::from_str_radix(a, 16).ok())
+                .ok_or_else(|| ParseError::new(format!("line {n}: bad address")))?;
             if !matches!(t, b"t" | b"T" | b"w" | b"W") {
                 continue;
             }

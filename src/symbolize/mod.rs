@@ -25,6 +25,12 @@ pub use symbolizer::{Frame, Module, ModuleKey, Symbolizer, Unavailable};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Paths that can be symbolized: files and the vdso, not anonymous memory, heap, stack or JIT
+/// regions without a map.
+pub(crate) fn is_symbolizable(path: &str) -> bool {
+    path == "[vdso]" || (path.starts_with('/') && !path.starts_with("//anon"))
+}
+
 /// Progress report: (modules done, modules total, module being worked on).
 pub type ProgressFn = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
 

@@ -24,11 +24,6 @@ pub struct Prefetcher {
     tids: Arc<Mutex<Vec<i64>>>,
 }
 
-/// Paths worth loading: files and the vdso (not anonymous memory, heap, stack, JIT regions).
-fn is_file_path(path: &str) -> bool {
-    path == "[vdso]" || (path.starts_with('/') && !path.starts_with("//anon"))
-}
-
 /// Nice value of the prefetch threads: low enough to yield to the profiled program, high
 /// enough (about a tenth of a core against busy nice-0 threads) to finish a libc and the
 /// kernel symbols within the first seconds of a recording that saturates every core.
@@ -115,7 +110,7 @@ impl Prefetcher {
 
     /// Ask for a binary to be loaded (once per path and build id).
     pub fn want(&self, path: &str, build_id: Option<&[u8]>) {
-        if !is_file_path(path) {
+        if !super::is_symbolizable(path) {
             return;
         }
         let key = ModuleKey {

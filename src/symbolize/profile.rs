@@ -20,10 +20,7 @@ use std::collections::BTreeMap;
 /// Addresses at or above this are perf context markers (PERF_CONTEXT_*), not code.
 const PERF_CONTEXT_MAX: u64 = u64::MAX - 4095;
 
-/// Paths that are never files: anonymous memory, heap, stack, JIT without a map.
-fn is_symbolizable(path: &str) -> bool {
-    path == "[vdso]" || (path.starts_with('/') && !path.starts_with("//anon"))
-}
+use super::is_symbolizable;
 
 struct ModuleResult {
     /// file offset → frames (innermost first); empty = unresolved.
@@ -165,7 +162,7 @@ fn symbolize_modules(
                         status: Ok((
                             m.has_functions(),
                             m.has_lines(),
-                            m.image.build_id.as_deref().map(hex),
+                            m.image().build_id.as_deref().map(hex),
                         )),
                     }
                 }

@@ -48,10 +48,12 @@ pub struct Module {
     contexts: Mutex<Pool>,
     /// Signalled when a context being built (by [`Module::warm`]) is ready.
     built: std::sync::Condvar,
-    pub image: Arc<ElfImage>,
-    pub debug: Option<Arc<ElfImage>>,
+    // Private: the contexts borrow from these images, so they must never be replaced (a
+    // public field could be, through `Arc::get_mut`).
+    image: Arc<ElfImage>,
+    debug: Option<Arc<ElfImage>>,
     /// The dwz supplementary file the debug info refers to (`.gnu_debugaltlink`).
-    pub sup: Option<Arc<ElfImage>>,
+    sup: Option<Arc<ElfImage>>,
     /// Use the DWARF (inline frames, file:line); false: symbol tables only.
     use_dwarf: bool,
 }
@@ -149,6 +151,11 @@ impl Module {
         }
         let mut done = Done(self, None);
         done.1 = self.new_context();
+    }
+
+    /// The object whose program headers map file offsets (the binary itself).
+    pub fn image(&self) -> &ElfImage {
+        &self.image
     }
 
     /// True when the module has DWARF or a symbol table.
@@ -359,14 +366,14 @@ pub struct ModuleKey {
     pub build_id: Option<Vec<u8>>,
 }
 
-type ModuleResult = Result<Arc<Module>, Unavailable>;
+type Loaded = Result<Arc<Module>, Unavailable>;
 
 /// Loads binaries once and keeps them; see the module docs.
 pub struct Symbolizer {
     opts: SymbolizerOptions,
     /// One cell per binary: a second caller (a prefetch thread and the symbolizer, say)
     /// waits for the first one's load instead of repeating it.
-    cache: Mutex<FxHashMap<ModuleKey, Arc<std::sync::OnceLock<ModuleResult>>>>,
+    cache: Mutex<FxHashMap<ModuleKey, Arc<std::sync::OnceLock<Loaded>>>>,
     kallsyms: std::sync::OnceLock<Result<Arc<Kallsyms>, String>>,
 }
 
