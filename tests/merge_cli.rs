@@ -14,6 +14,17 @@ fn folded_map(s: &str) -> BTreeMap<String, f64> {
     m
 }
 
+/// `profdiff merge INPUTS -j JOBS -o OUT`, which must succeed.
+fn merge_with_jobs<P: AsRef<std::ffi::OsStr>>(inputs: &[P], jobs: &str, out: &std::path::Path) {
+    Command::new(common::profdiff_bin())
+        .arg("merge")
+        .args(inputs)
+        .args(["-j", jobs, "-o"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
 #[test]
 fn merges_many_inputs_into_the_sum() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,13 +46,7 @@ fn merges_many_inputs_into_the_sum() {
     }
     for jobs in ["1", "2", "4"] {
         let out = dir.path().join(format!("merged-{jobs}.folded"));
-        Command::new(common::profdiff_bin())
-            .arg("merge")
-            .args(&inputs)
-            .args(["-j", jobs, "-o"])
-            .arg(&out)
-            .assert()
-            .success();
+        merge_with_jobs(&inputs, jobs, &out);
         let got = folded_map(&std::fs::read_to_string(&out).unwrap());
         assert_eq!(got, expected, "with -j {jobs}");
     }
@@ -141,13 +146,7 @@ fn output_is_the_same_with_any_number_of_jobs() {
         let mut outputs = Vec::new();
         for jobs in ["1", "2", "3", "8"] {
             let out = dir.path().join(format!("{name}-{jobs}.pb"));
-            Command::new(common::profdiff_bin())
-                .arg("merge")
-                .args(&inputs)
-                .args(["-j", jobs, "-o"])
-                .arg(&out)
-                .assert()
-                .success();
+            merge_with_jobs(&inputs, jobs, &out);
             outputs.push((jobs, std::fs::read(&out).unwrap()));
         }
         for (jobs, bytes) in &outputs[1..] {
