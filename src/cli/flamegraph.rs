@@ -60,6 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.folded {
         write_atomic(&a.output, |w| folded::write(&profile, value, w))?;
     } else {
+        let _t = crate::timing::phase("render + write svg");
         write_atomic(&a.output, |w| {
             flamegraph::write_svg(&profile, value, &opts, w)
         })?;

@@ -119,7 +119,9 @@ pub fn write_svg(
     opts: &FlamegraphOptions,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    let t = crate::timing::phase("  flamegraph lines");
     let buf = tree_lines(profile, value, opts.min_width);
+    drop(t);
     if buf.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -134,6 +136,7 @@ pub fn write_svg(
     let mut o = inferno_options(opts, default_title(opts), subtitle, count_name, factor)?;
     // `fold` returns stacks sorted, which is what inferno would do first.
     o.no_sort = true;
+    let _t = crate::timing::phase("  inferno from_lines");
     flamegraph::from_lines(&mut o, buf.lines(), w)
 }
 
@@ -259,12 +262,82 @@ fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
         min_width_pct / (100.0 / total as f64)
     };
 
-    // Lines as ranges of one buffer.
-    let mut out = String::new();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    let mut path = String::new();
+    // Depth-first over the kept tree, calling `emit(path, extra frame, value)` per line. Run
+    // twice: once to size the buffer (the lines of deep stacks reach tens of MB), once to
+    // write it.
+    let walk = |emit: &mut dyn FnMut(&str, Option<&str>, i64)| {
+        let mut path = String::new();
+        // Per level: node, next child index, path length before its name, and the open run
+        // of pruned children (first child's name, summed value).
+        struct Level {
+            node: u32,
+            next: usize,
+            path_len: usize,
+            run: Option<(u32, i64)>,
+        }
+        let mut stack = vec![Level {
+            node: 0,
+            next: 0,
+            path_len: 0,
+            run: None,
+        }];
+        while let Some(top) = stack.last_mut() {
+            let node = top.node;
+            let kids = &children[node as usize];
+            if top.next < kids.len() {
+                let c = kids[top.next] as usize;
+                top.next += 1;
+                let t = nodes[c].total;
+                if node != 0 && (t as f64) < min_time {
+                    match &mut top.run {
+                        Some((_, sum)) if ((*sum + t) as f64) < min_time => *sum += t,
+                        run => {
+                            if let Some((name, sum)) = run.take() {
+                                emit(&path, Some(&names[name as usize]), sum);
+                            }
+                            *run = Some((nodes[c].name, t));
+                        }
+                    }
+                    continue;
+                }
+                if let Some((name, sum)) = top.run.take() {
+                    emit(&path, Some(&names[name as usize]), sum);
+                }
+                let len = path.len();
+                if node != 0 {
+                    path.push(';');
+                }
+                path.push_str(&names[nodes[c].name as usize]);
+                if nodes[c].self_v != 0 {
+                    emit(&path, None, nodes[c].self_v);
+                }
+                stack.push(Level {
+                    node: c as u32,
+                    next: 0,
+                    path_len: len,
+                    run: None,
+                });
+            } else {
+                if let Some((name, sum)) = top.run.take() {
+                    emit(&path, Some(&names[name as usize]), sum);
+                }
+                let len = top.path_len;
+                stack.pop();
+                path.truncate(len);
+            }
+        }
+    };
     let mut num = [0u8; 20];
-    let mut line = |out: &mut String, path: &str, extra: Option<&str>, v: i64| {
+    let mut size = 0usize;
+    let mut count = 0usize;
+    walk(&mut |path, extra, v| {
+        size += path.len() + extra.map_or(0, |e| e.len() + 1) + 2 + itoa_i64(v, &mut num).len();
+        count += 1;
+    });
+    // Lines (each ending in a newline) in one buffer, and each line's span without it.
+    let mut out = String::with_capacity(size);
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(count);
+    walk(&mut |path, extra, v| {
         let start = out.len();
         out.push_str(path);
         if let Some(e) = extra {
@@ -274,73 +347,16 @@ fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
         out.push(' ');
         out.push_str(itoa_i64(v, &mut num));
         spans.push((start, out.len()));
-    };
-    // Iterative depth-first walk. Per level: node, next child index, path length before its
-    // name, and the open run of pruned children (first child's name, summed value).
-    struct Level {
-        node: u32,
-        next: usize,
-        path_len: usize,
-        run: Option<(u32, i64)>,
-    }
-    let mut stack = vec![Level {
-        node: 0,
-        next: 0,
-        path_len: 0,
-        run: None,
-    }];
-    while let Some(top) = stack.last_mut() {
-        let node = top.node;
-        let kids = &children[node as usize];
-        if top.next < kids.len() {
-            let c = kids[top.next] as usize;
-            top.next += 1;
-            let t = nodes[c].total;
-            if node != 0 && (t as f64) < min_time {
-                match &mut top.run {
-                    Some((_, sum)) if ((*sum + t) as f64) < min_time => *sum += t,
-                    run => {
-                        if let Some((name, sum)) = run.take() {
-                            line(&mut out, &path, Some(&names[name as usize]), sum);
-                        }
-                        *run = Some((nodes[c].name, t));
-                    }
-                }
-                continue;
-            }
-            if let Some((name, sum)) = top.run.take() {
-                line(&mut out, &path, Some(&names[name as usize]), sum);
-            }
-            let len = path.len();
-            if node != 0 {
-                path.push(';');
-            }
-            path.push_str(&names[nodes[c].name as usize]);
-            if nodes[c].self_v != 0 {
-                line(&mut out, &path, None, nodes[c].self_v);
-            }
-            stack.push(Level {
-                node: c as u32,
-                next: 0,
-                path_len: len,
-                run: None,
-            });
-        } else {
-            if let Some((name, sum)) = top.run.take() {
-                line(&mut out, &path, Some(&names[name as usize]), sum);
-            }
-            let len = top.path_len;
-            stack.pop();
-            path.truncate(len);
-        }
-    }
+        out.push('\n');
+    });
     let sorted = spans
         .windows(2)
         .all(|w| out[w[0].0..w[0].1] <= out[w[1].0..w[1].1]);
-    if !sorted {
-        spans.sort_unstable_by(|a, b| out[a.0..a.1].cmp(&out[b.0..b.1]));
+    if sorted {
+        return out;
     }
-    let mut text = String::with_capacity(out.len() + spans.len());
+    spans.sort_unstable_by(|a, b| out[a.0..a.1].cmp(&out[b.0..b.1]));
+    let mut text = String::with_capacity(out.len());
     for (a, b) in spans {
         text.push_str(&out[a..b]);
         text.push('\n');

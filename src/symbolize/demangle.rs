@@ -2,8 +2,6 @@
 //! rustc-demangle, without the `::h<16 hex>` hash) and C++ (Itanium ABI, via cpp_demangle).
 //! The mangled name stays available as the function's `system_name`.
 
-use addr2line::gimli;
-
 /// Demangle `raw` for display. `lang` is the DWARF unit language when known.
 pub fn demangle(raw: &str, lang: Option<gimli::DwLang>) -> String {
     let rust_first = match lang {

@@ -10,6 +10,7 @@
 //! - [`profile`]: [`build_profile`], used by `record` and perf.data ingest.
 
 pub mod demangle;
+pub mod dwarf;
 pub mod elf;
 pub mod kallsyms;
 pub mod perfmap;

@@ -4,16 +4,13 @@
 //! ELF symbol table where DWARF is missing.
 
 use super::demangle::{demangle, strip_rust_hash};
+use super::dwarf::DwarfIndex;
 use super::elf::{hex, Bytes, ElfImage};
 use super::{Kallsyms, SymbolizerOptions};
-use addr2line::gimli;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-/// Fewest addresses worth a thread of their own (see `symbolize_opt`).
-const MIN_ADDRESSES_PER_THREAD: usize = 8192;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One source frame, innermost first in a lookup result.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -28,27 +25,14 @@ pub struct Frame {
     pub column: u32,
 }
 
-/// The reader addr2line contexts of a [`Module`] use: slices of the module's own images.
-type Reader = gimli::EndianSlice<'static, gimli::RunTimeEndian>;
-
-/// Contexts ready for reuse, and whether one is being built.
-#[derive(Default)]
-struct Pool {
-    ready: Vec<addr2line::Context<Reader>>,
-    building: bool,
-}
-
 /// A binary ready for lookups: the object whose program headers map offsets, and the file
 /// carrying its DWARF (itself, or a separate debug file).
 pub struct Module {
-    /// addr2line contexts ready for reuse, each with the units it has parsed so far. Building
-    /// one reads every unit's header and ranges (tens of ms for a distribution's libc), so
-    /// contexts are kept across calls and can be built ahead of time ([`Module::warm`]).
-    /// Declared first so it is dropped before the images its slices point into.
-    contexts: Mutex<Pool>,
-    /// Signalled when a context being built (by [`Module::warm`]) is ready.
-    built: std::sync::Condvar,
-    // Private: the contexts borrow from these images, so they must never be replaced (a
+    /// The DWARF lookup index (see [`DwarfIndex`]), built on first use or ahead of time
+    /// ([`Module::warm`]); None without DWARF. It borrows from the images below, so it is
+    /// declared first (dropped before them).
+    index: OnceLock<Option<DwarfIndex<'static>>>,
+    // Private: the index borrows from these images, so they must never be replaced (a
     // public field could be, through `Arc::get_mut`).
     image: Arc<ElfImage>,
     debug: Option<Arc<ElfImage>>,
@@ -77,8 +61,7 @@ impl Module {
         use_dwarf: bool,
     ) -> Self {
         Module {
-            contexts: Mutex::new(Pool::default()),
-            built: std::sync::Condvar::new(),
+            index: OnceLock::new(),
             image,
             debug,
             sup,
@@ -86,71 +69,39 @@ impl Module {
         }
     }
 
-    /// A new addr2line context over the debug image (None without DWARF).
-    fn new_context(&self) -> Option<addr2line::Context<Reader>> {
-        let d = self
-            .debug
+    /// The DWARF index over the debug image, built once (None without DWARF). Concurrent
+    /// callers wait for the one build.
+    fn index(&self) -> Option<&DwarfIndex<'static>> {
+        self.index
+            .get_or_init(|| {
+                let d = self
+                    .debug
+                    .as_ref()
+                    .filter(|d| self.use_dwarf && d.has_dwarf())?;
+                // SAFETY: an `ElfImage` never changes or moves its bytes (a file mapping or
+                // heap buffers it owns, behind an `Arc`), and this module holds `debug` and
+                // `sup` for its whole life. The index lives in `self.index`, dropped before
+                // those fields, and lookups hand out borrows of `&self` only, so the slices
+                // never outlive the images.
+                let d: &'static ElfImage = unsafe { &*Arc::as_ptr(d) };
+                let t0 = std::time::Instant::now();
+                let mut dwarf = d.dwarf();
+                if let Some(sup) = &self.sup {
+                    // SAFETY: as above.
+                    let sup: &'static ElfImage = unsafe { &*Arc::as_ptr(sup) };
+                    dwarf.set_sup(sup.dwarf());
+                }
+                let index = DwarfIndex::new(dwarf).ok();
+                crate::timing::report(format_args!("  index {}", d.path.display()), t0);
+                index
+            })
             .as_ref()
-            .filter(|d| self.use_dwarf && d.has_dwarf())?;
-        // SAFETY: an `ElfImage` never changes or moves its bytes (a file mapping or heap
-        // buffers it owns, behind an `Arc`), and this module holds `debug` and `sup` for its
-        // whole life. A context lives only in `self.contexts`, dropped before those fields,
-        // or on the stack of a `&self` method, so the slices never outlive the images.
-        let d: &'static ElfImage = unsafe { &*Arc::as_ptr(d) };
-        let mut dwarf = d.dwarf();
-        if let Some(sup) = &self.sup {
-            // SAFETY: as above.
-            let sup: &'static ElfImage = unsafe { &*Arc::as_ptr(sup) };
-            dwarf.set_sup(sup.dwarf());
-        }
-        addr2line::Context::from_dwarf(dwarf).ok()
     }
 
-    /// A context from the pool; when none is ready but one is being built (by a prefetch),
-    /// wait for it rather than build a second one alongside.
-    fn take_context(&self) -> Option<addr2line::Context<Reader>> {
-        let mut pool = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
-        while pool.ready.is_empty() && pool.building {
-            pool = self.built.wait(pool).unwrap_or_else(|e| e.into_inner());
-        }
-        let pooled = pool.ready.pop();
-        drop(pool);
-        pooled.or_else(|| self.new_context())
-    }
-
-    fn put_context(&self, ctx: Option<addr2line::Context<Reader>>) {
-        if let Some(c) = ctx {
-            self.contexts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .ready
-                .push(c);
-        }
-    }
-
-    /// Do the per-module setup of lookups ahead of time (build one addr2line context), e.g.
-    /// while a recorded command still runs.
+    /// Do the per-module setup of lookups ahead of time (index the DWARF), e.g. while a
+    /// recorded command still runs.
     pub fn warm(&self) {
-        {
-            let mut pool = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
-            if !pool.ready.is_empty() || pool.building {
-                return;
-            }
-            pool.building = true;
-        }
-        // Clears `building` and wakes waiters however the build ends (even by a panic).
-        struct Done<'a>(&'a Module, Option<addr2line::Context<Reader>>);
-        impl Drop for Done<'_> {
-            fn drop(&mut self) {
-                let mut pool = self.0.contexts.lock().unwrap_or_else(|e| e.into_inner());
-                pool.ready.extend(self.1.take());
-                pool.building = false;
-                drop(pool);
-                self.0.built.notify_all();
-            }
-        }
-        let mut done = Done(self, None);
-        done.1 = self.new_context();
+        self.index();
     }
 
     /// The object whose program headers map file offsets (the binary itself).
@@ -183,46 +134,28 @@ impl Module {
     }
 
     fn symbolize_opt(&self, vaddrs: &[Option<u64>]) -> Vec<Vec<Frame>> {
-        // Work in address order so each worker touches a compact set of compilation units;
-        // every worker owns an addr2line context (its lazy caches are not thread-safe).
-        let mut order: Vec<usize> = (0..vaddrs.len()).collect();
-        order.sort_by_key(|&i| vaddrs[i]);
+        // Distinct addresses in order, so neighbouring lookups share compilation units; the
+        // index is shared by all threads and parses each unit once.
+        let mut unique: Vec<u64> = vaddrs.iter().flatten().copied().collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let index = self.index();
         let threads = rayon::current_num_threads().max(1);
-        // One contiguous address range per thread: the ranges touch mostly disjoint compilation
-        // units. Each context re-parses the unit index (on a 51 MB debug binary ≈ the cost of
-        // ~4k lookups), so a thread only pays off past a few thousand addresses; measured in
-        // scripts/bench/symbolize.sh.
-        let chunk = order.len().div_ceil(threads).max(MIN_ADDRESSES_PER_THREAD);
-        let results: Vec<Vec<(usize, Vec<Frame>)>> = order
+        let chunk = unique.len().div_ceil(threads * 8).clamp(1, 256);
+        let frames: Vec<Vec<Frame>> = unique
             .par_chunks(chunk)
-            .map(|idx| {
-                let ctx = self.take_context();
-                let mut out = Vec::with_capacity(idx.len());
-                let mut last: Option<(u64, Vec<Frame>)> = None;
-                for &i in idx {
-                    let Some(a) = vaddrs[i] else {
-                        out.push((i, Vec::new()));
-                        continue;
-                    };
-                    if let Some((la, lf)) = &last {
-                        if *la == a {
-                            out.push((i, lf.clone()));
-                            continue;
-                        }
-                    }
-                    let frames = self.lookup(ctx.as_ref(), a);
-                    last = Some((a, frames.clone()));
-                    out.push((i, frames));
-                }
-                self.put_context(ctx);
-                out
-            })
+            .flat_map_iter(|c| c.iter().map(|&a| self.lookup(index, a)))
             .collect();
-        let mut res = vec![Vec::new(); vaddrs.len()];
-        for (i, f) in results.into_iter().flatten() {
-            res[i] = f;
-        }
-        res
+        vaddrs
+            .iter()
+            .map(|a| match a {
+                Some(a) => unique
+                    .binary_search(a)
+                    .map(|i| frames[i].clone())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            })
+            .collect()
     }
 
     /// The image with the fuller symbol table first (a stripped library keeps only `.dynsym`;
@@ -251,38 +184,24 @@ impl Module {
             .find_map(|i| i.symbol_file_at(vaddr))
     }
 
-    fn lookup<R: gimli::Reader>(
-        &self,
-        ctx: Option<&addr2line::Context<R>>,
-        vaddr: u64,
-    ) -> Vec<Frame> {
+    fn lookup(&self, index: Option<&DwarfIndex<'_>>, vaddr: u64) -> Vec<Frame> {
         let mut frames = Vec::new();
-        if let Some(ctx) = ctx {
-            if let Ok(mut it) = ctx.find_frames(vaddr).skip_all_loads() {
-                while let Ok(Some(f)) = it.next() {
-                    let (function, system_name) = match &f.function {
-                        Some(name) => match name.raw_name() {
-                            Ok(raw) => (demangle(&raw, name.language), raw.into_owned()),
-                            Err(_) => (String::new(), String::new()),
-                        },
-                        None => (String::new(), String::new()),
-                    };
-                    let (file, line, column) = match &f.location {
-                        Some(l) => (
-                            l.file.map(str::to_string),
-                            l.line.unwrap_or(0),
-                            l.column.unwrap_or(0),
-                        ),
-                        None => (None, 0, 0),
-                    };
-                    frames.push(Frame {
-                        function,
-                        system_name,
-                        file,
-                        line,
-                        column,
-                    });
-                }
+        if let Some(index) = index {
+            for f in index.find_frames(vaddr) {
+                let (function, system_name) = match f.name {
+                    Some(raw) => {
+                        let raw = String::from_utf8_lossy(raw);
+                        (demangle(&raw, f.language), raw.into_owned())
+                    }
+                    None => (String::new(), String::new()),
+                };
+                frames.push(Frame {
+                    function,
+                    system_name,
+                    file: f.file.map(str::to_string),
+                    line: f.line,
+                    column: f.column,
+                });
             }
         }
         // A frame DWARF could not name (or no DWARF at all): the symbol table names it.
