@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = profdiff::cli::Cli::parse();
+    let _t = profdiff::timing::phase("main");
     match profdiff::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -13,3 +14,6 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -55,7 +55,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         width: a.width,
     };
     flamegraph::validate(&opts).map_err(anyhow::Error::msg)?;
+    let t = crate::timing::phase("load");
     let profile = load_merged(&a.inputs, &a.read.to_options())?;
+    drop(t);
     let value = pick_value(&profile, a.sample_type.as_deref(), &a.inputs.join(", "))?;
     if a.folded {
         write_atomic(&a.output, |w| folded::write(&profile, value, w))?;

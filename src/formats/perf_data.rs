@@ -19,7 +19,9 @@ use crate::record::raw::{MappedRegion, RawRecording, StackKey};
 use crate::record::unwind::{
     perf_regs, ModuleCache, ProcessUnwinder, UnwindCache, UnwindOptions, Unwound, UserRegs,
 };
-use crate::symbolize::{build_profile, SymbolizerOptions};
+use crate::symbolize::{
+    build_profile, build_profile_with, Prefetcher, Symbolizer, SymbolizerOptions,
+};
 use linux_perf_data::linux_perf_event_reader::{
     CpuMode, EventRecord, Mmap2FileId, PerfEventType, RawData, RecordType, SamplingPolicy,
     SoftwareCounterType,
@@ -38,18 +40,58 @@ const PERF_CONTEXT_USER: u64 = -512i64 as u64;
 const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
 
 /// Read a perf.data file and symbolize it.
+///
+/// Symbolization starts while the records are still being read: once the header is known
+/// (the kernel's build id picks the kallsyms), a worker thread reads the kernel symbols and
+/// loads and indexes each executable mapping as its MMAP record goes by, on the core the
+/// (single-threaded) reading leaves free.
 pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
-    let t = crate::timing::phase("perf.data read + unwind");
-    let rec = read_raw(data, opts)?;
-    drop(t);
-    let sym = SymbolizerOptions {
+    let sym_opts = |rec: &RawRecording| SymbolizerOptions {
         search_paths: opts.symfs.clone(),
-        kallsyms: recorded_kallsyms(&rec),
+        kallsyms: recorded_kallsyms(rec),
         debug_info: opts.debug_info,
         ..SymbolizerOptions::default()
     };
+    let mut early: Option<(Arc<Symbolizer>, Arc<Prefetcher>, SymbolizerOptions)> = None;
+    let t = crate::timing::phase("perf.data read + unwind");
+    let rec = read_raw_with(data, opts, &mut |event| match event {
+        ReadEvent::Header { rec, kernel } => {
+            let so = sym_opts(rec);
+            let sym = Arc::new(Symbolizer::new(so.clone()));
+            let p = Prefetcher::start_at(sym.clone(), kernel && so.kallsyms.is_some(), 0);
+            early = Some((sym, p, so));
+        }
+        ReadEvent::Mapping(region) => {
+            if let Some((_, p, _)) = &early {
+                p.want(&region.path, region.build_id.as_deref());
+            }
+        }
+    })?;
+    drop(t);
     // The symbolizer carries `rec.notes` into the profile's data-quality notes.
-    Ok(build_profile(&rec, &sym))
+    let profile = match early {
+        Some((sym, p, so)) => {
+            // Loads in progress are finished (the symbolizer waits for them); the rest is
+            // done by the parallel symbolization.
+            p.finish();
+            let profile = build_profile_with(&sym, &rec, &so);
+            // Unmapping the binaries and freeing their indexes and the recording takes
+            // ~10-15 ms on a big Rust binary: done off the caller's path.
+            drop((sym, p, rec));
+            profile
+        }
+        None => build_profile(&rec, &sym_opts(&rec)),
+    };
+    Ok(profile)
+}
+
+/// What [`read_raw_with`] reports while reading.
+pub enum ReadEvent<'r> {
+    /// The header and its features are read (regular files only, not pipe mode); `kernel`:
+    /// the chosen event may sample kernel code.
+    Header { rec: &'r RawRecording, kernel: bool },
+    /// An executable mapping was recorded.
+    Mapping(&'r MappedRegion),
 }
 
 /// Kernel symbols for the recorded kernel: the kallsyms copy perf saved in its build-id cache
@@ -136,8 +178,19 @@ const JOB_BYTES: usize = 64 << 20;
 
 /// Read the samples of the selected event into a raw (unsymbolized) recording.
 pub fn read_raw(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, ParseError> {
+    read_raw_with(data, opts, &mut |_| {})
+}
+
+/// [`read_raw`], reporting the header and each executable mapping to `on` as they are read.
+pub fn read_raw_with(
+    data: &[u8],
+    opts: &ReadOptions,
+    on: &mut dyn FnMut(ReadEvent<'_>),
+) -> Result<RawRecording, ParseError> {
     // The parser is third-party code fed with untrusted bytes: a panic in it becomes an error.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_raw_inner(data, opts))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_raw_inner(data, opts, on)
+    })) {
         Ok(r) => r,
         Err(_) => Err(ParseError::new(
             "the file is corrupt (the perf.data parser failed on it)",
@@ -198,7 +251,11 @@ fn perf_error(e: linux_perf_data::Error) -> ParseError {
     }
 }
 
-fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, ParseError> {
+fn read_raw_inner(
+    data: &[u8],
+    opts: &ReadOptions,
+    on: &mut dyn FnMut(ReadEvent<'_>),
+) -> Result<RawRecording, ParseError> {
     if data.len() < 16 {
         crate::parse_bail!(
             "the file is truncated ({} bytes, shorter than a perf.data header)",
@@ -304,6 +361,12 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
     let (mut first_ts, mut last_ts) = (u64::MAX, 0u64);
     let mut samples_other_events = 0u64;
     let mut unwind_truncated = 0u64;
+    if !is_pipe_format(data) {
+        on(ReadEvent::Header {
+            rec: &rec,
+            kernel: rec.kernel_allowed,
+        });
+    }
 
     loop {
         let record = match record_iter.next_record(&mut perf_file) {
@@ -415,18 +478,22 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
             EventRecord::Mmap(m) => {
                 let path = raw_string(&m.path);
                 let bid = build_ids.get(path.as_bytes()).cloned();
+                let region = MappedRegion {
+                    start: m.address,
+                    end: m.address.saturating_add(m.length),
+                    file_offset: m.page_offset,
+                    path,
+                    build_id: bid,
+                };
+                if m.is_executable {
+                    on(ReadEvent::Mapping(&region));
+                }
                 add_mapping(
                     &mut rec,
                     &mut procs,
                     &modules,
                     m.pid,
-                    MappedRegion {
-                        start: m.address,
-                        end: m.address.saturating_add(m.length),
-                        file_offset: m.page_offset,
-                        path,
-                        build_id: bid,
-                    },
+                    region,
                     dwarf_mode && m.is_executable,
                 );
             }
@@ -437,19 +504,24 @@ fn read_raw_inner(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, Parse
                     Mmap2FileId::InodeAndVersion(_) => build_ids.get(path.as_bytes()).cloned(),
                 };
                 const PROT_EXEC: u32 = 4;
+                let region = MappedRegion {
+                    start: m.address,
+                    end: m.address.saturating_add(m.length),
+                    file_offset: m.page_offset,
+                    path,
+                    build_id: bid,
+                };
+                let exec = m.protection & PROT_EXEC != 0;
+                if exec {
+                    on(ReadEvent::Mapping(&region));
+                }
                 add_mapping(
                     &mut rec,
                     &mut procs,
                     &modules,
                     m.pid,
-                    MappedRegion {
-                        start: m.address,
-                        end: m.address.saturating_add(m.length),
-                        file_offset: m.page_offset,
-                        path,
-                        build_id: bid,
-                    },
-                    dwarf_mode && m.protection & PROT_EXEC != 0,
+                    region,
+                    dwarf_mode && exec,
                 );
             }
             EventRecord::Comm(c) => {

@@ -170,6 +170,8 @@ fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
         i
     };
     let mut loc_frames: Vec<Option<Vec<u32>>> = vec![None; profile.locations.len()];
+    // Function id → name id.
+    let mut fn_names: Vec<u32> = vec![NONE; profile.functions.len()];
     // Trie: node 0 is the virtual root.
     struct Node {
         name: u32,
@@ -220,10 +222,32 @@ fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
             };
             // Root-most first (the model lists a location's frames innermost first).
             let frames = slot.get_or_insert_with(|| {
-                let mut f: Vec<u32> = profile
-                    .location_frames(loc)
-                    .map(|n| intern(folded::sanitized(&n), &mut names))
-                    .collect();
+                let l = &profile.locations[loc as usize];
+                let mut f: Vec<u32> = if l.lines.is_empty() {
+                    profile
+                        .location_frames(loc)
+                        .map(|n| intern(folded::sanitized(&n), &mut names))
+                        .collect()
+                } else {
+                    // Named once per function, not once per location.
+                    l.lines
+                        .iter()
+                        .map(|line| {
+                            let slot = fn_names.get_mut(line.function as usize);
+                            match slot {
+                                Some(id) if *id != NONE => *id,
+                                _ => {
+                                    let n = profile.function_name(line.function);
+                                    let id = intern(folded::sanitized(n), &mut names);
+                                    if let Some(s) = fn_names.get_mut(line.function as usize) {
+                                        *s = id;
+                                    }
+                                    id
+                                }
+                            }
+                        })
+                        .collect()
+                };
                 f.reverse();
                 f
             });

@@ -392,7 +392,7 @@ fn read_root<'a>(
 /// declarations carry), read from its length fields alone.
 fn has_line_rows(dwarf: &gimli::Dwarf<R<'_>>, off: gimli::DebugLineOffset) -> bool {
     let body = || -> gimli::Result<bool> {
-        let mut r = dwarf.debug_line.reader().clone();
+        let mut r = *dwarf.debug_line.reader();
         r.skip(off.0)?;
         let (len, format) = r.read_initial_length()?;
         let mut unit = r.split(len)?;
@@ -560,6 +560,12 @@ impl<'a> DwarfIndex<'a> {
         let unit = slot.unit(self.dwarf_of(file)?)?;
         let uo = off.to_unit_offset(&unit.header)?;
         Some((unit, uo))
+    }
+
+    /// The unit whose declared ranges hold `probe` first (the one a lookup parses), to group
+    /// lookups by unit.
+    pub fn unit_of(&self, probe: u64) -> Option<usize> {
+        self.ranges.covering(probe).next()
     }
 
     /// The frames for `probe` (a virtual address of the file), innermost first; empty when
@@ -802,15 +808,11 @@ fn read_name<'a>(
                 *name = Some(s.slice());
             }
         }
-        gimli::DW_AT_name => {
-            if name.is_none() {
-                *name = unit.attr_string(attr.value()).ok().map(|s| s.slice());
-            }
+        gimli::DW_AT_name if name.is_none() => {
+            *name = unit.attr_string(attr.value()).ok().map(|s| s.slice());
         }
-        gimli::DW_AT_abstract_origin | gimli::DW_AT_specification => {
-            if name.is_none() {
-                *name = index.name_of(File::Primary, unit, attr.value(), NAME_DEPTH);
-            }
+        gimli::DW_AT_abstract_origin | gimli::DW_AT_specification if name.is_none() => {
+            *name = index.name_of(File::Primary, unit, attr.value(), NAME_DEPTH);
         }
         _ => {}
     }
@@ -838,8 +840,7 @@ impl<'a> Function<'a> {
             inlined_ranges: Vec::new(),
         };
         f.children(index, unit, &mut entries, depth, 0)?;
-        f.inlined_ranges
-            .sort_unstable_by(|a, b| (a.2, a.0).cmp(&(b.2, b.0)));
+        f.inlined_ranges.sort_unstable_by_key(|r| (r.2, r.0));
         Ok(f)
     }
 
@@ -946,14 +947,18 @@ struct LineRow {
     column: u32,
 }
 
+/// A sequence: `[start, end)` and its rows, a range of [`Lines::rows`].
 struct Sequence {
     start: u64,
     end: u64,
-    rows: Box<[LineRow]>,
+    rows: std::ops::Range<usize>,
 }
 
 /// A unit's line table; file names are rendered when first asked for.
 struct Lines<'a> {
+    /// Every row of every sequence, one allocation per unit (Rust units hold thousands of
+    /// one-function sequences).
+    rows: Box<[LineRow]>,
     sequences: Box<[Sequence]>,
     header: gimli::LineProgramHeader<R<'a>>,
     files: Box<[OnceLock<Option<String>>]>,
@@ -964,20 +969,23 @@ impl<'a> Lines<'a> {
         let program = unit.line_program.clone()?;
         let mut rows = program.rows();
         let mut sequences = Vec::new();
-        let mut current: Vec<LineRow> = Vec::new();
+        let mut all: Vec<LineRow> = Vec::new();
+        let mut first = 0;
         while let Some((_, row)) = rows.next_row().ok()? {
             if row.end_sequence() {
-                if let Some(start) = current.first().map(|r| r.address) {
+                if let Some(start) = all.get(first).map(|r| r.address) {
                     let end = row.address();
-                    let rows = std::mem::take(&mut current);
                     if start < end {
                         sequences.push(Sequence {
                             start,
                             end,
-                            rows: rows.into_boxed_slice(),
+                            rows: first..all.len(),
                         });
+                    } else {
+                        all.truncate(first);
                     }
                 }
+                first = all.len();
                 continue;
             }
             let address = row.address();
@@ -987,23 +995,17 @@ impl<'a> Lines<'a> {
                 gimli::ColumnType::LeftEdge => 0,
                 gimli::ColumnType::Column(c) => c.get() as u32,
             };
-            if let Some(last) = current.last_mut() {
-                if last.address == address {
-                    *last = LineRow {
-                        address,
-                        file,
-                        line,
-                        column,
-                    };
-                    continue;
-                }
-            }
-            current.push(LineRow {
+            let new = LineRow {
                 address,
                 file,
                 line,
                 column,
-            });
+            };
+            let in_sequence = all.len() > first;
+            match all.last_mut() {
+                Some(last) if in_sequence && last.address == address => *last = new,
+                _ => all.push(new),
+            }
         }
         sequences.sort_unstable_by_key(|s| s.start);
         let header = rows.header().clone();
@@ -1012,6 +1014,7 @@ impl<'a> Lines<'a> {
             n += 1;
         }
         Some(Lines {
+            rows: all.into_boxed_slice(),
             sequences: sequences.into_boxed_slice(),
             header,
             files: (0..n).map(|_| OnceLock::new()).collect(),
@@ -1031,7 +1034,7 @@ impl<'a> Lines<'a> {
                 }
             })
             .ok()?;
-        let rows = &self.sequences[s].rows;
+        let rows = &self.rows[self.sequences[s].rows.clone()];
         match rows.binary_search_by(|r| r.address.cmp(&probe)) {
             Ok(i) => Some(&rows[i]),
             Err(0) => None,

@@ -29,17 +29,22 @@ pub struct Prefetcher {
 /// kernel symbols within the first seconds of a recording that saturates every core.
 const NICE: libc::c_int = 10;
 
-/// Put the calling thread at [`NICE`]; its thread id.
-fn lowest_priority() -> i64 {
+/// Put the calling thread at nice value `nice`; its thread id.
+fn set_priority(nice: libc::c_int) -> i64 {
     #[cfg(target_os = "linux")]
     // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as is.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid);
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+        if nice != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
+        }
         tid
     }
     #[cfg(not(target_os = "linux"))]
-    0
+    {
+        let _ = nice;
+        0
+    }
 }
 
 /// Back to normal priority (allowed with CAP_SYS_NICE or a generous RLIMIT_NICE; otherwise
@@ -57,6 +62,12 @@ fn normal_priority(tid: i64) {
 impl Prefetcher {
     /// Start the worker. With `kernel`, it first reads the symbolizer's kallsyms file.
     pub fn start(sym: Arc<Symbolizer>, kernel: bool) -> Arc<Prefetcher> {
+        Self::start_at(sym, kernel, NICE)
+    }
+
+    /// [`Prefetcher::start`] with the worker at nice value `nice` (0 where nothing else
+    /// competes, e.g. while a file is being read on another core).
+    pub fn start_at(sym: Arc<Symbolizer>, kernel: bool, nice: libc::c_int) -> Arc<Prefetcher> {
         let (tx, rx) = channel::<ModuleKey>();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -68,14 +79,14 @@ impl Prefetcher {
                 tids2
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(lowest_priority());
+                    .push(set_priority(nice));
                 // A pool of one thread at the same priority, so the parallel parts of
                 // loading (section inflation) do not run on the normal-priority global pool.
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(1)
                     .thread_name(|_| "profdiff-prefetch-pool".into())
                     .start_handler(move |_| {
-                        let t = lowest_priority();
+                        let t = set_priority(nice);
                         tids3.lock().unwrap_or_else(|e| e.into_inner()).push(t);
                     })
                     .build();

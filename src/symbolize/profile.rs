@@ -9,8 +9,8 @@ use super::perfmap::PerfMap;
 use super::symbolizer::{Frame, ModuleKey, Symbolizer, Unavailable};
 use super::SymbolizerOptions;
 use crate::model::{
-    DataQuality, Function, Line, Location, LocationId, Mapping, MappingId, Profile, ProfileBuilder,
-    ValueType,
+    DataQuality, Function, FunctionId, Line, Location, LocationId, Mapping, MappingId, Profile,
+    ProfileBuilder, ValueType,
 };
 use crate::record::raw::{MappedRegion, RawRecording};
 use rayon::prelude::*;
@@ -203,7 +203,7 @@ fn assemble(
         ValueType::new(ev, "count")
     };
     let mut b = ProfileBuilder::new(vec![ValueType::samples(), period_kind.clone()]);
-    let mut mapping_ids: FxHashMap<(u64, u64, u64, String), MappingId> = FxHashMap::default();
+    let mut ids = Ids::default();
     let mut kernel_mapping: Option<MappingId> = None;
     // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
     let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> = FxHashMap::default();
@@ -292,15 +292,7 @@ fn assemble(
                             .as_ref(),
                         _ => None,
                     };
-                    let v = user_location(
-                        &mut b,
-                        &mut mapping_ids,
-                        region,
-                        a,
-                        la,
-                        (key_ix, results),
-                        jit,
-                    );
+                    let v = user_location(&mut b, &mut ids, region, a, la, (key_ix, results), jit);
                     loc_cache.insert((k.pid, a, leaf), v);
                     v
                 }
@@ -417,13 +409,22 @@ enum Unknown {
     Unmapped,
 }
 
-fn user_location(
+/// Ids already given out while assembling, keyed without copying names: per mapped region
+/// its module and mapping, per (name, system name, file) its function.
+#[derive(Default)]
+struct Ids<'r> {
+    regions: FxHashMap<*const MappedRegion, (Option<usize>, MappingId)>,
+    mappings: FxHashMap<(u64, u64, u64, &'r str), MappingId>,
+    functions: FxHashMap<(&'r str, &'r str, &'r str), FunctionId>,
+}
+
+fn user_location<'r>(
     b: &mut ProfileBuilder,
-    mapping_ids: &mut FxHashMap<(u64, u64, u64, String), MappingId>,
-    region: Option<&MappedRegion>,
+    ids: &mut Ids<'r>,
+    region: Option<&'r MappedRegion>,
     addr: u64,
     lookup: u64,
-    (key_ix, results): (&FxHashMap<ModuleKey, usize>, &[ModuleResult]),
+    (key_ix, results): (&FxHashMap<ModuleKey, usize>, &'r [ModuleResult]),
     jit: Option<&PerfMap>,
 ) -> (LocationId, Unknown) {
     let jit_lines = |b: &mut ProfileBuilder| -> Vec<Line> {
@@ -459,49 +460,64 @@ fn user_location(
             unknown,
         );
     };
-    let key = ModuleKey {
-        path: r.path.clone(),
-        build_id: r.build_id.clone(),
-    };
-    let ix = key_ix.get(&key).copied();
-    let res = ix.map(|i| &results[i]);
-    let mk = (r.start, r.end, r.file_offset, r.path.clone());
-    let m = match mapping_ids.get(&mk) {
-        Some(&m) => m,
+    let (ix, m) = match ids.regions.get(&(r as *const MappedRegion)) {
+        Some(&v) => v,
         None => {
-            let (has_f, has_l, file_bid) = match res.map(|r| &r.status) {
-                Some(Ok((f, l, bid))) => (*f, *l, bid.clone()),
-                _ => (false, false, None),
+            let key = ModuleKey {
+                path: r.path.clone(),
+                build_id: r.build_id.clone(),
             };
-            let m = b.mapping(Mapping {
-                start: r.start,
-                limit: r.end,
-                offset: r.file_offset,
-                file: r.path.clone(),
-                build_id: r
-                    .build_id
-                    .as_deref()
-                    .map(hex)
-                    .or(file_bid)
-                    .unwrap_or_default(),
-                has_functions: has_f,
-                has_filenames: has_l,
-                has_line_numbers: has_l,
-                has_inline_frames: has_l,
-            });
-            mapping_ids.insert(mk, m);
-            m
+            let ix = key_ix.get(&key).copied();
+            let res = ix.map(|i| &results[i]);
+            let mk = (r.start, r.end, r.file_offset, r.path.as_str());
+            let m = match ids.mappings.get(&mk) {
+                Some(&m) => m,
+                None => {
+                    let (has_f, has_l, file_bid) = match res.map(|r| &r.status) {
+                        Some(Ok((f, l, bid))) => (*f, *l, bid.clone()),
+                        _ => (false, false, None),
+                    };
+                    let m = b.mapping(Mapping {
+                        start: r.start,
+                        limit: r.end,
+                        offset: r.file_offset,
+                        file: r.path.clone(),
+                        build_id: r
+                            .build_id
+                            .as_deref()
+                            .map(hex)
+                            .or(file_bid)
+                            .unwrap_or_default(),
+                        has_functions: has_f,
+                        has_filenames: has_l,
+                        has_line_numbers: has_l,
+                        has_inline_frames: has_l,
+                    });
+                    ids.mappings.insert(mk, m);
+                    m
+                }
+            };
+            ids.regions.insert(r as *const MappedRegion, (ix, m));
+            (ix, m)
         }
     };
+    let res = ix.map(|i| &results[i]);
     let frames = res.and_then(|res| res.frames.get(&r.file_offset_of(lookup)));
     let mut lines = Vec::new();
     if let Some(frames) = frames {
         for f in frames {
-            let func = b.function(Function {
-                name: f.function.clone(),
-                system_name: f.system_name.clone(),
-                filename: f.file.clone().unwrap_or_default(),
-                start_line: 0,
+            let k = (
+                f.function.as_str(),
+                f.system_name.as_str(),
+                f.file.as_deref().unwrap_or(""),
+            );
+            let func = *ids.functions.entry(k).or_insert_with(|| {
+                b.function(Function {
+                    name: f.function.clone(),
+                    system_name: f.system_name.clone(),
+                    filename: f.file.clone().unwrap_or_default(),
+                    start_line: 0,
+                })
             });
             lines.push(Line {
                 function: func,

@@ -140,12 +140,27 @@ impl Module {
         unique.sort_unstable();
         unique.dedup();
         let index = self.index();
-        let threads = rayon::current_num_threads().max(1);
-        let chunk = unique.len().div_ceil(threads * 8).clamp(1, 256);
-        let frames: Vec<Vec<Frame>> = unique
-            .par_chunks(chunk)
-            .flat_map_iter(|c| c.iter().map(|&a| self.lookup(index, a)))
+        // Grouped by compilation unit, so each unit is parsed by one thread while the others
+        // work on other units (rather than waiting for it).
+        let mut order: Vec<(usize, usize)> = unique
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| (index.and_then(|x| x.unit_of(a)).unwrap_or(usize::MAX), i))
             .collect();
+        order.sort_unstable();
+        let groups: Vec<&[(usize, usize)]> = order.chunk_by(|a, b| a.0 == b.0).collect();
+        let mut frames: Vec<Vec<Frame>> = vec![Vec::new(); unique.len()];
+        let found: Vec<Vec<(usize, Vec<Frame>)>> = groups
+            .par_iter()
+            .map(|g| {
+                g.iter()
+                    .map(|&(_, i)| (i, self.lookup(index, unique[i])))
+                    .collect()
+            })
+            .collect();
+        for (i, f) in found.into_iter().flatten() {
+            frames[i] = f;
+        }
         vaddrs
             .iter()
             .map(|a| match a {
