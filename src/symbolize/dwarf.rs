@@ -494,26 +494,19 @@ impl<'a> DwarfIndex<'a> {
     }
 
     /// The ranges of units that declare none, from their line programs (read on first use).
+    ///
+    /// Sequential on purpose: this runs inside a `OnceLock` initializer reached from rayon
+    /// jobs, and a parallel iterator here could make the initializing thread steal another
+    /// lookup job that asks for the same cell (re-entrant initialization deadlocks).
     fn line_ranges(&self) -> &Ranges {
         self.line_ranges.get_or_init(|| {
-            let v: Vec<Vec<(u64, u64, usize)>> = self
-                .line_units
-                .par_iter()
-                .map(|(i, src)| {
-                    sequence_ranges(&self.dwarf, &self.units[*i].header, *src)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(b, e)| (b, e, *i))
-                        .collect()
-                })
-                .collect();
-            Ranges::new(v.into_iter().flatten().collect())
+            let mut v = Vec::new();
+            for (i, src) in &self.line_units {
+                let r = sequence_ranges(&self.dwarf, &self.units[*i].header, *src);
+                v.extend(r.unwrap_or_default().into_iter().map(|(b, e)| (b, e, *i)));
+            }
+            Ranges::new(v)
         })
-    }
-
-    /// Number of units indexed.
-    pub fn unit_count(&self) -> usize {
-        self.units.len()
     }
 
     fn dwarf_of(&self, file: File) -> Option<&gimli::Dwarf<R<'a>>> {

@@ -73,8 +73,12 @@ impl Kallsyms {
 
     /// Read and parse a kallsyms file.
     pub fn load(path: &std::path::Path) -> Result<Kallsyms, String> {
+        let t0 = std::time::Instant::now();
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse_owned(text).map_err(|e| format!("{}: {e}", path.display()))
+        crate::timing::report(format_args!("  read {}", path.display()), t0);
+        let k = Self::parse_owned(text).map_err(|e| format!("{}: {e}", path.display()));
+        crate::timing::report(format_args!("  read + parse {}", path.display()), t0);
+        k
     }
 
     fn name(&self, s: &(u64, u32, u32)) -> &str {
