@@ -150,8 +150,12 @@ struct UnwindJob {
 
 /// Unwind a batch in parallel and add the samples to the recording (in batch order).
 fn flush_jobs(rec: &mut RawRecording, jobs: &mut Vec<UnwindJob>, truncated: &mut u64) {
-    let done: Vec<(StackKey, u64)> = std::mem::take(jobs)
+    let jobs = std::mem::take(jobs);
+    let min_len = jobs.len().div_ceil(2 * rayon::current_num_threads()).max(1);
+    let done: Vec<(StackKey, u64)> = jobs
         .into_par_iter()
+        // A few pieces per thread: each piece builds an unwind cache (a large zeroed table).
+        .with_min_len(min_len)
         .map_init(
             || (UnwindCache::default(), Unwound::default()),
             |(cache, out), mut j| {

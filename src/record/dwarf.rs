@@ -139,8 +139,15 @@ impl DwarfSpool {
                         None => ProcessUnwinder::new(modules.options().max_frames),
                     });
             }
+            let min_len = batch
+                .len()
+                .div_ceil(2 * rayon::current_num_threads())
+                .max(1);
             let keys: Vec<(StackKey, u64)> = batch
                 .into_par_iter()
+                // A few pieces per thread: each piece builds an unwind cache (a large zeroed
+                // table), so not one per rayon split.
+                .with_min_len(min_len)
                 .map_init(
                     || (UnwindCache::default(), Unwound::default()),
                     |(cache, out), s| {

@@ -48,10 +48,11 @@ struct Slot<'a> {
     lang: Option<gimli::DwLang>,
     /// The root entry could not be read: the unit is not used.
     broken: bool,
-    /// The unit with its full abbreviation table and line program header.
-    full: OnceLock<Option<Unit<'a>>>,
-    functions: OnceLock<Option<Functions<'a>>>,
-    lines: OnceLock<Option<Lines<'a>>>,
+    /// The unit with its full abbreviation table and line program header. (Boxed, like the
+    /// rest: a big binary has thousands of slots and few are ever parsed.)
+    full: OnceLock<Option<Box<Unit<'a>>>>,
+    functions: OnceLock<Option<Box<Functions<'a>>>>,
+    lines: OnceLock<Option<Box<Lines<'a>>>>,
 }
 
 impl<'a> Slot<'a> {
@@ -69,17 +70,17 @@ impl<'a> Slot<'a> {
 
     fn unit(&self, dwarf: &gimli::Dwarf<R<'a>>) -> Option<&Unit<'a>> {
         self.full
-            .get_or_init(|| gimli::Unit::new(dwarf, self.header).ok())
-            .as_ref()
+            .get_or_init(|| gimli::Unit::new(dwarf, self.header).ok().map(Box::new))
+            .as_deref()
     }
 
     fn lines(&self, dwarf: &gimli::Dwarf<R<'a>>) -> Option<&Lines<'a>> {
         self.lines
             .get_or_init(|| {
                 let unit = self.unit(dwarf)?;
-                Lines::parse(unit)
+                Lines::parse(unit).map(Box::new)
             })
-            .as_ref()
+            .as_deref()
     }
 }
 
@@ -443,7 +444,7 @@ impl<'a> DwarfIndex<'a> {
         }
         aranges.sort_unstable_by_key(|a| a.0);
 
-        let mut units = Vec::new();
+        let mut headers = Vec::new();
         let mut iter = dwarf.units();
         while let Some(header) = iter.next()? {
             let Some(offset) = header.debug_info_offset() else {
@@ -455,8 +456,9 @@ impl<'a> DwarfIndex<'a> {
             ) {
                 continue;
             }
-            units.push(Slot::new(header, offset));
+            headers.push((header, offset));
         }
+        let mut units: Vec<Slot<'a>> = headers.into_iter().map(|(h, o)| Slot::new(h, o)).collect();
         // Root entries in parallel (a big binary has thousands of units).
         let roots: Vec<Option<Root>> = units
             .par_iter()
@@ -596,8 +598,8 @@ impl<'a> DwarfIndex<'a> {
         let uref = gimli::UnitRef::new(&self.dwarf, unit);
         let functions = slot
             .functions
-            .get_or_init(|| Functions::parse(uref).ok())
-            .as_ref()
+            .get_or_init(|| Functions::parse(uref).ok().map(Box::new))
+            .as_deref()
             .ok_or(())?;
         let function = match functions.find(probe) {
             Some(f) => Some(

@@ -74,7 +74,7 @@ impl Kallsyms {
     /// Read and parse a kallsyms file.
     pub fn load(path: &std::path::Path) -> Result<Kallsyms, String> {
         let t0 = std::time::Instant::now();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
         crate::timing::report(format_args!("  read {}", path.display()), t0);
         let k = Self::parse_owned(text).map_err(|e| format!("{}: {e}", path.display()));
         crate::timing::report(format_args!("  read + parse {}", path.display()), t0);
@@ -109,6 +109,17 @@ impl Kallsyms {
             self.syms.last().map(|s| s.0).unwrap_or(0),
         )
     }
+}
+
+/// Read a text file into one buffer sized up front: `/proc/kallsyms` reports size 0 and is
+/// ~10 MB, which growing a buffer by doubling would copy several times.
+fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let hint = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    let mut buf = Vec::with_capacity(if hint > 0 { hint + 1 } else { 16 << 20 });
+    f.read_to_end(&mut buf)?;
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]
