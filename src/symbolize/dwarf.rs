@@ -8,11 +8,15 @@
 //! abbreviation table per thread: ~90% of symbolization time on a 48 MB Rust binary).
 //!
 //! Semantics follow the addr2line crate, which matched binutils in the tests
-//! (tests/symbolize_addr2line.rs): unit ranges from `DW_AT_ranges`, else `.debug_aranges`,
-//! else `DW_AT_low_pc`/`DW_AT_high_pc`, else the line program's sequences; the innermost
-//! `DW_TAG_subprogram` and its `DW_TAG_inlined_subroutine` chain; names from the linkage name,
-//! the name, or `DW_AT_abstract_origin`/`DW_AT_specification` (also across units and into a
-//! dwz supplementary file).
+//! (tests/symbolize_addr2line.rs; tests/dwarf_index.rs compares the two directly): unit ranges
+//! from `DW_AT_ranges`, else `.debug_aranges`, else `DW_AT_low_pc`/`DW_AT_high_pc`, else the
+//! line program's sequences; the innermost `DW_TAG_subprogram` and its
+//! `DW_TAG_inlined_subroutine` chain; names from the linkage name, the name, or
+//! `DW_AT_abstract_origin`/`DW_AT_specification` (also across units and into a dwz
+//! supplementary file). One difference: units that declare no ranges are consulted only for
+//! addresses no declared range covers (addr2line tries them in one list with the others), so
+//! their line programs are read only when needed. Split DWARF (`.dwo`) is not followed, as
+//! addr2line without a loader does not.
 
 use gimli::{AttributeValue, Reader as _, Section as _, UnitOffset};
 use rayon::prelude::*;

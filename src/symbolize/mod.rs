@@ -3,10 +3,12 @@
 //!
 //! - [`elf`]: one ELF file mapped and parsed once (build id, PT_LOAD, symbols, DWARF sections).
 //! - [`symbolizer`]: finding binaries and debug files, the module cache, parallel lookups.
+//! - [`dwarf`]: the DWARF index: address → inline frames, file and line, shared by threads.
 //! - [`demangle`]: Rust and C++ names.
 //! - [`kallsyms`]: kernel symbols.
 //! - [`perfmap`]: JIT symbols from `/tmp/perf-PID.map`.
-//! - [`prefetch`]: loading binaries and kernel symbols while a recorded command runs.
+//! - [`prefetch`]: loading binaries and kernel symbols while a recorded command runs or a
+//!   perf.data file is read.
 //! - [`profile`]: [`build_profile`], used by `record` and perf.data ingest.
 
 pub mod demangle;

@@ -1,9 +1,11 @@
-//! [`Prefetcher`]: symbolization work done ahead of time, while a recorded command still runs.
+//! [`Prefetcher`]: symbolization work done ahead of time, while a recorded command still runs
+//! (or while a perf.data file is still being read, at normal priority: see
+//! `formats::perf_data::parse`).
 //!
 //! Everything `record` needs after the command exits that does not depend on the samples —
 //! reading `/proc/kallsyms` (tens of ms of kernel time), mapping each binary, finding its debug
-//! file, inflating compressed DWARF and building the addr2line context (reading every unit's
-//! header and ranges) — is done here as the recording learns of each executable mapping. The
+//! file, inflating compressed DWARF and building the DWARF index (every unit's header and
+//! root entry) — is done here as the recording learns of each executable mapping. The
 //! worker runs at a low CPU priority (nice 10, its own one-thread pool), so it mostly uses
 //! idle time rather than competing with the profiled program; what it has not finished when
 //! the command exits is finished then (the symbolizer waits for a binary in hand rather than

@@ -1,7 +1,7 @@
 //! The [`Symbolizer`]: finds each binary (recorded path, `--symfs`-style search paths, build-id
 //! caches, separate debug files, the vdso), loads it once into a cache, and turns many file
-//! offsets of one module into frames in parallel (rayon), with addr2line over the DWARF and the
-//! ELF symbol table where DWARF is missing.
+//! offsets of one module into frames in parallel (rayon), with the DWARF index
+//! ([`super::dwarf`]) and the ELF symbol table where DWARF is missing.
 
 use super::demangle::{demangle, strip_rust_hash};
 use super::dwarf::DwarfIndex;
@@ -70,7 +70,9 @@ impl Module {
     }
 
     /// The DWARF index over the debug image, built once (None without DWARF). Concurrent
-    /// callers wait for the one build.
+    /// callers wait for the one build. (Building it runs a parallel iterator inside the
+    /// `OnceLock`; that is safe because no job that could be stolen meanwhile asks for this
+    /// module's index: lookups for a module are queued only after it returns.)
     fn index(&self) -> Option<&DwarfIndex<'static>> {
         self.index
             .get_or_init(|| {
