@@ -41,6 +41,7 @@ pub fn build_profile_with(
     rec: &RawRecording,
     opts: &SymbolizerOptions,
 ) -> Profile {
+    let t_collect = crate::timing::phase("collect addresses");
     // 1. Unique user lookups per module (return addresses looked up at addr - 1).
     let mut keys: Vec<ModuleKey> = Vec::new();
     let mut key_ix: FxHashMap<ModuleKey, usize> = FxHashMap::default();
@@ -88,6 +89,7 @@ pub fn build_profile_with(
         }
     }
 
+    drop(t_collect);
     // 2. Symbolize each module once, modules in parallel; kernel symbols meanwhile.
     let want_kernel = !kernel_addrs.is_empty();
     let kernel_symbols = || -> Option<Result<std::sync::Arc<Kallsyms>, String>> {
