@@ -31,6 +31,9 @@ type UnitHeader<'a> = gimli::UnitHeader<R<'a>>;
 /// Depth of `DW_AT_abstract_origin` / `DW_AT_specification` chains followed for a name.
 const NAME_DEPTH: usize = 16;
 
+/// Deepest inline nesting read (real code stays in the tens; the walk recurses per level).
+const MAX_INLINE_DEPTH: usize = 1024;
+
 /// One source frame of a lookup, innermost first (as addr2line's `Frame`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DwarfFrame<'a> {
@@ -861,8 +864,14 @@ impl<'a> Function<'a> {
             let Some(abbrev) = entries.read_abbreviation()? else {
                 continue;
             };
-            match abbrev.tag() {
-                gimli::DW_TAG_subprogram => {
+            let tag = abbrev.tag();
+            // Nested subprograms are not part of this function's code; inline trees deeper
+            // than any compiler emits (a crafted file) are cut rather than recursed into
+            // without bound.
+            let too_deep =
+                tag == gimli::DW_TAG_inlined_subroutine && inline_depth >= MAX_INLINE_DEPTH;
+            match tag {
+                _ if tag == gimli::DW_TAG_subprogram || too_deep => {
                     entries.skip_attributes(abbrev.attributes())?;
                     while entries.next_depth() > next {
                         if let Some(a) = entries.read_abbreviation()? {
