@@ -373,6 +373,19 @@ fn read_raw_inner(
         });
     }
 
+    // A mapping: announced to `on` when executable, added to the process (and to its
+    // unwinder in DWARF mode).
+    let mut mapped = |rec: &mut RawRecording,
+                      procs: &mut FxHashMap<u32, Arc<ProcessUnwinder>>,
+                      pid: i32,
+                      region: MappedRegion,
+                      exec: bool| {
+        if exec {
+            on(ReadEvent::Mapping(&region));
+        }
+        add_mapping(rec, procs, &modules, pid, region, dwarf_mode && exec);
+    };
+
     loop {
         let record = match record_iter.next_record(&mut perf_file) {
             Ok(Some(r)) => r,
@@ -483,24 +496,8 @@ fn read_raw_inner(
             EventRecord::Mmap(m) => {
                 let path = raw_string(&m.path);
                 let bid = build_ids.get(path.as_bytes()).cloned();
-                let region = MappedRegion {
-                    start: m.address,
-                    end: m.address.saturating_add(m.length),
-                    file_offset: m.page_offset,
-                    path,
-                    build_id: bid,
-                };
-                if m.is_executable {
-                    on(ReadEvent::Mapping(&region));
-                }
-                add_mapping(
-                    &mut rec,
-                    &mut procs,
-                    &modules,
-                    m.pid,
-                    region,
-                    dwarf_mode && m.is_executable,
-                );
+                let region = region_of(m.address, m.length, m.page_offset, path, bid);
+                mapped(&mut rec, &mut procs, m.pid, region, m.is_executable);
             }
             EventRecord::Mmap2(m) => {
                 let path = raw_string(&m.path);
@@ -509,24 +506,13 @@ fn read_raw_inner(
                     Mmap2FileId::InodeAndVersion(_) => build_ids.get(path.as_bytes()).cloned(),
                 };
                 const PROT_EXEC: u32 = 4;
-                let region = MappedRegion {
-                    start: m.address,
-                    end: m.address.saturating_add(m.length),
-                    file_offset: m.page_offset,
-                    path,
-                    build_id: bid,
-                };
-                let exec = m.protection & PROT_EXEC != 0;
-                if exec {
-                    on(ReadEvent::Mapping(&region));
-                }
-                add_mapping(
+                let region = region_of(m.address, m.length, m.page_offset, path, bid);
+                mapped(
                     &mut rec,
                     &mut procs,
-                    &modules,
                     m.pid,
                     region,
-                    dwarf_mode && exec,
+                    m.protection & PROT_EXEC != 0,
                 );
             }
             EventRecord::Comm(c) => {
@@ -591,6 +577,23 @@ fn read_raw_inner(
     // Binaries missing for unwinding are also missing for symbolization: the symbolizer's
     // notes name them (with counts), so they are not repeated here.
     Ok(rec)
+}
+
+/// A recorded mapping: `len` bytes at `start`, from `offset` in the file at `path`.
+fn region_of(
+    start: u64,
+    len: u64,
+    offset: u64,
+    path: String,
+    build_id: Option<Vec<u8>>,
+) -> MappedRegion {
+    MappedRegion {
+        start,
+        end: start.saturating_add(len),
+        file_offset: offset,
+        path,
+        build_id,
+    }
 }
 
 fn add_mapping(

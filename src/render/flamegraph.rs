@@ -233,14 +233,14 @@ fn tree_lines(profile: &Profile, value: usize, min_width_pct: f64) -> String {
                     l.lines
                         .iter()
                         .map(|line| {
-                            let slot = fn_names.get_mut(line.function as usize);
-                            match slot {
-                                Some(id) if *id != NONE => *id,
+                            let f = line.function as usize;
+                            match fn_names.get(f) {
+                                Some(&id) if id != NONE => id,
                                 _ => {
                                     let n = profile.function_name(line.function);
                                     let id = intern(folded::sanitized(n), &mut names);
-                                    if let Some(s) = fn_names.get_mut(line.function as usize) {
-                                        *s = id;
+                                    if let Some(slot) = fn_names.get_mut(f) {
+                                        *slot = id;
                                     }
                                     id
                                 }

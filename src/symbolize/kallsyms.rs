@@ -75,9 +75,8 @@ impl Kallsyms {
     pub fn load(path: &std::path::Path) -> Result<Kallsyms, String> {
         let t0 = std::time::Instant::now();
         let text = read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        crate::timing::report(format_args!("  read {}", path.display()), t0);
         let k = Self::parse_owned(text).map_err(|e| format!("{}: {e}", path.display()));
-        crate::timing::report(format_args!("  read + parse {}", path.display()), t0);
+        crate::timing::report(format_args!("  kallsyms {}", path.display()), t0);
         k
     }
 

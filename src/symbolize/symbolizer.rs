@@ -12,6 +12,9 @@ use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// Most addresses looked up as one job (see `symbolize_opt`).
+const MAX_GROUP: usize = 1024;
+
 /// One source frame, innermost first in a lookup result.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Frame {
@@ -150,7 +153,12 @@ impl Module {
             .map(|(i, &a)| (index.and_then(|x| x.unit_of(a)).unwrap_or(usize::MAX), i))
             .collect();
         order.sort_unstable();
-        let groups: Vec<&[(usize, usize)]> = order.chunk_by(|a, b| a.0 == b.0).collect();
+        // A very large group (one huge unit, or every address when there is no DWARF) is
+        // split so it still spreads over the threads.
+        let groups: Vec<&[(usize, usize)]> = order
+            .chunk_by(|a, b| a.0 == b.0)
+            .flat_map(|g| g.chunks(MAX_GROUP))
+            .collect();
         let mut frames: Vec<Vec<Frame>> = vec![Vec::new(); unique.len()];
         let found: Vec<Vec<(usize, Vec<Frame>)>> = groups
             .par_iter()
