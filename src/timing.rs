@@ -10,6 +10,25 @@ fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var_os("PROFDIFF_TIMINGS").is_some_and(|v| v != "0"))
 }
 
+/// The first timing call's instant: spans also print when they started and ended relative to
+/// it (`[12.0→30.5]`), to see what ran on which core at the same time.
+fn origin() -> Instant {
+    static T0: OnceLock<Instant> = OnceLock::new();
+    *T0.get_or_init(Instant::now)
+}
+
+fn print(label: impl std::fmt::Display, start: Instant) {
+    let t0 = origin();
+    let ms = |t: Instant| t.saturating_duration_since(t0).as_secs_f64() * 1e3;
+    let end = Instant::now();
+    eprintln!(
+        "profdiff: timing: {label} {:.1} ms [{:.1}→{:.1}]",
+        (end - start).as_secs_f64() * 1e3,
+        ms(start),
+        ms(end)
+    );
+}
+
 /// A running phase; reports its duration when dropped (if timings are on).
 pub struct Phase {
     name: &'static str,
@@ -18,6 +37,9 @@ pub struct Phase {
 
 /// Start timing a phase.
 pub fn phase(name: &'static str) -> Phase {
+    if enabled() {
+        origin();
+    }
     Phase {
         name,
         start: Instant::now(),
@@ -27,11 +49,7 @@ pub fn phase(name: &'static str) -> Phase {
 impl Drop for Phase {
     fn drop(&mut self) {
         if enabled() {
-            eprintln!(
-                "profdiff: timing: {} {:.1} ms",
-                self.name,
-                self.start.elapsed().as_secs_f64() * 1e3
-            );
+            print(self.name, self.start);
         }
     }
 }
@@ -39,9 +57,6 @@ impl Drop for Phase {
 /// Report a span that started at `start` under a computed label (if timings are on).
 pub fn report(label: impl std::fmt::Display, start: Instant) {
     if enabled() {
-        eprintln!(
-            "profdiff: timing: {label} {:.1} ms",
-            start.elapsed().as_secs_f64() * 1e3
-        );
+        print(label, start);
     }
 }

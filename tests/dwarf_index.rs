@@ -56,9 +56,9 @@ fn reference(ctx: &addr2line::Context<profdiff::symbolize::dwarf::R<'_>>, a: u64
     out
 }
 
-fn ours(index: &DwarfIndex<'_>, a: u64) -> Frames {
+fn ours(index: &DwarfIndex<'_>, a: u64, with_lines: bool) -> Frames {
     index
-        .find_frames(a)
+        .find_frames(a, with_lines)
         .into_iter()
         .map(|f| {
             (
@@ -75,13 +75,15 @@ fn ours(index: &DwarfIndex<'_>, a: u64) -> Frames {
 fn compare(debug: &Path, probes: &[u64]) -> (usize, usize) {
     let image = ElfImage::open(debug).unwrap();
     let index = DwarfIndex::new(image.dwarf()).unwrap();
+    // A second index asked for names only, so its line tables are not already parsed.
+    let names_only = DwarfIndex::new(image.dwarf()).unwrap();
     let ctx = addr2line::Context::from_dwarf(image.dwarf()).unwrap();
     let mut resolved = 0;
     let mut inlined = 0;
     let mut mismatches = Vec::new();
     for &a in probes {
         let want = reference(&ctx, a);
-        let got = ours(&index, a);
+        let got = ours(&index, a, true);
         if !want.is_empty() {
             resolved += 1;
             inlined += want.len() - 1;
@@ -89,6 +91,26 @@ fn compare(debug: &Path, probes: &[u64]) -> (usize, usize) {
         if want != got && mismatches.len() < 5 {
             mismatches.push(format!(
                 "{a:#x}:\n  addr2line {want:?}\n  profdiff  {got:?}"
+            ));
+        }
+        // Names only: the same frames and names, no file:line.
+        let want_names: Frames = want
+            .iter()
+            .map(|(n, f, _, _)| (n.clone(), f.as_ref().filter(|_| n.is_none()).cloned(), 0, 0))
+            .collect();
+        let got_names: Frames = ours(&names_only, a, false)
+            .into_iter()
+            .map(|(n, f, l, c)| {
+                if n.is_none() {
+                    (n, f, 0, 0) // a line-table-only answer keeps its file
+                } else {
+                    (n, f, l, c)
+                }
+            })
+            .collect();
+        if want_names != got_names && mismatches.len() < 5 {
+            mismatches.push(format!(
+                "{a:#x} (names only):\n  addr2line {want_names:?}\n  profdiff  {got_names:?}"
             ));
         }
     }

@@ -2,7 +2,7 @@
 //! (merged), or write their folded stacks with `--folded`.
 
 use super::common::{load_merged, pick_value, ReadArgs};
-use crate::formats::folded;
+use crate::formats::{folded, ReadOptions};
 use crate::output::write_atomic;
 use crate::render::flamegraph::{self, FlamegraphOptions};
 use std::process::ExitCode;
@@ -56,7 +56,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     flamegraph::validate(&opts).map_err(anyhow::Error::msg)?;
     let t = crate::timing::phase("load");
-    let profile = load_merged(&a.inputs, &a.read.to_options())?;
+    // Frames are drawn by name: file:line is never shown, so the line tables are not read.
+    let read = ReadOptions {
+        line_info: false,
+        ..a.read.to_options()
+    };
+    let profile = load_merged(&a.inputs, &read)?;
     drop(t);
     let value = pick_value(&profile, a.sample_type.as_deref(), &a.inputs.join(", "))?;
     if a.folded {

@@ -56,6 +56,10 @@ pub struct ReadOptions {
     /// perf.data symbolization reads DWARF (inline frames, file:line); false: symbol
     /// tables only.
     pub debug_info: bool,
+    /// perf.data symbolization reads file:line from the DWARF line tables. False: function
+    /// names and inline frames only (what a flamegraph or folded stacks show; the line tables
+    /// are the larger half of the DWARF work).
+    pub line_info: bool,
 }
 
 /// Default decompression limit: 4 GiB, override with `PROFDIFF_MAX_DECOMPRESSED` (bytes).
@@ -73,6 +77,7 @@ impl Default for ReadOptions {
             perf_script: perf_script::Options::default(),
             max_decompressed: max,
             debug_info: true,
+            line_info: true,
         }
     }
 }

@@ -41,24 +41,28 @@ const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
 
 /// Read a perf.data file and symbolize it.
 ///
-/// Symbolization starts while the records are still being read: once the header is known
-/// (the kernel's build id picks the kallsyms), a worker thread reads the kernel symbols and
-/// loads and indexes each executable mapping as its MMAP record goes by, on the core the
-/// (single-threaded) reading leaves free.
+/// Symbolization starts while the records are still being read: once the header is known, a
+/// worker thread loads and indexes each executable mapping as its MMAP record goes by, on the
+/// core the (single-threaded) reading leaves free. The kernel symbols are read later, next to
+/// the lookups.
 pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
     let sym_opts = |rec: &RawRecording| SymbolizerOptions {
         search_paths: opts.symfs.clone(),
         kallsyms: recorded_kallsyms(rec),
         debug_info: opts.debug_info,
+        line_info: opts.line_info,
         ..SymbolizerOptions::default()
     };
     let mut early: Option<(Arc<Symbolizer>, Arc<Prefetcher>, SymbolizerOptions)> = None;
     let t = crate::timing::phase("perf.data read + unwind");
     let rec = read_raw_with(data, opts, &mut |event| match event {
-        ReadEvent::Header { rec, kernel } => {
+        ReadEvent::Header { rec, .. } => {
             let so = sym_opts(rec);
             let sym = Arc::new(Symbolizer::new(so.clone()));
-            let p = Prefetcher::start_at(sym.clone(), kernel && so.kallsyms.is_some(), 0);
+            // Binaries only: their DWARF indexes gate the lookups that start when reading
+            // ends, while the kernel symbols are needed only after those lookups (they are
+            // read alongside them, and only if there are kernel frames).
+            let p = Prefetcher::start_at(sym.clone(), false, 0);
             early = Some((sym, p, so));
         }
         ReadEvent::Mapping(region) => {

@@ -18,7 +18,7 @@
 //! their line programs are read only when needed. Split DWARF (`.dwo`) is not followed, as
 //! addr2line without a loader does not.
 
-use gimli::{AttributeValue, Reader as _, Section as _, UnitOffset};
+use gimli::{AttributeValue, Endianity as _, Reader as _, Section as _, UnitOffset};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -148,7 +148,7 @@ pub struct DwarfIndex<'a> {
     /// Declared unit ranges (root entry or `.debug_aranges`).
     ranges: Ranges,
     /// Units declaring no ranges, and their line programs.
-    line_units: Vec<(usize, LineSource<'a>)>,
+    line_units: Vec<(usize, gimli::DebugLineOffset)>,
     line_ranges: OnceLock<Ranges>,
     /// The supplementary file's units, listed when a name first refers into it.
     sup_units: OnceLock<Vec<Slot<'a>>>,
@@ -258,16 +258,12 @@ fn root_abbreviations(
 }
 
 /// What the root pass learns about a unit.
-struct Root<'a> {
+struct Root {
     lang: Option<gimli::DwLang>,
     ranges: Vec<(u64, u64)>,
     /// No ranges declared: the unit's line program, whose sequences stand in for them.
-    program: Option<LineSource<'a>>,
+    program: Option<gimli::DebugLineOffset>,
 }
-
-/// Where a unit's line program is: `DW_AT_stmt_list`, `DW_AT_comp_dir`, `DW_AT_name`.
-#[derive(Clone, Copy)]
-struct LineSource<'a>(gimli::DebugLineOffset, Option<R<'a>>, Option<R<'a>>);
 
 /// Read a unit's root entry with a one-declaration abbreviation table: its language and
 /// address ranges (without the unit's full abbreviations or line program).
@@ -275,7 +271,7 @@ fn read_root<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
     header: UnitHeader<'a>,
     aranges: &[(gimli::DebugInfoOffset, gimli::DebugArangesOffset)],
-) -> gimli::Result<Root<'a>> {
+) -> gimli::Result<Root> {
     let abbrevs = Arc::new(root_abbreviations(dwarf, &header)?);
     let offset = header
         .debug_info_offset()
@@ -336,7 +332,7 @@ fn read_root<'a>(
     let uref = gimli::UnitRef::new(dwarf, &unit);
     let mut ra = RangeAttrs::default();
     let mut lang = None;
-    let (mut stmt_list, mut comp_dir, mut name) = (None, None, None);
+    let mut stmt_list = None;
     for attr in &attrs {
         if ra.read(uref, attr) {
             continue;
@@ -344,8 +340,6 @@ fn read_root<'a>(
         match (attr.name(), attr.value()) {
             (gimli::DW_AT_language, AttributeValue::Language(l)) => lang = Some(l),
             (gimli::DW_AT_stmt_list, AttributeValue::DebugLineRef(o)) => stmt_list = Some(o),
-            (gimli::DW_AT_comp_dir, v) => comp_dir = uref.attr_string(v).ok(),
-            (gimli::DW_AT_name, v) => name = uref.attr_string(v).ok(),
             _ => {}
         }
     }
@@ -385,9 +379,7 @@ fn read_root<'a>(
     let program = if found {
         None
     } else {
-        stmt_list
-            .filter(|&o| has_line_rows(dwarf, o))
-            .map(|o| LineSource(o, comp_dir, name))
+        stmt_list.filter(|&o| has_line_rows(dwarf, o))
     };
     Ok(Root {
         lang,
@@ -415,29 +407,270 @@ fn has_line_rows(dwarf: &gimli::Dwarf<R<'_>>, off: gimli::DebugLineOffset) -> bo
 }
 
 /// The address ranges of a line program's sequences.
+///
+/// Only addresses matter here, so the opcodes are decoded by [`scan_sequences`] rather than
+/// gimli's row iterator (which keeps every register and is several times slower), and of the
+/// header only the encoding fields are read (not its directory and file tables).
 fn sequence_ranges(
     dwarf: &gimli::Dwarf<R<'_>>,
     header: &UnitHeader<'_>,
-    src: LineSource<'_>,
-) -> gimli::Result<Vec<(u64, u64)>> {
-    let program = dwarf
-        .debug_line
-        .program(src.0, header.address_size(), src.1, src.2)?;
-    let mut rows = program.rows();
+    off: gimli::DebugLineOffset,
+) -> Option<Vec<(u64, u64)>> {
+    let (enc, program) = line_encoding(dwarf, off, header.address_size())?;
+    scan_sequences(program, &enc)
+}
+
+/// The encoding fields of the line program header at `off`, and its opcodes.
+fn line_encoding<'d>(
+    dwarf: &gimli::Dwarf<R<'d>>,
+    off: gimli::DebugLineOffset,
+    unit_address_size: u8,
+) -> Option<(LineEncodingFacts<'d>, &'d [u8])> {
+    let body = || -> gimli::Result<(LineEncodingFacts<'d>, &'d [u8])> {
+        let mut r = *dwarf.debug_line.reader();
+        r.skip(off.0)?;
+        let (len, format) = r.read_initial_length()?;
+        let mut unit = r.split(len)?;
+        let version = unit.read_u16()?;
+        if !(2..=5).contains(&version) {
+            return Err(gimli::Error::UnknownVersion(u64::from(version)));
+        }
+        let mut address_size = unit_address_size;
+        if version >= 5 {
+            address_size = unit.read_u8()?;
+            unit.skip(1)?; // segment selector size
+        }
+        let header_len = unit.read_offset(format)?;
+        let mut rest = unit.split(header_len)?;
+        let min_inst_len = rest.read_u8()?;
+        let max_ops = if version >= 4 { rest.read_u8()? } else { 1 };
+        rest.skip(2)?; // default_is_stmt, line_base
+        let line_range = rest.read_u8()?;
+        let opcode_base = rest.read_u8()?;
+        let standard_lengths = rest.split(usize::from(opcode_base.saturating_sub(1)))?;
+        Ok((
+            LineEncodingFacts {
+                address_size,
+                min_inst_len,
+                max_ops,
+                line_range,
+                opcode_base,
+                version,
+                big_endian: unit.endian().is_big_endian(),
+                standard_lengths: standard_lengths.slice(),
+            },
+            unit.slice(),
+        ))
+    };
+    body().ok()
+}
+
+/// What [`scan_sequences`] needs of a line program header.
+struct LineEncodingFacts<'h> {
+    address_size: u8,
+    min_inst_len: u8,
+    max_ops: u8,
+    line_range: u8,
+    opcode_base: u8,
+    version: u16,
+    big_endian: bool,
+    standard_lengths: &'h [u8],
+}
+
+/// The `[start, end)` address range of each sequence of a line program, decoded with the
+/// state machine of DWARF 5 section 6.2 as gimli runs it (same tombstone rule: a
+/// `DW_LNE_set_address` below the current address or at -1/-2 skips rows up to the next
+/// address), tracking addresses only. None where gimli's row iterator would fail (truncated
+/// or malformed opcodes, address overflow), so a unit's ranges are all or nothing as before.
+fn scan_sequences(mut p: &[u8], h: &LineEncodingFacts<'_>) -> Option<Vec<(u64, u64)>> {
+    fn uleb(p: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let (&b, rest) = p.split_first()?;
+            *p = rest;
+            if shift == 63 && b > 1 {
+                return None; // overflows u64 (gimli: BadUnsignedLeb128)
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return None;
+            }
+        }
+    }
+    fn sleb(p: &mut &[u8]) -> Option<()> {
+        let mut shift = 0u32;
+        loop {
+            let (&b, rest) = p.split_first()?;
+            *p = rest;
+            if shift == 63 && b != 0 && b != 0x7f {
+                return None; // overflows i64 (gimli: BadSignedLeb128)
+            }
+            if b & 0x80 == 0 {
+                return Some(());
+            }
+            shift += 7;
+        }
+    }
+    let read = |b: &[u8]| -> u64 {
+        let mut v = 0u64;
+        for (i, &x) in b.iter().enumerate() {
+            v |= u64::from(x) << (8 * if h.big_endian { b.len() - 1 - i } else { i });
+        }
+        v
+    };
+    if h.line_range == 0 || h.max_ops == 0 || !matches!(h.address_size, 1 | 2 | 4 | 8) {
+        return None;
+    }
+    let mask = u64::MAX >> (64 - u32::from(h.address_size) * 8);
+    let min_tombstone = mask.wrapping_sub(1);
+    let min_len = u64::from(h.min_inst_len);
+    let max_ops = u64::from(h.max_ops);
+    let const_add = u64::from((255 - h.opcode_base) / h.line_range);
+    // Registers: address, op_index, tombstone.
+    let (mut address, mut op_index, mut tombstone) = (0u64, 0u64, false);
+    let advance = |address: &mut u64, op_index: &mut u64, tombstone: bool, ops: u64| {
+        if tombstone {
+            return Some(());
+        }
+        let by = if max_ops == 1 {
+            *op_index = 0;
+            min_len.wrapping_mul(ops)
+        } else {
+            let with = op_index.wrapping_add(ops);
+            *op_index = with % max_ops;
+            min_len.wrapping_mul(with / max_ops)
+        };
+        let a = address.checked_add(by)?;
+        (a & !mask == 0).then(|| *address = a)
+    };
+    // Operation advance of each special opcode (a division per opcode otherwise).
+    let mut special = [0u64; 256];
+    for (op, s) in special
+        .iter_mut()
+        .enumerate()
+        .skip(usize::from(h.opcode_base))
+    {
+        *s = ((op as u64) - u64::from(h.opcode_base)) / u64::from(h.line_range);
+    }
     let mut ranges = Vec::new();
-    let mut start = None;
-    while let Some((_, row)) = rows.next_row()? {
-        if row.end_sequence() {
+    let mut start: Option<u64> = None;
+    // A row at `address` (end of sequence or not), as the range builder sees rows.
+    let mut row = |address: u64, end: bool, start: &mut Option<u64>| {
+        if end {
             if let Some(b) = start.take() {
-                if b < row.address() {
-                    ranges.push((b, row.address()));
+                if b < address {
+                    ranges.push((b, address));
                 }
             }
         } else if start.is_none() {
-            start = Some(row.address());
+            *start = Some(address);
+        }
+    };
+    while let Some((&op, rest)) = p.split_first() {
+        p = rest;
+        if op == 0 {
+            let len = usize::try_from(uleb(&mut p)?).ok()?;
+            if len > p.len() {
+                return None;
+            }
+            let (mut ext, rest) = p.split_at(len);
+            p = rest;
+            let (&sub, rest) = ext.split_first()?;
+            ext = rest;
+            match sub {
+                1 => {
+                    // DW_LNE_end_sequence: a row, then every register reset.
+                    if !tombstone {
+                        row(address, true, &mut start);
+                    }
+                    (address, op_index, tombstone) = (0, 0, false);
+                }
+                2 => {
+                    // DW_LNE_set_address
+                    let n = usize::from(h.address_size);
+                    if ext.len() < n {
+                        return None;
+                    }
+                    let a = read(&ext[..n]);
+                    tombstone = a < address || a >= min_tombstone;
+                    if !tombstone {
+                        address = a;
+                        op_index = 0;
+                    }
+                }
+                3 if h.version <= 4 => {
+                    // DW_LNE_define_file: a path and three ULEB128s, checked as gimli does.
+                    let z = ext.iter().position(|&b| b == 0)?;
+                    ext = &ext[z + 1..];
+                    for _ in 0..3 {
+                        uleb(&mut ext)?;
+                    }
+                }
+                4 => {
+                    uleb(&mut ext)?; // DW_LNE_set_discriminator
+                }
+                _ => {}
+            }
+        } else if op >= h.opcode_base {
+            // Special opcode: advance, then a row.
+            advance(
+                &mut address,
+                &mut op_index,
+                tombstone,
+                special[usize::from(op)],
+            )?;
+            if !tombstone {
+                row(address, false, &mut start);
+            }
+        } else {
+            match op {
+                1 => {
+                    if !tombstone {
+                        row(address, false, &mut start); // DW_LNS_copy
+                    }
+                }
+                2 => {
+                    let ops = uleb(&mut p)?; // DW_LNS_advance_pc
+                    advance(&mut address, &mut op_index, tombstone, ops)?;
+                }
+                3 => sleb(&mut p)?, // DW_LNS_advance_line
+                4 | 5 | 12 => {
+                    uleb(&mut p)?; // set_file, set_column, set_isa
+                }
+                6 | 7 | 10 | 11 => {} // flags
+                8 => advance(&mut address, &mut op_index, tombstone, const_add)?,
+                9 => {
+                    // DW_LNS_fixed_advance_pc: a u16, no op_index scaling.
+                    if p.len() < 2 {
+                        return None;
+                    }
+                    let by = read(&p[..2]);
+                    p = &p[2..];
+                    if !tombstone {
+                        let a = address.checked_add(by)?;
+                        if a & !mask != 0 {
+                            return None;
+                        }
+                        address = a;
+                        op_index = 0;
+                    }
+                }
+                _ => {
+                    // Unknown standard opcode: skip the ULEB128 arguments the header declares.
+                    let n = *h.standard_lengths.get(usize::from(op) - 1)?;
+                    for _ in 0..n {
+                        uleb(&mut p)?;
+                    }
+                }
+            }
         }
     }
-    Ok(ranges)
+    Some(ranges)
 }
 
 impl<'a> DwarfIndex<'a> {
@@ -509,11 +742,19 @@ impl<'a> DwarfIndex<'a> {
     /// lookup job that asks for the same cell (re-entrant initialization deadlocks).
     fn line_ranges(&self) -> &Ranges {
         self.line_ranges.get_or_init(|| {
+            let t0 = std::time::Instant::now();
             let mut v = Vec::new();
             for (i, src) in &self.line_units {
                 let r = sequence_ranges(&self.dwarf, &self.units[*i].header, *src);
                 v.extend(r.unwrap_or_default().into_iter().map(|(b, e)| (b, e, *i)));
             }
+            crate::timing::report(
+                format_args!(
+                    "  line ranges of {} units without declared ranges",
+                    self.line_units.len()
+                ),
+                t0,
+            );
             Ranges::new(v)
         })
     }
@@ -572,12 +813,15 @@ impl<'a> DwarfIndex<'a> {
 
     /// The frames for `probe` (a virtual address of the file), innermost first; empty when
     /// DWARF does not cover it.
-    pub fn find_frames(&self, probe: u64) -> Vec<DwarfFrame<'_>> {
+    ///
+    /// `with_lines`: file, line and column from the line table; false: names and inline
+    /// frames only (file None, line and column 0), which skips most line tables.
+    pub fn find_frames(&self, probe: u64, with_lines: bool) -> Vec<DwarfFrame<'_>> {
         // Units declaring no ranges are only consulted when no declared range has the
         // address (addr2line merges both into one list; they differ only where a unit's
         // line program covers code another unit declares).
         for u in self.ranges.covering(probe) {
-            match self.frames_in_unit(u, probe) {
+            match self.frames_in_unit(u, probe, with_lines) {
                 Ok(Some(frames)) => return frames,
                 Ok(None) => continue,
                 Err(()) => return Vec::new(),
@@ -587,7 +831,7 @@ impl<'a> DwarfIndex<'a> {
             return Vec::new();
         }
         for u in self.line_ranges().covering(probe) {
-            match self.frames_in_unit(u, probe) {
+            match self.frames_in_unit(u, probe, with_lines) {
                 Ok(Some(frames)) => return frames,
                 Ok(None) => continue,
                 Err(()) => return Vec::new(),
@@ -599,7 +843,12 @@ impl<'a> DwarfIndex<'a> {
     /// Frames for `probe` from one unit: None when the unit has neither a function nor a
     /// line for it (the next unit covering it is tried).
     #[allow(clippy::type_complexity)]
-    fn frames_in_unit(&self, u: usize, probe: u64) -> Result<Option<Vec<DwarfFrame<'_>>>, ()> {
+    fn frames_in_unit(
+        &self,
+        u: usize,
+        probe: u64,
+        with_lines: bool,
+    ) -> Result<Option<Vec<DwarfFrame<'_>>>, ()> {
         let slot = &self.units[u];
         let unit = slot.unit(&self.dwarf).ok_or(())?;
         let uref = gimli::UnitRef::new(&self.dwarf, unit);
@@ -618,7 +867,13 @@ impl<'a> DwarfIndex<'a> {
             ),
             None => None,
         };
-        let lines = slot.lines(&self.dwarf);
+        // Without `with_lines` the line table is still read for an address no function
+        // covers: whether it has a row decides, as with lines, if this unit answers.
+        let lines = if with_lines || function.is_none() {
+            slot.lines(&self.dwarf)
+        } else {
+            None
+        };
         let location = lines.and_then(|l| l.find(probe).map(|row| (l, row)));
         let language = slot.lang;
         let (mut file, mut line, mut column) = match location {
@@ -652,8 +907,11 @@ impl<'a> DwarfIndex<'a> {
             file = inl
                 .call_file
                 .and_then(|f| lines.and_then(|l| l.file(uref, f)));
-            line = inl.call_line;
-            column = inl.call_column;
+            (line, column) = if with_lines {
+                (inl.call_line, inl.call_column)
+            } else {
+                (0, 0)
+            };
         }
         frames.push(DwarfFrame {
             name: function.name,
@@ -1093,4 +1351,97 @@ fn push_path(path: &mut String, part: &str) {
         path.push(sep);
     }
     path.push_str(part);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbolize::elf::ElfImage;
+
+    /// Sequence ranges the slow way: gimli's row iterator (what `scan_sequences` replaced).
+    fn by_rows(
+        dwarf: &gimli::Dwarf<R<'_>>,
+        header: &UnitHeader<'_>,
+        unit: &Unit<'_>,
+    ) -> Option<Vec<(u64, u64)>> {
+        let off = unit.line_program.as_ref()?.header().offset();
+        let program = dwarf
+            .debug_line
+            .program(off, header.address_size(), unit.comp_dir, unit.name)
+            .ok()?;
+        let mut rows = program.rows();
+        let mut ranges = Vec::new();
+        let mut start = None;
+        while let Some((_, row)) = rows.next_row().ok()? {
+            if row.end_sequence() {
+                if let Some(b) = start.take() {
+                    if b < row.address() {
+                        ranges.push((b, row.address()));
+                    }
+                }
+            } else if start.is_none() {
+                start = Some(row.address());
+            }
+        }
+        Some(ranges)
+    }
+
+    /// Every unit's line program in `path`: the scanner's ranges equal the row iterator's.
+    fn scanner_matches_rows(path: &std::path::Path) -> (usize, usize) {
+        let image = ElfImage::open(path).unwrap();
+        let dwarf = image.dwarf();
+        let (mut programs, mut sequences) = (0, 0);
+        let mut units = dwarf.units();
+        while let Ok(Some(header)) = units.next() {
+            let Ok(unit) = dwarf.unit(header) else {
+                continue;
+            };
+            let Some(lp) = &unit.line_program else {
+                continue;
+            };
+            let want = by_rows(&dwarf, &header, &unit);
+            let got = sequence_ranges(&dwarf, &header, lp.header().offset());
+            assert_eq!(
+                got,
+                want,
+                "{}: unit at {:?}",
+                path.display(),
+                header.offset()
+            );
+            programs += 1;
+            sequences += want.map_or(0, |w| w.len());
+        }
+        (programs, sequences)
+    }
+
+    #[test]
+    fn sequence_scanner_matches_gimli_rows() {
+        // This test binary: Rust units (and C from dependencies), thousands of sequences.
+        let exe = std::env::current_exe().unwrap();
+        let (p, s) = scanner_matches_rows(&exe);
+        assert!(p > 100 && s > 1000, "{p} programs, {s} sequences");
+        // A C library's debug file (DWARF 5, compressed), where installed.
+        let libc = std::path::Path::new("/usr/lib/x86_64-linux-gnu/libc.so.6");
+        let debug = ElfImage::open(libc)
+            .ok()
+            .and_then(|i| i.build_id.clone())
+            .map(|id| {
+                let h = crate::symbolize::elf::hex(&id);
+                std::path::PathBuf::from(format!(
+                    "/usr/lib/debug/.build-id/{}/{}.debug",
+                    &h[..2],
+                    &h[2..]
+                ))
+            })
+            .filter(|p| p.exists());
+        match debug {
+            Some(d) => {
+                let (p, s) = scanner_matches_rows(&d);
+                assert!(p > 100 && s > 1000, "{p} programs, {s} sequences");
+            }
+            None => {
+                eprintln!("notice: libc debug file not installed; scanner checked on Rust only")
+            }
+        }
+    }
 }

@@ -4,59 +4,126 @@
 use crate::error::ParseError;
 
 /// Sorted kernel text symbols.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Kallsyms {
-    /// The file's text; names are ranges of it (one allocation for ~100k symbols).
-    text: String,
+    /// The file's bytes; names are ranges of them (one buffer for ~100k symbols).
+    text: Text,
     /// (address, name offset, name length) sorted by address.
     syms: Vec<(u64, u32, u32)>,
+}
+
+/// The text of a kallsyms file: mapped (a saved copy) or read (`/proc/kallsyms`, which cannot
+/// be mapped).
+#[derive(Debug, Default)]
+enum Text {
+    #[default]
+    Empty,
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl Text {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Text::Empty => &[],
+            Text::Owned(v) => v,
+            Text::Mapped(m) => m,
+        }
+    }
+}
+
+/// Value of each byte as a hex digit; 0xff for non-digits.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// A hex number of at most 16 digits.
+fn parse_hex(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut v = 0u64;
+    let mut bad = 0u8;
+    for &b in digits {
+        let d = HEX[usize::from(b)];
+        bad |= d;
+        v = v << 4 | u64::from(d & 0xf);
+    }
+    // Any non-digit set the high bits of `bad`.
+    (bad & 0xf0 == 0).then_some(v)
 }
 
 impl Kallsyms {
     /// Parse kallsyms text (`ffffffff81000000 T _stext [module]` per line). Fails when nothing
     /// usable is found, including the all-zero addresses of a `kptr_restrict`ed reader.
     pub fn parse(text: &str) -> Result<Kallsyms, ParseError> {
-        Self::parse_owned(text.to_string())
+        Self::parse_text(Text::Owned(text.as_bytes().to_vec()))
     }
 
-    fn parse_owned(text: String) -> Result<Kallsyms, ParseError> {
-        if text.len() > u32::MAX as usize {
+    fn parse_text(text: Text) -> Result<Kallsyms, ParseError> {
+        let bytes = text.bytes();
+        if bytes.len() > u32::MAX as usize {
             return Err(ParseError::new("kallsyms text larger than 4 GiB"));
         }
-        let mut syms = Vec::with_capacity(text.len() / 40);
+        let mut syms = Vec::with_capacity(bytes.len() / 40);
         let mut zero = 0usize;
-        let bytes = text.as_bytes();
         let mut pos = 0usize;
         let mut n = 0usize;
-        // `ADDRESS TYPE NAME[\t[MODULE]]` per line, parsed on bytes (~120k lines when live).
+        let mut newlines = memchr::memchr_iter(b'\n', bytes);
+        // `ADDRESS TYPE NAME[\t[MODULE]]` per line (~120k lines when live), parsed on bytes.
         while pos < bytes.len() {
             n += 1;
-            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+            let end = newlines.next().unwrap_or(bytes.len());
             let line = &bytes[pos..end];
+            let line_start = pos;
             pos = end + 1;
-            let mut fields = line
-                .split(|b| *b == b' ' || *b == b'\t' || *b == b'\r')
-                .filter(|f| !f.is_empty());
-            let Some(a) = fields.next() else { continue };
-            let (Some(t), Some(name)) = (fields.next(), fields.next()) else {
-                return Err(ParseError::new(format!(
-                    "line {n}: expected `ADDRESS TYPE NAME`"
-                )));
+            // The usual layout: 16 hex digits, a space, the type, a space, the name.
+            let (addr, t, name) = if line.len() > 19 && line[16] == b' ' && line[18] == b' ' {
+                let addr = parse_hex(&line[..16])
+                    .ok_or_else(|| ParseError::new(format!("line {n}: bad address")))?;
+                let rest = &line[19..];
+                // Names hold no blanks; a module symbol continues with `\t[module]`.
+                let name_len = memchr::memchr3(b'\t', b' ', b'\r', rest).unwrap_or(rest.len());
+                (addr, line[17], (line_start + 19, name_len))
+            } else {
+                // Anything else (32-bit addresses, extra spaces): split on whitespace.
+                let mut fields = line
+                    .split(|b| *b == b' ' || *b == b'\t' || *b == b'\r')
+                    .filter(|f| !f.is_empty());
+                let Some(a) = fields.next() else { continue };
+                let (Some(t), Some(name)) = (fields.next(), fields.next()) else {
+                    return Err(ParseError::new(format!(
+                        "line {n}: expected `ADDRESS TYPE NAME`"
+                    )));
+                };
+                let addr = parse_hex(a)
+                    .ok_or_else(|| ParseError::new(format!("line {n}: bad address")))?;
+                if t.len() != 1 {
+                    continue;
+                }
+                let off = name.as_ptr() as usize - bytes.as_ptr() as usize;
+                (addr, t[0], (off, name.len()))
             };
-            let addr = std::str::from_utf8(a)
-                .ok()
-                .and_then(|a| u64::from_str_radix(a, 16).ok())
-                .ok_or_else(|| ParseError::new(format!("line {n}: bad address")))?;
-            if !matches!(t, b"t" | b"T" | b"w" | b"W") {
+            if !matches!(t, b't' | b'T' | b'w' | b'W') || name.1 == 0 {
                 continue;
             }
             if addr == 0 {
                 zero += 1;
                 continue;
             }
-            // `name` is a sub-slice of `text` and ends at an ASCII delimiter: a char boundary.
-            let off = name.as_ptr() as usize - bytes.as_ptr() as usize;
-            syms.push((addr, off as u32, name.len() as u32));
+            syms.push((addr, name.0 as u32, name.1 as u32));
         }
         if syms.is_empty() {
             return Err(ParseError::new(if zero > 0 {
@@ -75,13 +142,16 @@ impl Kallsyms {
     pub fn load(path: &std::path::Path) -> Result<Kallsyms, String> {
         let t0 = std::time::Instant::now();
         let text = read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let k = Self::parse_owned(text).map_err(|e| format!("{}: {e}", path.display()));
+        let k = Self::parse_text(text).map_err(|e| format!("{}: {e}", path.display()));
         crate::timing::report(format_args!("  kallsyms {}", path.display()), t0);
         k
     }
 
+    /// A symbol's name; names that are not UTF-8 (never seen in practice) show lossily
+    /// replaced bytes as `?`.
     fn name(&self, s: &(u64, u32, u32)) -> &str {
-        &self.text[s.1 as usize..(s.1 + s.2) as usize]
+        let b = &self.text.bytes()[s.1 as usize..(s.1 + s.2) as usize];
+        std::str::from_utf8(b).unwrap_or("?")
     }
 
     /// The symbol at or before `addr`, with its start address.
@@ -110,15 +180,23 @@ impl Kallsyms {
     }
 }
 
-/// Read a text file into one buffer sized up front: `/proc/kallsyms` reports size 0 and is
-/// ~10 MB, which growing a buffer by doubling would copy several times.
-fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+/// A kallsyms file's bytes: a regular file is mapped (no copy); `/proc/kallsyms` reports
+/// size 0 and is read into one buffer sized up front (~10 MB, which growing a buffer by
+/// doubling would copy several times).
+fn read_text(path: &std::path::Path) -> std::io::Result<Text> {
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
-    let hint = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut buf = Vec::with_capacity(if hint > 0 { hint + 1 } else { 16 << 20 });
+    let size = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    if size > 0 && f.metadata().is_ok_and(|m| m.is_file()) {
+        // SAFETY: a read-only private mapping of a saved copy; a file truncated underneath
+        // us is the hazard every mapped reader (perf included) accepts.
+        if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
+            return Ok(Text::Mapped(m));
+        }
+    }
+    let mut buf = Vec::with_capacity(if size > 0 { size + 1 } else { 16 << 20 });
     f.read_to_end(&mut buf)?;
-    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    Ok(Text::Owned(buf))
 }
 
 #[cfg(test)]
@@ -142,6 +220,17 @@ mod tests {
         assert_eq!(k.lookup(0xffffffffc0000010).unwrap().0, "ext4_thing");
         assert_eq!(k.lookup(0x1000), None);
         assert_eq!(k.lookup(0xffffffffc0000000 + (2 << 20)), None);
+    }
+
+    #[test]
+    fn short_addresses_and_odd_spacing() {
+        // 32-bit kernels print 8 digits; the general path splits on blanks.
+        let k = Kallsyms::parse("c1000000 T _stext\nc1000100  t  f2\r\nc1000200 d data\n").unwrap();
+        assert_eq!(k.len(), 2);
+        assert_eq!(k.lookup(0xc10000ff).unwrap().0, "_stext");
+        assert_eq!(k.lookup(0xc1000180).unwrap().0, "f2");
+        // A bad digit in the usual layout is an error, not a zero address.
+        assert!(Kallsyms::parse("ffffffff8100000g T x\n").is_err());
     }
 
     #[test]

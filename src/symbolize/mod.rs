@@ -57,6 +57,9 @@ pub struct SymbolizerOptions {
     /// Read DWARF for inline frames and file:line (default). False: function names from the
     /// symbol tables only, as `perf script` prints them — much less work on large binaries.
     pub debug_info: bool,
+    /// With `debug_info`: also read file:line from the line tables (default). False: names
+    /// and inline frames only; DWARF-named frames carry no file:line.
+    pub line_info: bool,
 }
 
 impl Default for SymbolizerOptions {
@@ -68,6 +71,7 @@ impl Default for SymbolizerOptions {
             progress: None,
             perf_map_dir: Some(PathBuf::from("/tmp")),
             debug_info: true,
+            line_info: true,
         }
     }
 }
@@ -92,6 +96,7 @@ impl std::fmt::Debug for SymbolizerOptions {
             .field("progress", &self.progress.is_some())
             .field("perf_map_dir", &self.perf_map_dir)
             .field("debug_info", &self.debug_info)
+            .field("line_info", &self.line_info)
             .finish()
     }
 }

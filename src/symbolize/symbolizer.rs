@@ -43,6 +43,8 @@ pub struct Module {
     sup: Option<Arc<ElfImage>>,
     /// Use the DWARF (inline frames, file:line); false: symbol tables only.
     use_dwarf: bool,
+    /// With DWARF: file:line from the line tables too ([`SymbolizerOptions::line_info`]).
+    use_lines: bool,
 }
 
 /// Why a module could not be used; becomes a data-quality note.
@@ -62,6 +64,7 @@ impl Module {
         debug: Option<Arc<ElfImage>>,
         sup: Option<Arc<ElfImage>>,
         use_dwarf: bool,
+        use_lines: bool,
     ) -> Self {
         Module {
             index: OnceLock::new(),
@@ -69,6 +72,7 @@ impl Module {
             debug,
             sup,
             use_dwarf,
+            use_lines,
         }
     }
 
@@ -212,7 +216,7 @@ impl Module {
     fn lookup(&self, index: Option<&DwarfIndex<'_>>, vaddr: u64) -> Vec<Frame> {
         let mut frames = Vec::new();
         if let Some(index) = index {
-            for f in index.find_frames(vaddr) {
+            for f in index.find_frames(vaddr, self.use_lines) {
                 let (function, system_name) = match f.name {
                     Some(raw) => {
                         let raw = String::from_utf8_lossy(raw);
@@ -412,7 +416,13 @@ impl Symbolizer {
             .filter(|_| self.opts.debug_info)
             .and_then(|d| self.find_sup_file(d))
             .map(Arc::new);
-        Ok(Module::new(image, debug, sup, self.opts.debug_info))
+        Ok(Module::new(
+            image,
+            debug,
+            sup,
+            self.opts.debug_info,
+            self.opts.line_info,
+        ))
     }
 
     /// Where the binary itself may be, in order of preference.
