@@ -22,6 +22,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod error;
+pub mod exit;
 pub mod formats;
 pub mod inprocess;
 pub mod model;

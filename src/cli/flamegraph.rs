@@ -72,5 +72,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             flamegraph::write_svg(&profile, value, &opts, w)
         })?;
     }
+    crate::exit::drop_later(profile);
     Ok(ExitCode::SUCCESS)
 }

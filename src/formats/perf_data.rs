@@ -80,9 +80,9 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
             p.finish();
             let profile = build_profile_with(&sym, &rec, &so);
             // Freeing the recording and unmapping the binaries takes ~10 ms with a big Rust
-            // binary. Doing it on another thread measured no faster (munmap holds the address
-            // space lock the caller's page faults need), so it stays here.
-            drop((sym, p, rec));
+            // binary (on another thread measured no faster: munmap holds the address space
+            // lock the caller's page faults need); the binary leaves it to exit.
+            crate::exit::drop_later((sym, p, rec));
             profile
         }
         None => build_profile(&rec, &sym_opts(&rec)),

@@ -137,7 +137,9 @@ pub fn write_svg(
     // `fold` returns stacks sorted, which is what inferno would do first.
     o.no_sort = true;
     let _t = crate::timing::phase("  inferno from_lines");
-    flamegraph::from_lines(&mut o, buf.lines(), w)
+    let r = flamegraph::from_lines(&mut o, buf.lines(), w);
+    crate::exit::drop_later(buf);
+    r
 }
 
 /// Format an integer into `tmp` without allocating.

@@ -987,6 +987,39 @@ impl<'a> DwarfIndex<'a> {
     }
 }
 
+/// Abbreviation codes up to this get a size cache slot in [`Functions::parse`].
+const MAX_CACHED_ABBREV: usize = 1 << 16;
+
+/// Byte size of an entry's attributes when every form of its abbreviation has a fixed size.
+fn fixed_entry_size(abbrev: &gimli::Abbreviation, encoding: gimli::Encoding) -> Option<usize> {
+    abbrev.attributes().iter().try_fold(0usize, |n, spec| {
+        Some(n + fixed_form_size(spec.form(), encoding)?)
+    })
+}
+
+/// Byte size of an attribute value of `form` where the form and encoding alone fix it (as
+/// gimli reads them); None for variable-size forms (LEB128, strings, blocks, indirect).
+#[allow(non_upper_case_globals)]
+fn fixed_form_size(form: gimli::DwForm, encoding: gimli::Encoding) -> Option<usize> {
+    use gimli::constants::*;
+    let offset = usize::from(encoding.format.word_size());
+    let address = usize::from(encoding.address_size);
+    Some(match form {
+        DW_FORM_flag_present | DW_FORM_implicit_const => 0,
+        DW_FORM_data1 | DW_FORM_ref1 | DW_FORM_flag | DW_FORM_strx1 | DW_FORM_addrx1 => 1,
+        DW_FORM_data2 | DW_FORM_ref2 | DW_FORM_strx2 | DW_FORM_addrx2 => 2,
+        DW_FORM_strx3 | DW_FORM_addrx3 => 3,
+        DW_FORM_data4 | DW_FORM_ref4 | DW_FORM_ref_sup4 | DW_FORM_strx4 | DW_FORM_addrx4 => 4,
+        DW_FORM_data8 | DW_FORM_ref8 | DW_FORM_ref_sig8 | DW_FORM_ref_sup8 => 8,
+        DW_FORM_data16 => 16,
+        DW_FORM_addr => address,
+        DW_FORM_ref_addr if encoding.version <= 2 => address,
+        DW_FORM_ref_addr | DW_FORM_strp | DW_FORM_sec_offset | DW_FORM_line_strp
+        | DW_FORM_strp_sup | DW_FORM_GNU_ref_alt | DW_FORM_GNU_strp_alt => offset,
+        _ => return None,
+    })
+}
+
 /// The `DW_TAG_subprogram`s of a unit with addresses, and their ranges sorted by start.
 struct Functions<'a> {
     functions: Vec<(UnitOffset, OnceLock<Option<Function<'a>>>)>,
@@ -994,27 +1027,72 @@ struct Functions<'a> {
 }
 
 impl<'a> Functions<'a> {
+    /// Every entry of the unit is visited, but only subprograms are decoded: the others
+    /// (most of a Rust unit is types, members and template parameters) are skipped by the
+    /// byte size of their abbreviation when all its forms have a fixed size, computed once per
+    /// abbreviation, instead of form by form.
     fn parse(unit: gimli::UnitRef<'_, R<'a>>) -> gimli::Result<Self> {
         let mut functions = Vec::new();
         let mut addresses = Vec::new();
-        let mut entries = unit.entries_raw(None)?;
-        while !entries.is_empty() {
-            let offset = entries.next_offset();
+        let root = unit.header.root_offset();
+        let start = unit.header.range_from(root..)?;
+        let mut input = start;
+        let encoding = unit.header.encoding();
+        // Per abbreviation code (dense from 1 in practice): its fixed size, or a mark.
+        const UNKNOWN: u32 = u32::MAX;
+        const VARIABLE: u32 = u32::MAX - 1;
+        let mut sizes: Vec<u32> = Vec::new();
+        while !input.is_empty() {
+            let die = root.0 + gimli::Reader::offset_from(&input, &start);
+            let code = input.read_uleb128()?;
+            if code == 0 {
+                continue;
+            }
+            let abbrev = unit
+                .abbreviations
+                .get(code)
+                .ok_or(gimli::Error::InvalidAbbreviationCode(code))?;
+            if abbrev.tag() != gimli::DW_TAG_subprogram {
+                let cached = usize::try_from(code)
+                    .ok()
+                    .filter(|&c| c <= MAX_CACHED_ABBREV)
+                    .map(|c| {
+                        if sizes.len() <= c {
+                            sizes.resize(c + 1, UNKNOWN);
+                        }
+                        if sizes[c] == UNKNOWN {
+                            sizes[c] = fixed_entry_size(abbrev, encoding)
+                                .and_then(|n| u32::try_from(n).ok())
+                                .filter(|&n| n < VARIABLE)
+                                .unwrap_or(VARIABLE);
+                        }
+                        sizes[c]
+                    })
+                    .unwrap_or(VARIABLE);
+                if cached != VARIABLE {
+                    input.skip(cached as usize)?;
+                } else {
+                    let mut entries = unit.entries_raw(Some(UnitOffset(die)))?;
+                    if let Some(a) = entries.read_abbreviation()? {
+                        entries.skip_attributes(a.attributes())?;
+                    }
+                    input = unit.header.range_from(entries.next_offset()..)?;
+                }
+                continue;
+            }
+            let mut entries = unit.entries_raw(Some(UnitOffset(die)))?;
             let Some(abbrev) = entries.read_abbreviation()? else {
                 continue;
             };
-            if abbrev.tag() != gimli::DW_TAG_subprogram {
-                entries.skip_attributes(abbrev.attributes())?;
-                continue;
-            }
             let mut ra = RangeAttrs::default();
             for spec in abbrev.attributes() {
                 let attr = entries.read_attribute(*spec)?;
                 ra.read(unit, &attr);
             }
+            input = unit.header.range_from(entries.next_offset()..)?;
             let index = functions.len();
             if ra.for_each(unit, |b, e| addresses.push((b, e, index)))? {
-                functions.push((offset, OnceLock::new()));
+                functions.push((UnitOffset(die), OnceLock::new()));
             }
         }
         addresses.sort_unstable_by_key(|a| a.0);

@@ -208,7 +208,13 @@ fn assemble(
     let mut ids = Ids::default();
     let mut kernel_mapping: Option<MappingId> = None;
     // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
-    let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> = FxHashMap::default();
+    let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> =
+        FxHashMap::with_capacity_and_hasher(
+            results.iter().map(|r| r.frames.len()).sum::<usize>() * 2,
+            Default::default(),
+        );
+    // Thread id → its root frame (the thread or process name).
+    let mut root_frames: FxHashMap<u32, LocationId> = FxHashMap::default();
     let mut perf_maps: FxHashMap<u32, Option<PerfMap>> = FxHashMap::default();
     let mut kloc_cache: FxHashMap<u64, (LocationId, bool)> = FxHashMap::default();
     let mut quality = DataQuality {
@@ -221,7 +227,7 @@ fn assemble(
 
     // Deterministic output: stacks in a stable order.
     let mut stacks: Vec<_> = rec.stacks.iter().collect();
-    stacks.sort_by(|a, b| {
+    stacks.sort_unstable_by(|a, b| {
         (a.0.pid, a.0.tid, &a.0.user, &a.0.kernel).cmp(&(b.0.pid, b.0.tid, &b.0.user, &b.0.kernel))
     });
     let mut stack: Vec<LocationId> = Vec::new();
@@ -317,21 +323,23 @@ fn assemble(
             quality.truncated_stacks += w;
         }
         if opts.thread_root_frames {
-            let comm = rec
-                .threads
-                .get(&k.tid)
-                .filter(|s| !s.is_empty())
-                .or_else(|| {
-                    rec.processes
-                        .get(&k.pid)
-                        .map(|p| &p.comm)
-                        .filter(|s| !s.is_empty())
-                });
-            let name = match comm {
-                Some(c) => c.clone(),
-                None => format!("pid {}", k.pid),
-            };
-            stack.push(b.frame(&name));
+            let root = *root_frames.entry(k.tid).or_insert_with(|| {
+                let comm = rec
+                    .threads
+                    .get(&k.tid)
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| {
+                        rec.processes
+                            .get(&k.pid)
+                            .map(|p| &p.comm)
+                            .filter(|s| !s.is_empty())
+                    });
+                match comm {
+                    Some(c) => b.frame(c),
+                    None => b.frame(&format!("pid {}", k.pid)),
+                }
+            });
+            stack.push(root);
         }
         b.add_sample(&stack, &[t.count as i64, t.period as i64]);
     }
