@@ -368,6 +368,13 @@ fn read_raw_inner(
     let dwarf_mode = attr.sample_regs_user & perf_regs::UNWIND_MASK == perf_regs::UNWIND_MASK
         && attr.sample_stack_user > 0;
     let (mut first_ts, mut last_ts) = (u64::MAX, 0u64);
+    let mut scratch = StackKey {
+        pid: 0,
+        tid: 0,
+        kernel: Vec::new(),
+        user: Vec::new(),
+        truncated: false,
+    };
     let mut samples_other_events = 0u64;
     let mut unwind_truncated = 0u64;
     if !is_pipe_format(data) {
@@ -430,15 +437,20 @@ fn read_raw_inner(
                 let pid = s.pid.unwrap_or(-1) as u32;
                 let tid = s.tid.unwrap_or(-1) as u32;
                 let period = s.period.unwrap_or(fixed_period);
-                let mut kernel = Vec::new();
-                let mut user = Vec::new();
-                let truncated = false;
+                // The stack is built in `scratch` (buffers reused from sample to sample) and
+                // copied only when new.
+                scratch.pid = pid;
+                scratch.tid = tid;
+                scratch.truncated = false;
+                let (kernel, user) = (&mut scratch.kernel, &mut scratch.user);
+                kernel.clear();
+                user.clear();
                 match &s.callchain {
                     Some(cc) => split_callchain(
                         (0..cc.len()).filter_map(|i| cc.get(i)),
                         s.cpu_mode,
-                        &mut kernel,
-                        &mut user,
+                        kernel,
+                        user,
                     ),
                     None => {
                         if let Some(ip) = s.ip {
@@ -467,13 +479,7 @@ fn read_raw_inner(
                             .clone();
                         job_bytes += n;
                         jobs.push(UnwindJob {
-                            key: StackKey {
-                                pid,
-                                tid,
-                                kernel,
-                                user,
-                                truncated: false,
-                            },
+                            key: scratch.clone(),
                             period,
                             regs,
                             stack: bytes[..n].to_vec(),
@@ -486,16 +492,7 @@ fn read_raw_inner(
                         continue;
                     }
                 }
-                rec.add(
-                    StackKey {
-                        pid,
-                        tid,
-                        kernel,
-                        user,
-                        truncated,
-                    },
-                    period,
-                );
+                rec.add_ref(&scratch, period);
             }
             EventRecord::Mmap(m) => {
                 let path = raw_string(&m.path);

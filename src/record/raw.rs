@@ -147,6 +147,17 @@ impl RawRecording {
         t.period += period;
     }
 
+    /// [`RawRecording::add`] for a borrowed key: copied only when the stack is new (most
+    /// samples repeat a stack already seen).
+    pub fn add_ref(&mut self, key: &StackKey, period: u64) {
+        let t = match self.stacks.get_mut(key) {
+            Some(t) => t,
+            None => self.stacks.entry(key.clone()).or_default(),
+        };
+        t.count += 1;
+        t.period += period;
+    }
+
     /// The maps of a process, created empty if unknown.
     pub fn process(&mut self, pid: u32) -> &mut ProcessMaps {
         self.processes
