@@ -70,6 +70,11 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
                 p.want(&region.path, region.build_id.as_deref());
             }
         }
+        ReadEvent::Hits(region, n) => {
+            if let Some((_, p, _)) = &early {
+                p.hits(&region.path, region.build_id.as_deref(), n);
+            }
+        }
     })?;
     drop(t);
     // The symbolizer carries `rec.notes` into the profile's data-quality notes.
@@ -97,6 +102,8 @@ pub enum ReadEvent<'r> {
     Header { rec: &'r RawRecording, kernel: bool },
     /// An executable mapping was recorded.
     Mapping(&'r MappedRegion),
+    /// `n` more samples had their user-space leaf in this mapping (reported in batches).
+    Hits(&'r MappedRegion, u64),
 }
 
 /// Kernel symbols for the recorded kernel: the kallsyms copy perf saved in its build-id cache
@@ -368,6 +375,18 @@ fn read_raw_inner(
     let dwarf_mode = attr.sample_regs_user & perf_regs::UNWIND_MASK == perf_regs::UNWIND_MASK
         && attr.sample_stack_user > 0;
     let (mut first_ts, mut last_ts) = (u64::MAX, 0u64);
+    // Samples per (pid, mapping start) of their user leaf since the last report.
+    let mut hits: FxHashMap<(u32, u64), u64> = FxHashMap::default();
+    let mut hit_samples = 0u32;
+    let report_hits = |rec: &RawRecording,
+                       hits: &mut FxHashMap<(u32, u64), u64>,
+                       on: &mut dyn FnMut(ReadEvent<'_>)| {
+        for ((pid, start), n) in hits.drain() {
+            if let Some(r) = rec.processes.get(&pid).and_then(|m| m.find(start)) {
+                on(ReadEvent::Hits(r, n));
+            }
+        }
+    };
     let mut scratch = StackKey {
         pid: 0,
         tid: 0,
@@ -386,11 +405,12 @@ fn read_raw_inner(
 
     // A mapping: announced to `on` when executable, added to the process (and to its
     // unwinder in DWARF mode).
-    let mut mapped = |rec: &mut RawRecording,
-                      procs: &mut FxHashMap<u32, Arc<ProcessUnwinder>>,
-                      pid: i32,
-                      region: MappedRegion,
-                      exec: bool| {
+    let mapped = |on: &mut dyn FnMut(ReadEvent<'_>),
+                  rec: &mut RawRecording,
+                  procs: &mut FxHashMap<u32, Arc<ProcessUnwinder>>,
+                  pid: i32,
+                  region: MappedRegion,
+                  exec: bool| {
         if exec {
             on(ReadEvent::Mapping(&region));
         }
@@ -462,6 +482,21 @@ fn read_raw_inner(
                         }
                     }
                 }
+                // Which binary the sample landed in, for the prefetcher's order.
+                let leaf = scratch
+                    .user
+                    .first()
+                    .copied()
+                    .or(s.ip.filter(|_| !is_kernel_mode(s.cpu_mode)));
+                if let Some(ip) = leaf {
+                    if let Some(r) = rec.processes.get(&pid).and_then(|m| m.find(ip)) {
+                        *hits.entry((pid, r.start)).or_default() += 1;
+                    }
+                    hit_samples += 1;
+                    if hit_samples % 1024 == 0 {
+                        report_hits(&rec, &mut hits, on);
+                    }
+                }
                 if dwarf_mode {
                     if let (Some(regs), Some((stack, dyn_size))) = (&s.user_regs, &s.user_stack) {
                         let regs = UserRegs {
@@ -498,7 +533,7 @@ fn read_raw_inner(
                 let path = raw_string(&m.path);
                 let bid = build_ids.get(path.as_bytes()).cloned();
                 let region = region_of(m.address, m.length, m.page_offset, path, bid);
-                mapped(&mut rec, &mut procs, m.pid, region, m.is_executable);
+                mapped(on, &mut rec, &mut procs, m.pid, region, m.is_executable);
             }
             EventRecord::Mmap2(m) => {
                 let path = raw_string(&m.path);
@@ -509,6 +544,7 @@ fn read_raw_inner(
                 const PROT_EXEC: u32 = 4;
                 let region = region_of(m.address, m.length, m.page_offset, path, bid);
                 mapped(
+                    on,
                     &mut rec,
                     &mut procs,
                     m.pid,

@@ -14,16 +14,53 @@
 use super::symbolizer::{ModuleKey, Symbolizer};
 use rustc_hash::FxHashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A background loader feeding a [`Symbolizer`]'s caches; see the module docs.
 pub struct Prefetcher {
-    tx: Mutex<Option<Sender<ModuleKey>>>,
+    queue: Arc<Queue>,
     seen: Mutex<FxHashSet<ModuleKey>>,
     stop: Arc<AtomicBool>,
     /// Thread ids of the worker and its pool thread (to restore their priority).
     tids: Arc<Mutex<Vec<i64>>>,
+}
+
+/// Binaries waiting to be loaded, each with the samples seen in it so far: the worker takes
+/// the most sampled first (announcement order among equals), so the binary the lookups will
+/// need most is ready first.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: Vec<(ModuleKey, u64)>,
+    closed: bool,
+}
+
+impl Queue {
+    /// The next binary to load; None once closed.
+    fn take(&self) -> Option<ModuleKey> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if st.closed {
+                return None;
+            }
+            // Most hits first; the earliest announced among equals (max_by_key keeps the last).
+            let best = st
+                .pending
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, (_, hits))| (*hits, std::cmp::Reverse(*i)))
+                .map(|(i, _)| i);
+            if let Some(i) = best {
+                return Some(st.pending.remove(i).0);
+            }
+            st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 /// Nice value of the prefetch threads: low enough to yield to the profiled program, high
@@ -70,7 +107,8 @@ impl Prefetcher {
     /// [`Prefetcher::start`] with the worker at nice value `nice` (0 where nothing else
     /// competes, e.g. while a file is being read on another core).
     pub fn start_at(sym: Arc<Symbolizer>, kernel: bool, nice: libc::c_int) -> Arc<Prefetcher> {
-        let (tx, rx) = channel::<ModuleKey>();
+        let queue: Arc<Queue> = Arc::default();
+        let rx = queue.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let tids: Arc<Mutex<Vec<i64>>> = Arc::default();
@@ -96,7 +134,7 @@ impl Prefetcher {
                     if kernel {
                         let _ = sym.kallsyms();
                     }
-                    for key in rx {
+                    while let Some(key) = rx.take() {
                         if stop2.load(Ordering::Relaxed) {
                             break;
                         }
@@ -114,7 +152,7 @@ impl Prefetcher {
                 }
             });
         Arc::new(Prefetcher {
-            tx: Mutex::new(Some(tx)),
+            queue,
             seen: Mutex::new(FxHashSet::default()),
             stop,
             tids,
@@ -136,9 +174,24 @@ impl Prefetcher {
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.clone());
         if new {
-            if let Some(tx) = &*self.tx.lock().unwrap_or_else(|e| e.into_inner()) {
-                let _ = tx.send(key);
+            let mut st = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !st.closed {
+                st.pending.push((key, 0));
+                self.queue.ready.notify_one();
             }
+        }
+    }
+
+    /// Count `n` samples in a binary announced with [`Prefetcher::want`] and not loaded yet,
+    /// moving it ahead of less sampled ones.
+    pub fn hits(&self, path: &str, build_id: Option<&[u8]>, n: u64) {
+        let mut st = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = st
+            .pending
+            .iter_mut()
+            .find(|(k, _)| k.path == path && k.build_id.as_deref() == build_id)
+        {
+            p.1 += n;
         }
     }
 
@@ -147,7 +200,12 @@ impl Prefetcher {
     /// and leaves the rest to the caller's symbolization.
     pub fn finish(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        {
+            let mut st = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.closed = true;
+            st.pending.clear();
+        }
+        self.queue.ready.notify_all();
         for &t in self.tids.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             normal_priority(t);
         }
