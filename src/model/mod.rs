@@ -533,7 +533,26 @@ impl ProfileBuilder {
     }
 
     pub fn finish(self) -> Profile {
+        // The interning maps (a copy of every function, location and stack) are not needed
+        // any more; the binary leaves them for exit to reclaim (see `crate::exit`).
+        crate::exit::drop_later((
+            self.functions,
+            self.frames,
+            self.locations,
+            self.mappings,
+            self.stacks,
+        ));
         self.profile
+    }
+
+    /// Room for about this many samples, locations and functions without rehashing.
+    pub fn reserve(&mut self, samples: usize, locations: usize, functions: usize) {
+        self.stacks.reserve(samples);
+        self.profile.samples.reserve(samples);
+        self.locations.reserve(locations);
+        self.profile.locations.reserve(locations);
+        self.functions.reserve(functions);
+        self.profile.functions.reserve(functions);
     }
 }
 

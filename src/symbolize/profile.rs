@@ -205,6 +205,8 @@ fn assemble(
         ValueType::new(ev, "count")
     };
     let mut b = ProfileBuilder::new(vec![ValueType::samples(), period_kind.clone()]);
+    let symbolized: usize = results.iter().map(|r| r.frames.len()).sum();
+    b.reserve(rec.stacks.len(), symbolized * 2, symbolized);
     let mut ids = Ids::default();
     let mut kernel_mapping: Option<MappingId> = None;
     // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
