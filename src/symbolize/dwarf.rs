@@ -735,6 +735,15 @@ impl<'a> DwarfIndex<'a> {
         })
     }
 
+    /// Work done ahead of lookups where there is time (see [`super::prefetch`]): the ranges of
+    /// units that declare none, which the first address outside every declared range needs
+    /// (PLT stubs and assembly make that nearly every profile of a Rust binary).
+    pub fn warm(&self) {
+        if !self.line_units.is_empty() {
+            self.line_ranges();
+        }
+    }
+
     /// The ranges of units that declare none, from their line programs (read on first use).
     ///
     /// Sequential on purpose: this runs inside a `OnceLock` initializer reached from rayon
@@ -898,7 +907,7 @@ impl<'a> DwarfIndex<'a> {
         let mut frames = Vec::new();
         for inl in function.inlined_at(probe).into_iter().rev() {
             frames.push(DwarfFrame {
-                name: inl.name,
+                name: *inl.name.get_or_init(|| inl.source.resolve(self, uref)),
                 language,
                 file,
                 line,
@@ -1127,10 +1136,61 @@ struct Function<'a> {
 }
 
 struct Inlined<'a> {
-    name: Option<&'a [u8]>,
+    /// The name, resolved on first use: most inlined subroutines of a function are never in
+    /// a looked-up stack, and resolving one follows its abstract origin to another entry.
+    name: OnceLock<Option<&'a [u8]>>,
+    source: NameSource<'a>,
     call_file: Option<u64>,
     call_line: u32,
     call_column: u32,
+}
+
+/// An entry's name attributes, kept for resolving later with the outcome [`read_name`] would
+/// give reading them in order: a linkage name wins; otherwise the first of `DW_AT_name` and
+/// the abstract origin's (or specification's) name that resolves.
+#[derive(Default)]
+struct NameSource<'a> {
+    linkage: Option<&'a [u8]>,
+    candidates: [Option<NameCandidate<'a>>; 2],
+}
+
+enum NameCandidate<'a> {
+    Name(&'a [u8]),
+    Origin(AttributeValue<R<'a>>),
+}
+
+impl<'a> NameSource<'a> {
+    fn read(&mut self, unit: gimli::UnitRef<'_, R<'a>>, attr: &gimli::Attribute<R<'a>>) {
+        let candidate = match attr.name() {
+            gimli::DW_AT_linkage_name | gimli::DW_AT_MIPS_linkage_name => {
+                if let Ok(s) = unit.attr_string(attr.value()) {
+                    self.linkage = Some(s.slice());
+                }
+                return;
+            }
+            gimli::DW_AT_name => match unit.attr_string(attr.value()) {
+                Ok(s) => NameCandidate::Name(s.slice()),
+                Err(_) => return,
+            },
+            gimli::DW_AT_abstract_origin | gimli::DW_AT_specification => {
+                NameCandidate::Origin(attr.value())
+            }
+            _ => return,
+        };
+        if let Some(slot) = self.candidates.iter_mut().find(|c| c.is_none()) {
+            *slot = Some(candidate);
+        }
+    }
+
+    fn resolve(&self, index: &DwarfIndex<'a>, unit: gimli::UnitRef<'_, R<'a>>) -> Option<&'a [u8]> {
+        if self.linkage.is_some() {
+            return self.linkage;
+        }
+        self.candidates.iter().flatten().find_map(|c| match c {
+            NameCandidate::Name(n) => Some(*n),
+            NameCandidate::Origin(v) => index.name_of(File::Primary, unit, *v, NAME_DEPTH),
+        })
+    }
 }
 
 /// Read name attributes of an entry: (linkage name, name, origin reference).
@@ -1217,7 +1277,7 @@ impl<'a> Function<'a> {
                 }
                 gimli::DW_TAG_inlined_subroutine => {
                     let mut ra = RangeAttrs::default();
-                    let mut name = None;
+                    let mut source = NameSource::default();
                     let mut call_file = None;
                     let mut call_line = 0;
                     let mut call_column = 0;
@@ -1241,12 +1301,13 @@ impl<'a> Function<'a> {
                             gimli::DW_AT_call_column => {
                                 call_column = attr.udata_value().unwrap_or(0) as u32;
                             }
-                            _ => read_name(index, unit, &attr, &mut name),
+                            _ => source.read(unit, &attr),
                         }
                     }
                     let i = self.inlined.len();
                     self.inlined.push(Inlined {
-                        name,
+                        name: OnceLock::new(),
+                        source,
                         call_file,
                         call_line,
                         call_column,

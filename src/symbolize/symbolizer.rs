@@ -110,7 +110,9 @@ impl Module {
     /// Do the per-module setup of lookups ahead of time (index the DWARF), e.g. while a
     /// recorded command still runs.
     pub fn warm(&self) {
-        self.index();
+        if let Some(index) = self.index() {
+            index.warm();
+        }
     }
 
     /// The object whose program headers map file offsets (the binary itself).
