@@ -1237,7 +1237,7 @@ impl<'a> Function<'a> {
             inlined: Vec::new(),
             inlined_ranges: Vec::new(),
         };
-        f.children(index, unit, &mut entries, depth, 0)?;
+        f.children(unit, &mut entries, depth, 0)?;
         f.inlined_ranges.sort_unstable_by_key(|r| (r.2, r.0));
         Ok(f)
     }
@@ -1246,7 +1246,6 @@ impl<'a> Function<'a> {
     /// recorded with their call depth.
     fn children(
         &mut self,
-        index: &DwarfIndex<'a>,
         unit: gimli::UnitRef<'_, R<'a>>,
         entries: &mut gimli::EntriesRaw<'_, R<'a>>,
         depth: isize,
@@ -1314,7 +1313,7 @@ impl<'a> Function<'a> {
                     });
                     let ranges = &mut self.inlined_ranges;
                     ra.for_each(unit, |b, e| ranges.push((b, e, inline_depth, i)))?;
-                    self.children(index, unit, entries, next, inline_depth + 1)?;
+                    self.children(unit, entries, next, inline_depth + 1)?;
                 }
                 _ => entries.skip_attributes(abbrev.attributes())?,
             }

@@ -104,10 +104,7 @@ pub fn build_profile_with(
             Some(Kallsyms::load(p).map(std::sync::Arc::new))
         }
     };
-    let (results, kallsyms) = rayon::join(
-        || symbolize_modules(sym, &keys, wanted, opts),
-        kernel_symbols,
-    );
+    let (results, kallsyms) = symbolize_modules(sym, &keys, wanted, opts, kernel_symbols);
 
     // 3. Kernel symbols.
     let mut notes: Vec<String> = rec.notes.clone();
@@ -134,52 +131,106 @@ pub fn build_profile_with(
 }
 
 /// Symbolize each module's wanted offsets once, modules in parallel.
-fn symbolize_modules(
+///
+/// The module with the most addresses starts on one thread while the others take the rest,
+/// largest first, with the kernel symbols after the modules of 64 addresses or more: a big
+/// library still to be indexed (tens of ms, mostly one thread inflating its debug sections)
+/// then starts at once instead of after the small jobs, and the first thread's lookups are
+/// shared out as the others finish.
+fn symbolize_modules<K: Send + Sync>(
     sym: &Symbolizer,
     keys: &[ModuleKey],
     wanted: Vec<FxHashSet<u64>>,
     opts: &SymbolizerOptions,
-) -> Vec<ModuleResult> {
+    kernel: impl Fn() -> K + Sync,
+) -> (Vec<ModuleResult>, K) {
     let _t = crate::timing::phase("symbolize modules");
     let total = keys.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    keys.par_iter()
-        .zip(wanted.into_par_iter())
-        .map(|(key, offs)| {
-            let mut offs: Vec<u64> = offs.into_iter().collect();
+    let wanted: Vec<Vec<u64>> = wanted
+        .into_iter()
+        .map(|w| {
+            let mut offs: Vec<u64> = w.into_iter().collect();
             offs.sort_unstable();
-            let t0 = std::time::Instant::now();
-            let loaded = sym.module(key);
-            crate::timing::report(format_args!("  load {}", key.path), t0);
-            let r = match loaded {
-                Ok(m) => {
-                    let t1 = std::time::Instant::now();
-                    let frames = m.symbolize_offsets(&offs);
-                    crate::timing::report(
-                        format_args!("  lookup {} addresses in {}", offs.len(), key.path),
-                        t1,
-                    );
-                    ModuleResult {
-                        frames: offs.into_iter().zip(frames).collect(),
-                        status: Ok((
-                            m.has_functions(),
-                            m.has_lines(),
-                            m.image().build_id.as_deref().map(hex),
-                        )),
-                    }
-                }
-                Err(e) => ModuleResult {
-                    frames: FxHashMap::default(),
-                    status: Err(e),
-                },
-            };
+            offs
+        })
+        .collect();
+    enum Task {
+        Module(usize),
+        Kernel,
+    }
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(wanted[i].len()));
+    let mut tasks: Vec<Task> = order.into_iter().map(Task::Module).collect();
+    let k = tasks
+        .iter()
+        .position(|t| matches!(t, Task::Module(i) if wanted[*i].len() < 64))
+        .unwrap_or(tasks.len())
+        .max(1.min(tasks.len()));
+    tasks.insert(k, Task::Kernel);
+    let results: Vec<std::sync::OnceLock<ModuleResult>> =
+        keys.iter().map(|_| std::sync::OnceLock::new()).collect();
+    let kernel_out = std::sync::OnceLock::new();
+    let run = |t: &Task| match *t {
+        Task::Kernel => {
+            let _ = kernel_out.set(kernel());
+        }
+        Task::Module(i) => {
+            let r = symbolize_module(sym, &keys[i], &wanted[i]);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if let Some(p) = &opts.progress {
-                p(n, total, &key.path);
+                p(n, total, &keys[i].path);
             }
-            r
+            let _ = results[i].set(r);
+        }
+    };
+    if let Some((first, rest)) = tasks.split_first() {
+        rayon::join(
+            || run(first),
+            || rest.par_iter().with_max_len(1).for_each(run),
+        );
+    }
+    let results = results
+        .into_iter()
+        .map(|r| {
+            r.into_inner().unwrap_or_else(|| ModuleResult {
+                frames: FxHashMap::default(),
+                status: Err(Unavailable::Missing),
+            })
         })
-        .collect()
+        .collect();
+    let kernel = kernel_out.into_inner().unwrap_or_else(&kernel);
+    (results, kernel)
+}
+
+/// Symbolize one module's sorted offsets.
+fn symbolize_module(sym: &Symbolizer, key: &ModuleKey, offs: &[u64]) -> ModuleResult {
+    let t0 = std::time::Instant::now();
+    let loaded = sym.module(key);
+    crate::timing::report(format_args!("  load {}", key.path), t0);
+    let r = match loaded {
+        Ok(m) => {
+            let t1 = std::time::Instant::now();
+            let frames = m.symbolize_offsets(offs);
+            crate::timing::report(
+                format_args!("  lookup {} addresses in {}", offs.len(), key.path),
+                t1,
+            );
+            ModuleResult {
+                frames: offs.iter().copied().zip(frames).collect(),
+                status: Ok((
+                    m.has_functions(),
+                    m.has_lines(),
+                    m.image().build_id.as_deref().map(hex),
+                )),
+            }
+        }
+        Err(e) => ModuleResult {
+            frames: FxHashMap::default(),
+            status: Err(e),
+        },
+    };
+    r
 }
 
 /// Step 4 of [`build_profile_with`]: the profile from the stacks and the symbolized modules.

@@ -170,7 +170,13 @@ impl Module {
             .par_iter()
             .map(|g| {
                 g.iter()
-                    .map(|&(_, i)| (i, self.lookup(index, unique[i])))
+                    .map({
+                        // Demangled DWARF names, per group: the addresses of a unit repeat
+                        // the same functions (and their inline callers) many times.
+                        let mut names = rustc_hash::FxHashMap::default();
+                        let unique = &unique;
+                        move |&(_, i)| (i, self.lookup(index, unique[i], &mut names))
+                    })
                     .collect()
             })
             .collect();
@@ -215,15 +221,23 @@ impl Module {
             .find_map(|i| i.symbol_file_at(vaddr))
     }
 
-    fn lookup(&self, index: Option<&DwarfIndex<'_>>, vaddr: u64) -> Vec<Frame> {
+    fn lookup<'d>(
+        &self,
+        index: Option<&'d DwarfIndex<'_>>,
+        vaddr: u64,
+        names: &mut DemangledNames<'d>,
+    ) -> Vec<Frame> {
         let mut frames = Vec::new();
         if let Some(index) = index {
             for f in index.find_frames(vaddr, self.use_lines) {
                 let (function, system_name) = match f.name {
-                    Some(raw) => {
-                        let raw = String::from_utf8_lossy(raw);
-                        (demangle(&raw, f.language), raw.into_owned())
-                    }
+                    Some(raw) => names
+                        .entry((raw, f.language))
+                        .or_insert_with(|| {
+                            let raw = String::from_utf8_lossy(raw);
+                            (demangle(&raw, f.language), raw.into_owned())
+                        })
+                        .clone(),
                     None => (String::new(), String::new()),
                 };
                 frames.push(Frame {
@@ -283,6 +297,10 @@ impl Module {
         frames
     }
 }
+
+/// Demangled names by raw name and language: (display name, raw name).
+type DemangledNames<'d> =
+    rustc_hash::FxHashMap<(&'d [u8], Option<gimli::DwLang>), (String, String)>;
 
 /// `ns::f<int>(int)` → `f`: the unqualified name DWARF's DW_AT_name carries.
 fn base_name(demangled: &str) -> &str {
