@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = profdiff::cli::Cli::parse();
-    // Large structures are left for the kernel to reclaim at exit (see `profdiff::exit`).
-    profdiff::exit::keep_until_exit();
+    // Large structures are left for the kernel to reclaim at exit (see `profdiff::exit`),
+    // except by `merge`, which reads any number of inputs in bounded memory.
+    if !matches!(cli.command, profdiff::cli::Command::Merge(_)) {
+        profdiff::exit::keep_until_exit();
+    }
     let _t = profdiff::timing::phase("main");
     match profdiff::cli::run(cli) {
         Ok(code) => code,
