@@ -5,7 +5,7 @@
 //! colour in every graph, and the SVG carries inferno's built-in search (Ctrl-F) and zoom.
 
 use crate::formats::folded;
-use crate::model::{unit_nanos, Profile};
+use crate::model::{unit_nanos, LocationId, Profile};
 use inferno::flamegraph::{self, color::Palette, Direction};
 use std::io::{self, Write};
 
@@ -246,6 +246,7 @@ impl Tree {
         }
         let mut negative = false;
         let mut total = 0i64;
+        let mut via: FxHashMap<(u32, LocationId), u32> = FxHashMap::default();
         for s in &profile.samples {
             let v = s.values.get(value).copied().unwrap_or(0);
             if v == 0 {
@@ -290,10 +291,23 @@ impl Tree {
                     f.reverse();
                     f
                 });
-                for &name in frames.iter() {
-                    any = true;
-                    node = child_of(&mut nodes, &mut child, node, name);
+                if frames.is_empty() {
+                    continue;
                 }
+                any = true;
+                // Where this location's frames lead from `node`, walked once per (node,
+                // location): samples share their root-side locations.
+                node = match via.get(&(node, loc)) {
+                    Some(&end) => end,
+                    None => {
+                        let start = node;
+                        for &name in frames.iter() {
+                            node = child_of(&mut nodes, &mut child, node, name);
+                        }
+                        via.insert((start, loc), node);
+                        node
+                    }
+                };
             }
             if !any {
                 let name = intern(crate::model::UNKNOWN.to_string(), &mut names);
@@ -301,7 +315,7 @@ impl Tree {
             }
             nodes[node as usize].self_v += v;
         }
-        drop(child);
+        drop((child, via));
         // Totals bottom-up (children come after their parents) and child lists in name order.
         for i in (1..nodes.len()).rev() {
             let t = nodes[i].total + nodes[i].self_v;
