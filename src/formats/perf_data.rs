@@ -56,7 +56,7 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
     let mut early: Option<(Arc<Symbolizer>, Arc<Prefetcher>, SymbolizerOptions)> = None;
     let t = crate::timing::phase("perf.data read + unwind");
     let rec = read_raw_with(data, opts, &mut |event| match event {
-        ReadEvent::Header { rec, .. } => {
+        ReadEvent::Header(rec) => {
             let so = sym_opts(rec);
             let sym = Arc::new(Symbolizer::new(so.clone()));
             // Binaries only: their DWARF indexes gate the lookups that start when reading
@@ -97,9 +97,8 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
 
 /// What [`read_raw_with`] reports while reading.
 pub enum ReadEvent<'r> {
-    /// The header and its features are read (regular files only, not pipe mode); `kernel`:
-    /// the chosen event may sample kernel code.
-    Header { rec: &'r RawRecording, kernel: bool },
+    /// The header and its features are read (regular files only, not pipe mode).
+    Header(&'r RawRecording),
     /// An executable mapping was recorded.
     Mapping(&'r MappedRegion),
     /// `n` more samples had their user-space leaf in this mapping (reported in batches).
@@ -197,7 +196,8 @@ pub fn read_raw(data: &[u8], opts: &ReadOptions) -> Result<RawRecording, ParseEr
     read_raw_with(data, opts, &mut |_| {})
 }
 
-/// [`read_raw`], reporting the header and each executable mapping to `on` as they are read.
+/// [`read_raw`], reporting to `on` as it reads: the header, each executable mapping, and
+/// (in batches) which mappings the samples land in.
 pub fn read_raw_with(
     data: &[u8],
     opts: &ReadOptions,
@@ -397,10 +397,7 @@ fn read_raw_inner(
     let mut samples_other_events = 0u64;
     let mut unwind_truncated = 0u64;
     if !is_pipe_format(data) {
-        on(ReadEvent::Header {
-            rec: &rec,
-            kernel: rec.kernel_allowed,
-        });
+        on(ReadEvent::Header(&rec));
     }
 
     // A mapping: announced to `on` when executable, added to the process (and to its

@@ -434,35 +434,47 @@ impl Tree {
     /// Bytes and number of the lines (each with its newline): the lines of deep stacks reach
     /// tens of MB, so they are sized before they are written.
     fn size(&self) -> (usize, usize) {
-        let mut num = [0u8; 20];
-        let mut size = 0usize;
-        let mut count = 0usize;
-        self.walk(&mut |path, extra, v| {
-            size += path.len() + extra.map_or(0, |e| e.len() + 1) + 2 + itoa_i64(v, &mut num).len();
-            count += 1;
+        let (mut size, mut count) = (0usize, 0usize);
+        self.write_lines(&mut |piece| match piece {
+            Some(b) => size += b.len(),
+            None => count += 1,
         });
-        (size, count)
+        (size + count, count)
+    }
+
+    /// Each line in pieces: `Some` of the path, of `;` and the pruned run's name if any, and
+    /// of ` COUNT`; then `None` where the line ends (its newline).
+    fn write_lines(&self, emit: &mut dyn FnMut(Option<&[u8]>)) {
+        let mut num = [0u8; 20];
+        self.walk(&mut |path, extra, v| {
+            emit(Some(path.as_bytes()));
+            if let Some(e) = extra {
+                emit(Some(b";"));
+                emit(Some(e.as_bytes()));
+            }
+            emit(Some(b" "));
+            emit(Some(itoa_i64(v, &mut num).as_bytes()));
+            emit(None);
+        });
     }
 
     /// The lines as one text, sorted if depth-first order was not byte order.
     fn text(&self) -> String {
         let (size, count) = self.size();
-        let mut num = [0u8; 20];
         // Lines (each ending in a newline) in one buffer, and each line's span without it.
-        let mut out = String::with_capacity(size);
+        let mut out: Vec<u8> = Vec::with_capacity(size);
         let mut spans: Vec<(usize, usize)> = Vec::with_capacity(count);
-        self.walk(&mut |path, extra, v| {
-            let start = out.len();
-            out.push_str(path);
-            if let Some(e) = extra {
-                out.push(';');
-                out.push_str(e);
+        let mut start = 0;
+        self.write_lines(&mut |piece| match piece {
+            Some(b) => out.extend_from_slice(b),
+            None => {
+                spans.push((start, out.len()));
+                out.push(b'\n');
+                start = out.len();
             }
-            out.push(' ');
-            out.push_str(itoa_i64(v, &mut num));
-            spans.push((start, out.len()));
-            out.push('\n');
         });
+        // The pieces are `str`s and ASCII separators, so this never fails.
+        let out = String::from_utf8(out).unwrap_or_default();
         let sorted = spans
             .windows(2)
             .all(|w| out[w[0].0..w[0].1] <= out[w[1].0..w[1].1]);
@@ -493,8 +505,7 @@ impl Tree {
         let result = std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::channel::<Vec<(usize, usize)>>();
             s.spawn(move || {
-                let mut off = 0usize;
-                let mut num = [0u8; 20];
+                let (mut off, mut start) = (0usize, 0usize);
                 let mut batch = Vec::with_capacity(64);
                 let put = |bytes: &[u8], off: &mut usize| {
                     // The same walk sized the buffer: it cannot be exceeded.
@@ -510,20 +521,16 @@ impl Tree {
                     };
                     *off += bytes.len();
                 };
-                self.walk(&mut |path, extra, v| {
-                    let start = off;
-                    put(path.as_bytes(), &mut off);
-                    if let Some(e) = extra {
-                        put(b";", &mut off);
-                        put(e.as_bytes(), &mut off);
-                    }
-                    put(b" ", &mut off);
-                    put(itoa_i64(v, &mut num).as_bytes(), &mut off);
-                    batch.push((start, off));
-                    put(b"\n", &mut off);
-                    if batch.len() == 32 {
-                        // A reader that stopped (write error) just leaves the rest unread.
-                        let _ = tx.send(std::mem::take(&mut batch));
+                self.write_lines(&mut |piece| match piece {
+                    Some(b) => put(b, &mut off),
+                    None => {
+                        batch.push((start, off));
+                        put(b"\n", &mut off);
+                        start = off;
+                        if batch.len() == 32 {
+                            // A reader that stopped (write error) just leaves the rest unread.
+                            let _ = tx.send(std::mem::take(&mut batch));
+                        }
                     }
                 });
                 let _ = tx.send(batch);

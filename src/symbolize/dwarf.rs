@@ -389,21 +389,10 @@ fn read_root<'a>(
 }
 
 /// False when the line program at `off` is a header with no opcodes (what units holding only
-/// declarations carry), read from its length fields alone.
+/// declarations carry), read from its header fields alone; true when that header is unreadable
+/// (the unit is then tried like any other).
 fn has_line_rows(dwarf: &gimli::Dwarf<R<'_>>, off: gimli::DebugLineOffset) -> bool {
-    let body = || -> gimli::Result<bool> {
-        let mut r = *dwarf.debug_line.reader();
-        r.skip(off.0)?;
-        let (len, format) = r.read_initial_length()?;
-        let mut unit = r.split(len)?;
-        let version = unit.read_u16()?;
-        if version >= 5 {
-            unit.skip(2)?; // address size, segment selector size
-        }
-        let header_len = unit.read_offset(format)?;
-        Ok(unit.len() > header_len)
-    };
-    body().unwrap_or(true)
+    line_encoding(dwarf, off, 8).is_none_or(|(_, program)| !program.is_empty())
 }
 
 /// The address ranges of a line program's sequences.
@@ -497,9 +486,6 @@ fn scan_sequences(mut p: &[u8], h: &LineEncodingFacts<'_>) -> Option<Vec<(u64, u
                 return Some(v);
             }
             shift += 7;
-            if shift > 63 {
-                return None;
-            }
         }
     }
     fn sleb(p: &mut &[u8]) -> Option<()> {
@@ -684,7 +670,7 @@ impl<'a> DwarfIndex<'a> {
         }
         aranges.sort_unstable_by_key(|a| a.0);
 
-        let mut headers = Vec::new();
+        let mut units: Vec<Slot<'a>> = Vec::new();
         let mut iter = dwarf.units();
         while let Some(header) = iter.next()? {
             let Some(offset) = header.debug_info_offset() else {
@@ -696,9 +682,8 @@ impl<'a> DwarfIndex<'a> {
             ) {
                 continue;
             }
-            headers.push((header, offset));
+            units.push(Slot::new(header, offset));
         }
-        let mut units: Vec<Slot<'a>> = headers.into_iter().map(|(h, o)| Slot::new(h, o)).collect();
         // Root entries in parallel (a big binary has thousands of units).
         let roots: Vec<Option<Root>> = units
             .par_iter()
@@ -1145,9 +1130,9 @@ struct Inlined<'a> {
     call_column: u32,
 }
 
-/// An entry's name attributes, kept for resolving later with the outcome [`read_name`] would
-/// give reading them in order: a linkage name wins; otherwise the first of `DW_AT_name` and
-/// the abstract origin's (or specification's) name that resolves.
+/// An entry's name attributes, resolved (at once for a subprogram, on first use for an inlined
+/// subroutine) as reading them in order gives: a linkage name wins; otherwise the first of
+/// `DW_AT_name` and the abstract origin's (or specification's) name that resolves.
 #[derive(Default)]
 struct NameSource<'a> {
     linkage: Option<&'a [u8]>,
@@ -1193,29 +1178,6 @@ impl<'a> NameSource<'a> {
     }
 }
 
-/// Read name attributes of an entry: (linkage name, name, origin reference).
-fn read_name<'a>(
-    index: &DwarfIndex<'a>,
-    unit: gimli::UnitRef<'_, R<'a>>,
-    attr: &gimli::Attribute<R<'a>>,
-    name: &mut Option<&'a [u8]>,
-) {
-    match attr.name() {
-        gimli::DW_AT_linkage_name | gimli::DW_AT_MIPS_linkage_name => {
-            if let Ok(s) = unit.attr_string(attr.value()) {
-                *name = Some(s.slice());
-            }
-        }
-        gimli::DW_AT_name if name.is_none() => {
-            *name = unit.attr_string(attr.value()).ok().map(|s| s.slice());
-        }
-        gimli::DW_AT_abstract_origin | gimli::DW_AT_specification if name.is_none() => {
-            *name = index.name_of(File::Primary, unit, attr.value(), NAME_DEPTH);
-        }
-        _ => {}
-    }
-}
-
 impl<'a> Function<'a> {
     fn parse(
         index: &DwarfIndex<'a>,
@@ -1227,13 +1189,12 @@ impl<'a> Function<'a> {
         let abbrev = entries
             .read_abbreviation()?
             .ok_or(gimli::Error::NoEntryAtGivenOffset(offset.0 as u64))?;
-        let mut name = None;
+        let mut source = NameSource::default();
         for spec in abbrev.attributes() {
-            let attr = entries.read_attribute(*spec)?;
-            read_name(index, unit, &attr, &mut name);
+            source.read(unit, &entries.read_attribute(*spec)?);
         }
         let mut f = Function {
-            name,
+            name: source.resolve(index, unit),
             inlined: Vec::new(),
             inlined_ranges: Vec::new(),
         };

@@ -1,34 +1,23 @@
 //! Kernel symbols from `/proc/kallsyms` (or a saved copy): text symbols sorted by address,
 //! looked up by binary search like perf does for `[kernel.kallsyms]`.
 
+use super::elf::Bytes;
 use crate::error::ParseError;
 
 /// Sorted kernel text symbols.
-#[derive(Debug, Default)]
 pub struct Kallsyms {
-    /// The file's bytes; names are ranges of them (one buffer for ~100k symbols).
-    text: Text,
+    /// The file's bytes, mapped (a saved copy) or read (`/proc/kallsyms`, which cannot be
+    /// mapped); names are ranges of them (one buffer for ~100k symbols).
+    text: Bytes,
     /// (address, name offset, name length) sorted by address.
     syms: Vec<(u64, u32, u32)>,
 }
 
-/// The text of a kallsyms file: mapped (a saved copy) or read (`/proc/kallsyms`, which cannot
-/// be mapped).
-#[derive(Debug, Default)]
-enum Text {
-    #[default]
-    Empty,
-    Owned(Vec<u8>),
-    Mapped(memmap2::Mmap),
-}
-
-impl Text {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Text::Empty => &[],
-            Text::Owned(v) => v,
-            Text::Mapped(m) => m,
-        }
+impl std::fmt::Debug for Kallsyms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kallsyms")
+            .field("symbols", &self.syms.len())
+            .finish()
     }
 }
 
@@ -69,11 +58,11 @@ impl Kallsyms {
     /// Parse kallsyms text (`ffffffff81000000 T _stext [module]` per line). Fails when nothing
     /// usable is found, including the all-zero addresses of a `kptr_restrict`ed reader.
     pub fn parse(text: &str) -> Result<Kallsyms, ParseError> {
-        Self::parse_text(Text::Owned(text.as_bytes().to_vec()))
+        Self::parse_text(Bytes::Owned(text.as_bytes().to_vec()))
     }
 
-    fn parse_text(text: Text) -> Result<Kallsyms, ParseError> {
-        let bytes = text.bytes();
+    fn parse_text(text: Bytes) -> Result<Kallsyms, ParseError> {
+        let bytes: &[u8] = &text;
         if bytes.len() > u32::MAX as usize {
             return Err(ParseError::new("kallsyms text larger than 4 GiB"));
         }
@@ -147,10 +136,9 @@ impl Kallsyms {
         k
     }
 
-    /// A symbol's name; names that are not UTF-8 (never seen in practice) show lossily
-    /// replaced bytes as `?`.
+    /// A symbol's name; a name that is not UTF-8 (never seen in practice) shows as `?`.
     fn name(&self, s: &(u64, u32, u32)) -> &str {
-        let b = &self.text.bytes()[s.1 as usize..(s.1 + s.2) as usize];
+        let b = &self.text[s.1 as usize..(s.1 + s.2) as usize];
         std::str::from_utf8(b).unwrap_or("?")
     }
 
@@ -183,20 +171,21 @@ impl Kallsyms {
 /// A kallsyms file's bytes: a regular file is mapped (no copy); `/proc/kallsyms` reports
 /// size 0 and is read into one buffer sized up front (~10 MB, which growing a buffer by
 /// doubling would copy several times).
-fn read_text(path: &std::path::Path) -> std::io::Result<Text> {
+fn read_text(path: &std::path::Path) -> std::io::Result<Bytes> {
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
-    let size = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    if size > 0 && f.metadata().is_ok_and(|m| m.is_file()) {
+    let meta = f.metadata()?;
+    let size = meta.len() as usize;
+    if size > 0 && meta.is_file() {
         // SAFETY: a read-only private mapping of a saved copy; a file truncated underneath
         // us is the hazard every mapped reader (perf included) accepts.
         if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
-            return Ok(Text::Mapped(m));
+            return Ok(Bytes::Mmap(m));
         }
     }
     let mut buf = Vec::with_capacity(if size > 0 { size + 1 } else { 16 << 20 });
     f.read_to_end(&mut buf)?;
-    Ok(Text::Owned(buf))
+    Ok(Bytes::Owned(buf))
 }
 
 #[cfg(test)]

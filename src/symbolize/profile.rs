@@ -161,13 +161,14 @@ fn symbolize_modules<K: Send + Sync>(
     }
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(wanted[i].len()));
-    let mut tasks: Vec<Task> = order.into_iter().map(Task::Module).collect();
-    let k = tasks
+    // The kernel symbols go after the first module and every module of 64 addresses or more.
+    let big = order
         .iter()
-        .position(|t| matches!(t, Task::Module(i) if wanted[*i].len() < 64))
-        .unwrap_or(tasks.len())
-        .max(1.min(tasks.len()));
-    tasks.insert(k, Task::Kernel);
+        .skip(1)
+        .take_while(|&&i| wanted[i].len() >= 64)
+        .count();
+    let mut tasks: Vec<Task> = order.into_iter().map(Task::Module).collect();
+    tasks.insert((1 + big).min(tasks.len()), Task::Kernel);
     let results: Vec<std::sync::OnceLock<ModuleResult>> =
         keys.iter().map(|_| std::sync::OnceLock::new()).collect();
     let kernel_out = std::sync::OnceLock::new();
@@ -208,7 +209,7 @@ fn symbolize_module(sym: &Symbolizer, key: &ModuleKey, offs: &[u64]) -> ModuleRe
     let t0 = std::time::Instant::now();
     let loaded = sym.module(key);
     crate::timing::report(format_args!("  load {}", key.path), t0);
-    let r = match loaded {
+    match loaded {
         Ok(m) => {
             let t1 = std::time::Instant::now();
             let frames = m.symbolize_offsets(offs);
@@ -229,8 +230,7 @@ fn symbolize_module(sym: &Symbolizer, key: &ModuleKey, offs: &[u64]) -> ModuleRe
             frames: FxHashMap::default(),
             status: Err(e),
         },
-    };
-    r
+    }
 }
 
 /// Step 4 of [`build_profile_with`]: the profile from the stacks and the symbolized modules.
@@ -262,10 +262,7 @@ fn assemble(
     let mut kernel_mapping: Option<MappingId> = None;
     // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
     let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> =
-        FxHashMap::with_capacity_and_hasher(
-            results.iter().map(|r| r.frames.len()).sum::<usize>() * 2,
-            Default::default(),
-        );
+        FxHashMap::with_capacity_and_hasher(symbolized * 2, Default::default());
     // Thread id → its root frame (the thread or process name).
     let mut root_frames: FxHashMap<u32, LocationId> = FxHashMap::default();
     let mut perf_maps: FxHashMap<u32, Option<PerfMap>> = FxHashMap::default();
