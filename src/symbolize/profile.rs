@@ -12,7 +12,7 @@ use crate::model::{
     DataQuality, Function, FunctionId, Line, Location, LocationId, Mapping, MappingId, Profile,
     ProfileBuilder, ValueType,
 };
-use crate::record::raw::{MappedRegion, RawRecording};
+use crate::record::raw::{MappedRegion, RawRecording, StackKey, StackTotals};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
@@ -42,56 +42,95 @@ pub fn build_profile_with(
     opts: &SymbolizerOptions,
 ) -> Profile {
     let t_collect = crate::timing::phase("collect addresses");
-    // 1. Unique user lookups per module (return addresses looked up at addr - 1).
+    // 1. Every distinct frame once, with the unique user lookups per module (return addresses
+    //    looked up at addr - 1), and each stack as a list of frame indices.
     let mut keys: Vec<ModuleKey> = Vec::new();
     let mut key_ix: FxHashMap<ModuleKey, usize> = FxHashMap::default();
     let mut wanted: Vec<FxHashSet<u64>> = Vec::new();
-    let mut kernel_addrs: FxHashSet<u64> = FxHashSet::default();
+    let mut c = Collected {
+        user: Vec::new(),
+        kernel: Vec::new(),
+        stacks: Vec::with_capacity(rec.stacks.len()),
+        ids: Vec::new(),
+    };
+    let mut user_ix: FxHashMap<(u32, u64, bool), u32> = FxHashMap::default();
+    let mut kernel_ix: FxHashMap<u64, u32> = FxHashMap::default();
     // Region (by address: `rec` is not modified here) → module index, None if not a file.
     let mut region_ix: FxHashMap<*const MappedRegion, Option<usize>> = FxHashMap::default();
-    for k in rec.stacks.keys() {
-        for &a in &k.kernel {
-            if a < PERF_CONTEXT_MAX {
-                kernel_addrs.insert(a);
+    // Deterministic output: stacks in a stable order (the profile numbers locations,
+    // functions and mappings as first met in it), and collected in that order so assembly
+    // reads `stacks` and `ids` front to back.
+    let mut sorted: Vec<(&StackKey, &StackTotals)> = rec.stacks.iter().collect();
+    sorted.sort_unstable_by(|a, b| {
+        (a.0.pid, a.0.tid, &a.0.user, &a.0.kernel).cmp(&(b.0.pid, b.0.tid, &b.0.user, &b.0.kernel))
+    });
+    for (k, t) in sorted {
+        for &a in k.kernel.iter().filter(|&&a| a < PERF_CONTEXT_MAX) {
+            let next = c.kernel.len() as u32;
+            let id = *kernel_ix.entry(a).or_insert(next);
+            if id == next {
+                c.kernel.push(a);
             }
+            c.ids.push(id);
         }
-        let Some(maps) = rec.processes.get(&k.pid) else {
-            continue;
-        };
+        let kernel_end = c.ids.len() as u32;
+        let maps = rec.processes.get(&k.pid);
         for (i, &a) in k.user.iter().enumerate() {
-            let Some(r) = maps.find(lookup_addr(a, i)) else {
+            if a >= PERF_CONTEXT_MAX {
                 continue;
-            };
+            }
+            let leaf = i == 0;
+            if let Some(&id) = user_ix.get(&(k.pid, a, leaf)) {
+                c.ids.push(id);
+                continue;
+            }
+            let la = lookup_addr(a, i);
+            let region = maps.and_then(|m| m.find(la));
             // The module of a region, found once per region (not a key built per frame).
-            let ix = match region_ix.get(&(r as *const MappedRegion)) {
+            let module = region.and_then(|r| match region_ix.get(&(r as *const MappedRegion)) {
                 Some(&ix) => ix,
                 None => {
-                    let ix = if is_symbolizable(&r.path) {
+                    let ix = is_symbolizable(&r.path).then(|| {
                         let key = ModuleKey {
                             path: r.path.clone(),
                             build_id: r.build_id.clone(),
                         };
-                        Some(*key_ix.entry(key.clone()).or_insert_with(|| {
+                        *key_ix.entry(key.clone()).or_insert_with(|| {
                             keys.push(key);
                             wanted.push(FxHashSet::default());
                             keys.len() - 1
-                        }))
-                    } else {
-                        None
-                    };
+                        })
+                    });
                     region_ix.insert(r as *const MappedRegion, ix);
                     ix
                 }
-            };
-            if let Some(ix) = ix {
-                wanted[ix].insert(r.file_offset_of(lookup_addr(a, i)));
+            });
+            if let (Some(r), Some(ix)) = (region, module) {
+                wanted[ix].insert(r.file_offset_of(la));
             }
+            let id = c.user.len() as u32;
+            c.user.push(UserFrame {
+                pid: k.pid,
+                addr: a,
+                lookup: la,
+                region,
+                module,
+            });
+            user_ix.insert((k.pid, a, leaf), id);
+            c.ids.push(id);
         }
+        c.stacks.push(CollectedStack {
+            pid: k.pid,
+            tid: k.tid,
+            truncated: k.truncated,
+            totals: *t,
+            kernel_end,
+            end: c.ids.len() as u32,
+        });
     }
-
     drop(t_collect);
     // 2. Symbolize each module once, modules in parallel; kernel symbols meanwhile.
-    let want_kernel = !kernel_addrs.is_empty();
+    let want_kernel = !c.kernel.is_empty();
     let kernel_symbols = || -> Option<Result<std::sync::Arc<Kallsyms>, String>> {
         if !want_kernel {
             return None;
@@ -127,7 +166,46 @@ pub fn build_profile_with(
         }
     };
     let kallsyms = kallsyms.as_deref();
-    assemble(rec, opts, &keys, &key_ix, &results, kallsyms, notes)
+    let profile = assemble(rec, opts, &keys, &c, &results, kallsyms, notes);
+    // The symbolized frames are thousands of small strings: left for exit to reclaim.
+    crate::exit::drop_later(results);
+    profile
+}
+
+/// What step 1 of [`build_profile_with`] collects: every distinct frame once, and each stack
+/// as indices into them, in the profile's order. Assembly then reads two compact arrays front
+/// to back; walking the recorded stacks again (scattered allocations, visited in sorted
+/// order) and hashing every frame cost it a cache miss or two per frame, about half its time.
+struct Collected<'r> {
+    /// Distinct user frames, by (pid, address, is leaf).
+    user: Vec<UserFrame<'r>>,
+    /// Distinct kernel addresses (context markers left out).
+    kernel: Vec<u64>,
+    /// The stacks, in a stable order.
+    stacks: Vec<CollectedStack>,
+    /// Frame indices of the stacks one after another, each leaf first: its kernel frames
+    /// (into `kernel`), then its user frames (into `user`).
+    ids: Vec<u32>,
+}
+
+/// A distinct user frame: the address, the one looked up, its region and module (if any).
+struct UserFrame<'r> {
+    pid: u32,
+    addr: u64,
+    lookup: u64,
+    region: Option<&'r MappedRegion>,
+    module: Option<usize>,
+}
+
+/// A stack of [`Collected::stacks`]: its frames in `ids` end at `end` (and start where the
+/// previous stack's end), its user frames start at `kernel_end`.
+struct CollectedStack {
+    pid: u32,
+    tid: u32,
+    truncated: bool,
+    totals: StackTotals,
+    kernel_end: u32,
+    end: u32,
 }
 
 /// Symbolize each module's wanted offsets once, modules in parallel.
@@ -238,7 +316,7 @@ fn assemble(
     rec: &RawRecording,
     opts: &SymbolizerOptions,
     keys: &[ModuleKey],
-    key_ix: &FxHashMap<ModuleKey, usize>,
+    c: &Collected<'_>,
     results: &[ModuleResult],
     kallsyms: Option<&Kallsyms>,
     mut notes: Vec<String>,
@@ -256,17 +334,20 @@ fn assemble(
         ValueType::new(ev, "count")
     };
     let mut b = ProfileBuilder::new(vec![ValueType::samples(), period_kind.clone()]);
-    let symbolized: usize = results.iter().map(|r| r.frames.len()).sum();
-    b.reserve(rec.stacks.len(), symbolized * 2, symbolized);
+    b.reserve(
+        c.stacks.len(),
+        c.user.len() + c.kernel.len(),
+        results.iter().map(|r| r.frames.len()).sum(),
+    );
     let mut ids = Ids::default();
     let mut kernel_mapping: Option<MappingId> = None;
-    // (pid, address, is leaf) → (location, None if resolved / Some(module index or None))
-    let mut loc_cache: FxHashMap<(u32, u64, bool), (LocationId, Unknown)> =
-        FxHashMap::with_capacity_and_hasher(symbolized * 2, Default::default());
+    // Per distinct frame: its location once made, and (user frames) whether and why it stayed
+    // unresolved.
+    let mut user_locs: Vec<Option<(LocationId, Unknown)>> = vec![None; c.user.len()];
+    let mut kernel_locs: Vec<Option<(LocationId, bool)>> = vec![None; c.kernel.len()];
     // Thread id → its root frame (the thread or process name).
     let mut root_frames: FxHashMap<u32, LocationId> = FxHashMap::default();
     let mut perf_maps: FxHashMap<u32, Option<PerfMap>> = FxHashMap::default();
-    let mut kloc_cache: FxHashMap<u64, (LocationId, bool)> = FxHashMap::default();
     let mut quality = DataQuality {
         lost_samples: rec.lost,
         ..Default::default()
@@ -275,17 +356,16 @@ fn assemble(
     let mut unmapped_frames = 0u64;
     let mut kernel_unknown = 0u64;
 
-    // Deterministic output: stacks in a stable order.
-    let mut stacks: Vec<_> = rec.stacks.iter().collect();
-    stacks.sort_unstable_by(|a, b| {
-        (a.0.pid, a.0.tid, &a.0.user, &a.0.kernel).cmp(&(b.0.pid, b.0.tid, &b.0.user, &b.0.kernel))
-    });
     let mut stack: Vec<LocationId> = Vec::new();
-    for (k, t) in stacks {
+    let mut start = 0usize;
+    for s in &c.stacks {
         stack.clear();
-        let w = t.count;
-        for &a in k.kernel.iter().filter(|&&a| a < PERF_CONTEXT_MAX) {
-            let (id, known) = *kloc_cache.entry(a).or_insert_with(|| {
+        let w = s.totals.count;
+        let (kernel, user) = c.ids[start..s.end as usize].split_at(s.kernel_end as usize - start);
+        start = s.end as usize;
+        for &f in kernel {
+            let (id, known) = *kernel_locs[f as usize].get_or_insert_with(|| {
+                let a = c.kernel[f as usize];
                 let m = *kernel_mapping.get_or_insert_with(|| {
                     let (lo, hi) = kallsyms.as_ref().map(|k| k.range()).unwrap_or((0, 0));
                     b.mapping(Mapping {
@@ -330,31 +410,18 @@ fn assemble(
             }
             stack.push(id);
         }
-        let maps = rec.processes.get(&k.pid);
-        for (i, &a) in k.user.iter().enumerate() {
-            if a >= PERF_CONTEXT_MAX {
-                continue;
-            }
-            let leaf = i == 0;
-            let (id, unknown) = match loc_cache.get(&(k.pid, a, leaf)) {
-                Some(&v) => v,
-                None => {
-                    let la = lookup_addr(a, i);
-                    let region = maps.and_then(|m| m.find(la));
-                    let jit = match (&opts.perf_map_dir, region) {
-                        (Some(dir), r) if r.is_none_or(|r| !is_symbolizable(&r.path)) => perf_maps
-                            .entry(k.pid)
-                            .or_insert_with(|| {
-                                PerfMap::load(&dir.join(format!("perf-{}.map", k.pid)))
-                            })
-                            .as_ref(),
-                        _ => None,
-                    };
-                    let v = user_location(&mut b, &mut ids, region, a, la, (key_ix, results), jit);
-                    loc_cache.insert((k.pid, a, leaf), v);
-                    v
-                }
-            };
+        for &f in user {
+            let (id, unknown) = *user_locs[f as usize].get_or_insert_with(|| {
+                let u = &c.user[f as usize];
+                let jit = match (&opts.perf_map_dir, u.region) {
+                    (Some(dir), r) if r.is_none_or(|r| !is_symbolizable(&r.path)) => perf_maps
+                        .entry(u.pid)
+                        .or_insert_with(|| PerfMap::load(&dir.join(format!("perf-{}.map", u.pid))))
+                        .as_ref(),
+                    _ => None,
+                };
+                user_location(&mut b, &mut ids, u, results, jit)
+            });
             quality.total_frames += w;
             match unknown {
                 Unknown::No => {}
@@ -369,29 +436,29 @@ fn assemble(
             }
             stack.push(id);
         }
-        if k.truncated {
+        if s.truncated {
             quality.truncated_stacks += w;
         }
         if opts.thread_root_frames {
-            let root = *root_frames.entry(k.tid).or_insert_with(|| {
+            let root = *root_frames.entry(s.tid).or_insert_with(|| {
                 let comm = rec
                     .threads
-                    .get(&k.tid)
+                    .get(&s.tid)
                     .filter(|s| !s.is_empty())
                     .or_else(|| {
                         rec.processes
-                            .get(&k.pid)
+                            .get(&s.pid)
                             .map(|p| &p.comm)
                             .filter(|s| !s.is_empty())
                     });
                 match comm {
                     Some(c) => b.frame(c),
-                    None => b.frame(&format!("pid {}", k.pid)),
+                    None => b.frame(&format!("pid {}", s.pid)),
                 }
             });
             stack.push(root);
         }
-        b.add_sample(&stack, &[t.count as i64, t.period as i64]);
+        b.add_sample(&stack, &[s.totals.count as i64, s.totals.period as i64]);
     }
 
     // Notes on why frames stayed unknown, with counts.
@@ -470,10 +537,10 @@ enum Unknown {
 }
 
 /// Ids already given out while assembling, keyed without copying names: per mapped region
-/// its module and mapping, per (name, system name, file) its function.
+/// its mapping, per (name, system name, file) its function.
 #[derive(Default)]
 struct Ids<'r> {
-    regions: FxHashMap<*const MappedRegion, (Option<usize>, MappingId)>,
+    regions: FxHashMap<*const MappedRegion, MappingId>,
     mappings: FxHashMap<(u64, u64, u64, &'r str), MappingId>,
     functions: FxHashMap<(&'r str, &'r str, &'r str), FunctionId>,
 }
@@ -481,12 +548,11 @@ struct Ids<'r> {
 fn user_location<'r>(
     b: &mut ProfileBuilder,
     ids: &mut Ids<'r>,
-    region: Option<&'r MappedRegion>,
-    addr: u64,
-    lookup: u64,
-    (key_ix, results): (&FxHashMap<ModuleKey, usize>, &'r [ModuleResult]),
+    frame: &UserFrame<'r>,
+    results: &'r [ModuleResult],
     jit: Option<&PerfMap>,
 ) -> (LocationId, Unknown) {
+    let (addr, lookup, ix) = (frame.addr, frame.lookup, frame.module);
     let jit_lines = |b: &mut ProfileBuilder| -> Vec<Line> {
         match jit.and_then(|j| j.lookup(lookup)) {
             Some(name) => {
@@ -504,7 +570,7 @@ fn user_location<'r>(
             None => Vec::new(),
         }
     };
-    let Some(r) = region else {
+    let Some(r) = frame.region else {
         let lines = jit_lines(b);
         let unknown = if lines.is_empty() {
             Unknown::Unmapped
@@ -520,14 +586,9 @@ fn user_location<'r>(
             unknown,
         );
     };
-    let (ix, m) = match ids.regions.get(&(r as *const MappedRegion)) {
-        Some(&v) => v,
+    let m = match ids.regions.get(&(r as *const MappedRegion)) {
+        Some(&m) => m,
         None => {
-            let key = ModuleKey {
-                path: r.path.clone(),
-                build_id: r.build_id.clone(),
-            };
-            let ix = key_ix.get(&key).copied();
             let res = ix.map(|i| &results[i]);
             let mk = (r.start, r.end, r.file_offset, r.path.as_str());
             let m = match ids.mappings.get(&mk) {
@@ -557,8 +618,8 @@ fn user_location<'r>(
                     m
                 }
             };
-            ids.regions.insert(r as *const MappedRegion, (ix, m));
-            (ix, m)
+            ids.regions.insert(r as *const MappedRegion, m);
+            m
         }
     };
     let res = ix.map(|i| &results[i]);
