@@ -23,9 +23,49 @@ const PERF_CONTEXT_MAX: u64 = u64::MAX - 4095;
 use super::is_symbolizable;
 
 struct ModuleResult {
-    /// file offset → frames (innermost first); empty = unresolved.
-    frames: FxHashMap<u64, Vec<Frame>>,
+    /// The file offsets looked up, sorted.
+    offsets: Vec<u64>,
+    /// Per offset its frames (innermost first); empty = unresolved.
+    frames: Vec<Vec<Frame>>,
+    /// Per frame (all offsets' frames in a row), its function's number among the module's
+    /// distinct (name, system name, file), and where each offset's frames start in it. The
+    /// functions are told apart on the lookup thread, while the strings are fresh in cache, so
+    /// assembly does it once per function instead of once per frame.
+    function_of: Vec<u32>,
+    frames_start: Vec<u32>,
+    /// Number of distinct functions.
+    function_count: usize,
     status: Result<(bool, bool, Option<String>), Unavailable>,
+}
+
+impl ModuleResult {
+    fn unavailable(e: Unavailable) -> Self {
+        ModuleResult {
+            offsets: Vec::new(),
+            frames: Vec::new(),
+            function_of: Vec::new(),
+            frames_start: vec![0],
+            function_count: 0,
+            status: Err(e),
+        }
+    }
+
+    /// The frames of an offset, each with its function's number.
+    fn frames_at(&self, offset: u64) -> Option<(&[Frame], &[u32])> {
+        let i = self.offsets.binary_search(&offset).ok()?;
+        let fns =
+            &self.function_of[self.frames_start[i] as usize..self.frames_start[i + 1] as usize];
+        Some((&self.frames[i], fns))
+    }
+}
+
+/// The (name, system name, file) a function is told apart by.
+fn function_key(f: &Frame) -> (&str, &str, &str) {
+    (
+        f.function.as_str(),
+        f.system_name.as_str(),
+        f.file.as_deref().unwrap_or(""),
+    )
 }
 
 /// Symbolize a recording into a profile. Never fails: what cannot be resolved stays an
@@ -272,10 +312,8 @@ fn symbolize_modules<K: Send + Sync>(
     let results = results
         .into_iter()
         .map(|r| {
-            r.into_inner().unwrap_or_else(|| ModuleResult {
-                frames: FxHashMap::default(),
-                status: Err(Unavailable::Missing),
-            })
+            r.into_inner()
+                .unwrap_or_else(|| ModuleResult::unavailable(Unavailable::Missing))
         })
         .collect();
     let kernel = kernel_out.into_inner().unwrap_or_else(&kernel);
@@ -291,12 +329,29 @@ fn symbolize_module(sym: &Symbolizer, key: &ModuleKey, offs: &[u64]) -> ModuleRe
         Ok(m) => {
             let t1 = std::time::Instant::now();
             let frames = m.symbolize_offsets(offs);
+            let mut numbers: FxHashMap<(&str, &str, &str), u32> = FxHashMap::default();
+            let mut function_of = Vec::with_capacity(frames.len() * 2);
+            let mut frames_start = Vec::with_capacity(frames.len() + 1);
+            for fs in &frames {
+                frames_start.push(function_of.len() as u32);
+                for f in fs {
+                    let next = numbers.len() as u32;
+                    function_of.push(*numbers.entry(function_key(f)).or_insert(next));
+                }
+            }
+            frames_start.push(function_of.len() as u32);
+            let function_count = numbers.len();
+            drop(numbers);
             crate::timing::report(
                 format_args!("  lookup {} addresses in {}", offs.len(), key.path),
                 t1,
             );
             ModuleResult {
-                frames: offs.iter().copied().zip(frames).collect(),
+                offsets: offs.to_vec(),
+                frames,
+                function_of,
+                frames_start,
+                function_count,
                 status: Ok((
                     m.has_functions(),
                     m.has_lines(),
@@ -304,10 +359,7 @@ fn symbolize_module(sym: &Symbolizer, key: &ModuleKey, offs: &[u64]) -> ModuleRe
                 )),
             }
         }
-        Err(e) => ModuleResult {
-            frames: FxHashMap::default(),
-            status: Err(e),
-        },
+        Err(e) => ModuleResult::unavailable(e),
     }
 }
 
@@ -337,9 +389,15 @@ fn assemble(
     b.reserve(
         c.stacks.len(),
         c.user.len() + c.kernel.len(),
-        results.iter().map(|r| r.frames.len()).sum(),
+        results.iter().map(|r| r.function_count).sum(),
     );
-    let mut ids = Ids::default();
+    let mut ids = Ids {
+        module_functions: results
+            .iter()
+            .map(|r| vec![None; r.function_count])
+            .collect(),
+        ..Ids::default()
+    };
     let mut kernel_mapping: Option<MappingId> = None;
     // Per distinct frame: its location once made, and (user frames) whether and why it stayed
     // unresolved.
@@ -537,10 +595,12 @@ enum Unknown {
 }
 
 /// Ids already given out while assembling, keyed without copying names: per mapped region
-/// its mapping, per (name, system name, file) its function.
+/// its mapping, per (name, system name, file) its function, and per module the function of
+/// each of its numbered functions (see [`ModuleResult::function_of`]).
 #[derive(Default)]
 struct Ids<'r> {
     regions: FxHashMap<*const MappedRegion, MappingId>,
+    module_functions: Vec<Vec<Option<FunctionId>>>,
     mappings: FxHashMap<(u64, u64, u64, &'r str), MappingId>,
     functions: FxHashMap<(&'r str, &'r str, &'r str), FunctionId>,
 }
@@ -622,22 +682,20 @@ fn user_location<'r>(
             m
         }
     };
-    let res = ix.map(|i| &results[i]);
-    let frames = res.and_then(|res| res.frames.get(&r.file_offset_of(lookup)));
     let mut lines = Vec::new();
-    if let Some(frames) = frames {
-        for f in frames {
-            let k = (
-                f.function.as_str(),
-                f.system_name.as_str(),
-                f.file.as_deref().unwrap_or(""),
-            );
-            let func = *ids.functions.entry(k).or_insert_with(|| {
-                b.function(Function {
-                    name: f.function.clone(),
-                    system_name: f.system_name.clone(),
-                    filename: f.file.clone().unwrap_or_default(),
-                    start_line: 0,
+    if let Some((i, (frames, numbers))) =
+        ix.and_then(|i| Some((i, results[i].frames_at(r.file_offset_of(lookup))?)))
+    {
+        for (f, &n) in frames.iter().zip(numbers) {
+            let slot = &mut ids.module_functions[i][n as usize];
+            let func = *slot.get_or_insert_with(|| {
+                *ids.functions.entry(function_key(f)).or_insert_with(|| {
+                    b.function(Function {
+                        name: f.function.clone(),
+                        system_name: f.system_name.clone(),
+                        filename: f.file.clone().unwrap_or_default(),
+                        start_line: 0,
+                    })
                 })
             });
             lines.push(Line {
