@@ -118,7 +118,11 @@ fn binutils(bin: &Path, addrs: &[u64]) -> Vec<Frames> {
 }
 
 fn ours(bin: &Path, addrs: &[u64]) -> Vec<Frames> {
-    let sym = Symbolizer::new(SymbolizerOptions::default());
+    ours_with(bin, addrs, SymbolizerOptions::default())
+}
+
+fn ours_with(bin: &Path, addrs: &[u64], opts: SymbolizerOptions) -> Vec<Frames> {
+    let sym = Symbolizer::new(opts);
     let m = sym
         .module(&ModuleKey {
             path: bin.to_string_lossy().into_owned(),
@@ -307,6 +311,61 @@ fn libc_with_separate_debug_file() {
     assert!(with_lines * 10 >= addrs.len() * 9, "debug file not used");
     assert!(same_names * 100 >= addrs.len() * 97);
     assert!(same_lines * 100 >= addrs.len() * 97);
+}
+
+/// zlib-compressed debug sections (`gcc -gz`, as distributions ship debug files) through the
+/// section cache: the first symbolizer inflates and stores them, a fresh one maps the stored
+/// copy, a damaged copy is ignored and replaced; every time the answers are binutils'.
+#[test]
+fn compressed_sections_through_the_section_cache() {
+    if !have_tools(&["gcc", "addr2line", "objdump"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("gz");
+    run(Command::new("gcc")
+        .args(["-O2", "-g", "-gz=zlib", "-Wl,--build-id", "-o"])
+        .arg(&bin)
+        .arg(data("symtest.c")));
+    let cache = dir.path().join("cache");
+    let opts = || SymbolizerOptions {
+        section_cache: Some(cache.clone()),
+        ..SymbolizerOptions::default()
+    };
+    let addrs = instruction_addrs(&bin, 300);
+    let theirs = binutils(&bin, &addrs);
+    let entries = || -> Vec<PathBuf> {
+        std::fs::read_dir(&cache)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+
+    let cold = ours_with(&bin, &addrs, opts());
+    compare("gcc -gz, inflated", &addrs, &theirs, &cold);
+    let stored = entries();
+    assert_eq!(stored.len(), 1, "one cache entry: {stored:?}");
+    let size = std::fs::metadata(&stored[0]).unwrap().len();
+
+    let warm = ours_with(&bin, &addrs, opts());
+    assert_eq!(warm, cold, "answers from the cached sections");
+
+    // A damaged entry (cut short) is not used, and is written again.
+    let bytes = std::fs::read(&stored[0]).unwrap();
+    std::fs::write(&stored[0], &bytes[..bytes.len() / 2]).unwrap();
+    let repaired = ours_with(&bin, &addrs, opts());
+    assert_eq!(repaired, cold, "answers with a damaged cache entry");
+    assert_eq!(std::fs::metadata(&stored[0]).unwrap().len(), size);
+
+    let uncached = ours_with(
+        &bin,
+        &addrs,
+        SymbolizerOptions {
+            section_cache: None,
+            ..SymbolizerOptions::default()
+        },
+    );
+    assert_eq!(uncached, cold);
+    assert_eq!(entries().len(), 1, "no temporary files left");
 }
 
 /// dwz-compressed debug info (`.gnu_debugaltlink` to a supplementary file, DW_FORM_GNU_ref_alt

@@ -52,6 +52,21 @@ enum SectionBytes {
     Compressed(object::CompressedFileRange),
 }
 
+/// The inflated compressed sections, slot-indexed (`None` for the others or on error).
+enum Inflated {
+    Owned(Vec<Option<Vec<u8>>>),
+    Cached(super::section_cache::Cached),
+}
+
+impl Inflated {
+    fn get(&self, slot: usize) -> Option<&[u8]> {
+        match self {
+            Inflated::Owned(v) => v.get(slot)?.as_deref(),
+            Inflated::Cached(c) => c.get(slot),
+        }
+    }
+}
+
 /// A parsed ELF file (binary, shared library, separate debug file or vdso image).
 pub struct ElfImage {
     pub path: PathBuf,
@@ -69,8 +84,10 @@ pub struct ElfImage {
     /// Executable sections have contents here (false for separate debug files).
     has_code: bool,
     sections: Vec<SectionBytes>,
-    /// The compressed sections, inflated (slot-indexed; `None` for the others or on error).
-    inflated: std::sync::OnceLock<Vec<Option<Vec<u8>>>>,
+    /// The compressed sections, inflated (see [`ElfImage::inflated`]).
+    inflated: std::sync::OnceLock<Inflated>,
+    /// Where inflated sections are kept between runs (None: not kept).
+    section_cache: Option<PathBuf>,
     has_dwarf: bool,
 }
 
@@ -294,24 +311,61 @@ impl ElfImage {
             has_code,
             sections,
             inflated: std::sync::OnceLock::new(),
+            section_cache: None,
             has_dwarf,
         })
     }
 
-    /// The compressed DWARF sections, inflated once (in parallel: a distribution's debug file
-    /// holds several MB of zlib per section).
-    fn inflated(&self) -> &[Option<Vec<u8>>] {
+    /// The compressed DWARF sections, inflated once: mapped from the section cache when it
+    /// has them (see [`super::section_cache`]), else inflated in parallel (a distribution's
+    /// debug file holds several MB of zlib per section) and stored there for later runs.
+    fn inflated(&self) -> &Inflated {
         self.inflated.get_or_init(|| {
+            let compressed: Vec<(usize, u64)> = self
+                .sections
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| match s {
+                    SectionBytes::Compressed(r) => Some((i, r.uncompressed_size)),
+                    _ => None,
+                })
+                .collect();
+            let cache = match (&self.section_cache, &self.build_id, compressed.is_empty()) {
+                (Some(dir), Some(id), false) => Some((dir, id)),
+                _ => None,
+            };
+            if let Some((dir, id)) = &cache {
+                if let Some(c) =
+                    super::section_cache::load(dir, id, self.sections.len(), &compressed)
+                {
+                    return Inflated::Cached(c);
+                }
+            }
             use rayon::prelude::*;
             let data: &[u8] = &self.data;
-            self.sections
+            let owned: Vec<Option<Vec<u8>>> = self
+                .sections
                 .par_iter()
                 .map(|s| match s {
                     SectionBytes::Compressed(r) => inflate(data, r),
                     _ => None,
                 })
-                .collect()
+                .collect();
+            // Only a complete set is worth keeping (a section that failed to inflate is
+            // retried next time rather than remembered as missing).
+            let complete = compressed.iter().all(|&(i, _)| owned[i].is_some());
+            if let (Some((dir, id)), true) = (&cache, complete) {
+                let slots: Vec<Option<&[u8]>> = owned.iter().map(|o| o.as_deref()).collect();
+                super::section_cache::store(dir, id, &slots);
+            }
+            Inflated::Owned(owned)
         })
+    }
+
+    /// Keep inflated compressed sections in this folder between runs (see
+    /// [`super::section_cache`]); None (the default) inflates them every time.
+    pub fn set_section_cache(&mut self, dir: Option<PathBuf>) {
+        self.section_cache = dir;
     }
 
     /// True when the file carries `.debug_info`.
@@ -386,7 +440,7 @@ impl ElfImage {
         };
         match &self.sections[slot] {
             SectionBytes::InFile(o, l) => &self.data[*o..*o + *l],
-            SectionBytes::Compressed(_) => self.inflated()[slot].as_deref().unwrap_or(&[]),
+            SectionBytes::Compressed(_) => self.inflated().get(slot).unwrap_or(&[]),
             SectionBytes::Absent => &[],
         }
     }

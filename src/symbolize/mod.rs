@@ -9,6 +9,7 @@
 //! - [`perfmap`]: JIT symbols from `/tmp/perf-PID.map`.
 //! - [`prefetch`]: loading binaries and kernel symbols while a recorded command runs or a
 //!   perf.data file is read.
+//! - [`section_cache`]: inflated debug sections kept on disk between runs.
 //! - [`profile`]: [`build_profile`], used by `record` and perf.data ingest.
 
 pub mod demangle;
@@ -18,6 +19,7 @@ pub mod kallsyms;
 pub mod perfmap;
 pub mod prefetch;
 pub mod profile;
+pub mod section_cache;
 pub mod symbolizer;
 
 pub use kallsyms::Kallsyms;
@@ -60,6 +62,9 @@ pub struct SymbolizerOptions {
     /// With `debug_info`: also read file:line from the line tables (default). False: names
     /// and inline frames only; DWARF-named frames carry no file:line.
     pub line_info: bool,
+    /// Folder keeping inflated compressed debug sections between runs (default:
+    /// [`section_cache::dir`], from the environment); None: inflate every time.
+    pub section_cache: Option<PathBuf>,
 }
 
 impl Default for SymbolizerOptions {
@@ -72,6 +77,7 @@ impl Default for SymbolizerOptions {
             perf_map_dir: Some(PathBuf::from("/tmp")),
             debug_info: true,
             line_info: true,
+            section_cache: section_cache::dir(),
         }
     }
 }

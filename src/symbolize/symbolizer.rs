@@ -354,6 +354,13 @@ impl Symbolizer {
         }
     }
 
+    /// Map and parse a file, with the options' section cache.
+    fn open(&self, path: &Path) -> Result<ElfImage, super::elf::LoadError> {
+        let mut image = ElfImage::open(path)?;
+        image.set_section_cache(self.opts.section_cache.clone());
+        Ok(image)
+    }
+
     /// The options this symbolizer was made with.
     pub fn options(&self) -> &SymbolizerOptions {
         &self.opts
@@ -395,7 +402,7 @@ impl Symbolizer {
                 if !cand.is_file() {
                     continue;
                 }
-                match ElfImage::open(&cand) {
+                match self.open(&cand) {
                     Ok(i) => i,
                     Err(e) => {
                         unreadable.get_or_insert(e.to_string());
@@ -512,7 +519,7 @@ impl Symbolizer {
         cands
             .into_iter()
             .filter(|c| c.is_file())
-            .filter_map(|c| ElfImage::open(&c).ok())
+            .filter_map(|c| self.open(&c).ok())
             .find(|s| s.build_id.as_deref() == Some(id.as_slice()) || id.is_empty())
     }
 
@@ -557,7 +564,7 @@ impl Symbolizer {
             if c == image.path || !c.is_file() {
                 continue;
             }
-            let Ok(d) = ElfImage::open(&c) else { continue };
+            let Ok(d) = self.open(&c) else { continue };
             if !d.has_dwarf() {
                 continue;
             }
