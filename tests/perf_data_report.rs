@@ -11,6 +11,8 @@ use std::collections::HashMap;
 /// sample's leaf location (perf's `sym` is the ELF symbol, inline frames fold into it).
 fn profdiff_self(data: &std::path::Path) -> HashMap<String, f64> {
     let p = read_path(data.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    // The reader skips validation for perf.data (ids made by the assembler): check them here.
+    p.validate().expect("assembled ids are in range");
     let vi = p.default_value_index();
     let total = p.total(vi) as f64;
     let mut m: HashMap<String, f64> = HashMap::new();
