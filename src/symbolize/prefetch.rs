@@ -40,13 +40,22 @@ struct QueueState {
     closed: bool,
 }
 
+/// What the worker does next.
+enum Next {
+    Load(ModuleKey),
+    /// Finish a loaded binary's warm-up (see [`Queue::take`]).
+    Finish,
+    Closed,
+}
+
 impl Queue {
-    /// The next binary to load; None once closed.
-    fn take(&self) -> Option<ModuleKey> {
+    /// The next job: the most sampled binary if any was sampled, else the warm-up of a binary
+    /// already indexed when `finish_pending`, else any binary; None once closed.
+    fn take(&self, finish_pending: bool) -> Next {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if st.closed {
-                return None;
+                return Next::Closed;
             }
             // Most hits first; the earliest announced among equals (max_by_key keeps the last).
             let best = st
@@ -54,9 +63,13 @@ impl Queue {
                 .iter()
                 .enumerate()
                 .max_by_key(|(i, (_, hits))| (*hits, std::cmp::Reverse(*i)))
-                .map(|(i, _)| i);
-            if let Some(i) = best {
-                return Some(st.pending.remove(i).0);
+                .map(|(i, (_, hits))| (i, *hits));
+            match best {
+                Some((i, hits)) if hits > 0 || !finish_pending => {
+                    return Next::Load(st.pending.remove(i).0)
+                }
+                _ if finish_pending => return Next::Finish,
+                _ => {}
             }
             st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
         }
@@ -130,11 +143,27 @@ impl Prefetcher {
                         tids3.lock().unwrap_or_else(|e| e.into_inner()).push(t);
                     })
                     .build();
+                // Each binary is indexed as it comes; the rest of its warm-up (the ranges of
+                // units that declare none, several ms for a large Rust binary) waits until
+                // every sampled binary is indexed, so the lookups that start when reading
+                // ends find libc indexed too rather than waiting for it.
                 let work = || {
                     if kernel {
                         let _ = sym.kallsyms();
                     }
-                    while let Some(key) = rx.take() {
+                    let mut indexed: std::collections::VecDeque<Arc<super::symbolizer::Module>> =
+                        std::collections::VecDeque::new();
+                    loop {
+                        let key = match rx.take(!indexed.is_empty()) {
+                            Next::Load(key) => key,
+                            Next::Finish => {
+                                if let Some(m) = indexed.pop_front() {
+                                    m.warm();
+                                }
+                                continue;
+                            }
+                            Next::Closed => break,
+                        };
                         if stop2.load(Ordering::Relaxed) {
                             break;
                         }
@@ -142,7 +171,8 @@ impl Prefetcher {
                             if stop2.load(Ordering::Relaxed) {
                                 break;
                             }
-                            m.warm();
+                            m.index_now();
+                            indexed.push_back(m);
                         }
                     }
                 };

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Most addresses looked up as one job (see `symbolize_opt`).
-const MAX_GROUP: usize = 1024;
+const MAX_GROUP: usize = 256;
 
 /// One source frame, innermost first in a lookup result.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -107,6 +107,11 @@ impl Module {
             .as_ref()
     }
 
+    /// Build the DWARF index now (the first part of [`Module::warm`]).
+    pub fn index_now(&self) {
+        let _ = self.index();
+    }
+
     /// Do the per-module setup of lookups ahead of time (index the DWARF), e.g. while a
     /// recorded command still runs.
     pub fn warm(&self) {
@@ -183,12 +188,21 @@ impl Module {
         for (i, f) in found.into_iter().flatten() {
             frames[i] = f;
         }
+        // Moved out when every address is asked once (the usual case: callers pass distinct
+        // offsets); copying thousands of frames was milliseconds on one thread.
+        let distinct = vaddrs.iter().flatten().count() == unique.len();
         vaddrs
             .iter()
             .map(|a| match a {
                 Some(a) => unique
                     .binary_search(a)
-                    .map(|i| frames[i].clone())
+                    .map(|i| {
+                        if distinct {
+                            std::mem::take(&mut frames[i])
+                        } else {
+                            frames[i].clone()
+                        }
+                    })
                     .unwrap_or_default(),
                 None => Vec::new(),
             })
