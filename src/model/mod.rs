@@ -396,7 +396,11 @@ pub struct ProfileBuilder {
     frames: FxHashMap<String, LocationId>,
     locations: FxHashMap<Location, LocationId>,
     mappings: FxHashMap<Mapping, MappingId>,
-    stacks: FxHashMap<Vec<LocationId>, usize>,
+    /// Unlabeled samples by a hash of their stack: the sample is compared in place rather
+    /// than its stack kept a second time as a key. Stacks whose hash an earlier, different
+    /// stack already has go to `collided`.
+    stacks: FxHashMap<u64, usize>,
+    collided: FxHashMap<Vec<LocationId>, usize>,
 }
 
 impl ProfileBuilder {
@@ -495,7 +499,13 @@ impl ProfileBuilder {
 
     /// [`ProfileBuilder::add_sample`], returning the index of the sample the values went to.
     pub fn add_sample_at(&mut self, stack: &[LocationId], values: &[i64]) -> usize {
-        if let Some(&i) = self.stacks.get(stack) {
+        let hash = stack_hash(stack);
+        let found = match self.stacks.get(&hash) {
+            Some(&i) if self.profile.samples[i].locations == stack => Some(i),
+            Some(_) => self.collided.get(stack).copied(),
+            None => None,
+        };
+        if let Some(i) = found {
             let s = &mut self.profile.samples[i];
             for (a, b) in s.values.iter_mut().zip(values) {
                 *a = a.saturating_add(*b);
@@ -510,7 +520,14 @@ impl ProfileBuilder {
             values: v,
             labels: Vec::new(),
         });
-        self.stacks.insert(stack.to_vec(), i);
+        match self.stacks.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(stack.to_vec(), i);
+            }
+        }
         i
     }
 
@@ -541,6 +558,7 @@ impl ProfileBuilder {
             self.locations,
             self.mappings,
             self.stacks,
+            self.collided,
         ));
         self.profile
     }
@@ -554,6 +572,14 @@ impl ProfileBuilder {
         self.functions.reserve(functions);
         self.profile.functions.reserve(functions);
     }
+}
+
+/// The key [`ProfileBuilder`] finds samples by.
+fn stack_hash(stack: &[LocationId]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    stack.hash(&mut h);
+    h.finish()
 }
 
 /// Where readers of name-only stacks (folded text) put what they parse: a [`ProfileBuilder`]
@@ -578,6 +604,23 @@ impl StackSink for ProfileBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_merge_by_stack_even_when_hashes_collide() {
+        let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
+        let (f, g, h) = (b.frame("f"), b.frame("g"), b.frame("h"));
+        assert_eq!(b.add_sample_at(&[f, g], &[1]), 0);
+        assert_eq!(b.add_sample_at(&[f, g], &[2]), 0);
+        // Make `[h, g]` look like `[f, g]` to the hash index: it must still be a sample of
+        // its own, found again by its stack.
+        b.stacks.insert(stack_hash(&[h, g]), 0);
+        assert_eq!(b.add_sample_at(&[h, g], &[5]), 1);
+        assert_eq!(b.add_sample_at(&[h, g], &[1]), 1);
+        assert_eq!(b.add_sample_at(&[f, g], &[1]), 0);
+        let p = b.finish();
+        assert_eq!(p.samples.len(), 2);
+        assert_eq!((p.samples[0].values[0], p.samples[1].values[0]), (4, 6));
+    }
 
     #[test]
     fn builder_merges_identical_stacks_and_names_root_first() {
