@@ -45,7 +45,7 @@ fn profdiff_stacks(data: &std::path::Path, dwarf: bool) -> HashMap<(u32, Stack),
     let bytes = std::fs::read(data).unwrap();
     let rec = perf_data::read_raw(&bytes, &ReadOptions::default()).unwrap();
     let mut m = HashMap::new();
-    for (k, t) in &rec.stacks {
+    for (k, t) in rec.stacks.iter() {
         let maps = &rec.processes[&k.pid];
         let stack: Stack = k
             .user

@@ -119,7 +119,7 @@ pub struct RawRecording {
     pub processes: FxHashMap<u32, ProcessMaps>,
     /// Thread names per thread id (`comm`).
     pub threads: FxHashMap<u32, String>,
-    pub stacks: FxHashMap<StackKey, StackTotals>,
+    pub stacks: Stacks,
     /// Samples the kernel reported lost (LOST / LOST_SAMPLES records).
     pub lost: u64,
     /// Event name (`cpu-clock`, `cycles`, …).
@@ -142,20 +142,13 @@ pub struct RawRecording {
 impl RawRecording {
     /// Add one sample.
     pub fn add(&mut self, key: StackKey, period: u64) {
-        let t = self.stacks.entry(key).or_default();
-        t.count += 1;
-        t.period += period;
+        self.stacks.add(&key, period);
     }
 
-    /// [`RawRecording::add`] for a borrowed key: copied only when the stack is new (most
+    /// [`RawRecording::add`] for a borrowed key (the stack is copied only when new; most
     /// samples repeat a stack already seen).
     pub fn add_ref(&mut self, key: &StackKey, period: u64) {
-        let t = match self.stacks.get_mut(key) {
-            Some(t) => t,
-            None => self.stacks.entry(key.clone()).or_default(),
-        };
-        t.count += 1;
-        t.period += period;
+        self.stacks.add(key, period);
     }
 
     /// The maps of a process, created empty if unknown.
@@ -166,7 +159,138 @@ impl RawRecording {
     }
 
     pub fn sample_count(&self) -> u64 {
-        self.stacks.values().map(|t| t.count).sum()
+        self.stacks.iter().map(|(_, t)| t.count).sum()
+    }
+}
+
+/// The recording's distinct stacks with their totals. Stacks live one after another in one
+/// array and are found by a hash of their contents, so adding a sample whose stack is known
+/// costs a hash and a comparison against contiguous memory, and a new one a copy into the
+/// array (not two vectors of its own); iterating reads the array front to back.
+#[derive(Clone, Debug, Default)]
+pub struct Stacks {
+    /// Hash of a stack → the first entry with that hash (others are chained by `next`).
+    index: FxHashMap<u64, u32>,
+    entries: Vec<Entry>,
+    /// Each entry's frames, kernel then user, one entry after another.
+    frames: Vec<u64>,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    pid: u32,
+    tid: u32,
+    truncated: bool,
+    /// `frames[start..start + kernel]` are kernel frames, the next `user` ones user frames.
+    start: usize,
+    kernel: u32,
+    user: u32,
+    /// The next entry with the same hash (`NO_ENTRY`: none).
+    next: u32,
+    totals: StackTotals,
+}
+
+const NO_ENTRY: u32 = u32::MAX;
+
+/// A stack of [`Stacks`], borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackRef<'a> {
+    pub pid: u32,
+    pub tid: u32,
+    /// Kernel frames, leaf first.
+    pub kernel: &'a [u64],
+    /// User frames, leaf first (see [`StackKey::user`]).
+    pub user: &'a [u64],
+    pub truncated: bool,
+}
+
+fn stack_hash(pid: u32, tid: u32, truncated: bool, kernel: &[u64], user: &[u64]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    (pid, tid, truncated).hash(&mut h);
+    kernel.hash(&mut h);
+    user.hash(&mut h);
+    h.finish()
+}
+
+impl Stacks {
+    /// Count one sample of `key` with this period.
+    pub fn add(&mut self, key: &StackKey, period: u64) {
+        let hash = stack_hash(key.pid, key.tid, key.truncated, &key.kernel, &key.user);
+        let mut at = self.index.get(&hash).copied();
+        let mut last = None;
+        while let Some(i) = at {
+            let e = &self.entries[i as usize];
+            if self.get(e) == key.as_ref() {
+                let e = &mut self.entries[i as usize];
+                e.totals.count += 1;
+                e.totals.period += period;
+                return;
+            }
+            last = Some(i);
+            at = (e.next != NO_ENTRY).then_some(e.next);
+        }
+        let i = u32::try_from(self.entries.len())
+            .ok()
+            .filter(|&i| i != NO_ENTRY)
+            .expect("fewer than 2^32 distinct stacks");
+        let start = self.frames.len();
+        self.frames.extend_from_slice(&key.kernel);
+        self.frames.extend_from_slice(&key.user);
+        self.entries.push(Entry {
+            pid: key.pid,
+            tid: key.tid,
+            truncated: key.truncated,
+            start,
+            kernel: key.kernel.len() as u32,
+            user: key.user.len() as u32,
+            next: NO_ENTRY,
+            totals: StackTotals { count: 1, period },
+        });
+        match last {
+            Some(l) => self.entries[l as usize].next = i,
+            None => {
+                self.index.insert(hash, i);
+            }
+        }
+    }
+
+    fn get(&self, e: &Entry) -> StackRef<'_> {
+        let k = e.start + e.kernel as usize;
+        StackRef {
+            pid: e.pid,
+            tid: e.tid,
+            kernel: &self.frames[e.start..k],
+            user: &self.frames[k..k + e.user as usize],
+            truncated: e.truncated,
+        }
+    }
+
+    /// Number of distinct stacks.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The stacks with their totals, in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = (StackRef<'_>, StackTotals)> + '_ {
+        self.entries.iter().map(|e| (self.get(e), e.totals))
+    }
+}
+
+impl StackKey {
+    /// The key as a [`StackRef`].
+    pub fn as_ref(&self) -> StackRef<'_> {
+        StackRef {
+            pid: self.pid,
+            tid: self.tid,
+            kernel: &self.kernel,
+            user: &self.user,
+            truncated: self.truncated,
+        }
     }
 }
 
@@ -182,6 +306,37 @@ mod tests {
             path: path.into(),
             build_id: None,
         }
+    }
+
+    #[test]
+    fn stacks_aggregate_by_content_even_when_hashes_collide() {
+        let key = |tid: u32, user: &[u64]| StackKey {
+            pid: 1,
+            tid,
+            kernel: vec![0xffff_0001],
+            user: user.to_vec(),
+            truncated: false,
+        };
+        let mut s = Stacks::default();
+        s.add(&key(1, &[10, 20]), 5);
+        s.add(&key(1, &[10, 20]), 7);
+        s.add(&key(2, &[10, 20]), 1);
+        // Make `[30]` share the hash of `[10, 20]`: it still gets an entry of its own, found
+        // again through the chain.
+        let (a, b) = (key(1, &[10, 20]), key(1, &[30]));
+        let ha = stack_hash(a.pid, a.tid, a.truncated, &a.kernel, &a.user);
+        let hb = stack_hash(b.pid, b.tid, b.truncated, &b.kernel, &b.user);
+        let first = s.index.remove(&ha).unwrap();
+        s.index.insert(hb, first);
+        s.add(&b, 2);
+        s.add(&b, 3);
+        let got: Vec<(StackRef, StackTotals)> = s.iter().collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].0, a.as_ref());
+        assert_eq!((got[0].1.count, got[0].1.period), (2, 12));
+        assert_eq!(got[1].0.tid, 2);
+        assert_eq!(got[2].0, b.as_ref());
+        assert_eq!((got[2].1.count, got[2].1.period), (2, 5));
     }
 
     #[test]

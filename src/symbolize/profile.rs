@@ -12,7 +12,7 @@ use crate::model::{
     DataQuality, Function, FunctionId, Line, Location, LocationId, Mapping, MappingId, Profile,
     ProfileBuilder, ValueType,
 };
-use crate::record::raw::{MappedRegion, RawRecording, StackKey, StackTotals};
+use crate::record::raw::{MappedRegion, RawRecording, StackRef, StackTotals};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
@@ -100,7 +100,7 @@ pub fn build_profile_with(
     // Deterministic output: stacks in a stable order (the profile numbers locations,
     // functions and mappings as first met in it), and collected in that order so assembly
     // reads `stacks` and `ids` front to back.
-    let mut sorted: Vec<(&StackKey, &StackTotals)> = rec.stacks.iter().collect();
+    let mut sorted: Vec<(StackRef, StackTotals)> = rec.stacks.iter().collect();
     sorted.sort_unstable_by(|a, b| {
         (a.0.pid, a.0.tid, &a.0.user, &a.0.kernel).cmp(&(b.0.pid, b.0.tid, &b.0.user, &b.0.kernel))
     });
@@ -163,7 +163,7 @@ pub fn build_profile_with(
             pid: k.pid,
             tid: k.tid,
             truncated: k.truncated,
-            totals: *t,
+            totals: t,
             kernel_end,
             end: c.ids.len() as u32,
         });
@@ -551,7 +551,7 @@ fn assemble(
     p.time_nanos = rec.start_time_nanos;
     p.duration_nanos = rec.duration_nanos;
     let total_count = rec.sample_count();
-    let total_period: u64 = rec.stacks.values().map(|t| t.period).sum();
+    let total_period: u64 = rec.stacks.iter().map(|(_, t)| t.period).sum();
     p.period = match rec.frequency {
         Some(f) if f > 0 && rec.period_is_time => (1_000_000_000 / f) as i64,
         _ if total_count > 0 => (total_period / total_count) as i64,
