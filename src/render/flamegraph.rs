@@ -247,6 +247,7 @@ impl Tree {
         let mut negative = false;
         let mut total = 0i64;
         let mut via: FxHashMap<(u32, LocationId), u32> = FxHashMap::default();
+        let mut last_via: Vec<(u32, u32)> = vec![(NONE, NONE); profile.locations.len()];
         for s in &profile.samples {
             let v = s.values.get(value).copied().unwrap_or(0);
             if v == 0 {
@@ -296,17 +297,25 @@ impl Tree {
                 }
                 any = true;
                 // Where this location's frames lead from `node`, walked once per (node,
-                // location): samples share their root-side locations.
-                node = match via.get(&(node, loc)) {
-                    Some(&end) => end,
-                    None => {
-                        let start = node;
-                        for &name in frames.iter() {
-                            node = child_of(&mut nodes, &mut child, node, name);
+                // location): samples share their root-side locations. The last answer per
+                // location is checked first (consecutive samples mostly repeat it).
+                let last = &mut last_via[loc as usize];
+                node = if last.0 == node {
+                    last.1
+                } else {
+                    let start = node;
+                    let end = match via.get(&(start, loc)) {
+                        Some(&end) => end,
+                        None => {
+                            for &name in frames.iter() {
+                                node = child_of(&mut nodes, &mut child, node, name);
+                            }
+                            via.insert((start, loc), node);
+                            node
                         }
-                        via.insert((start, loc), node);
-                        node
-                    }
+                    };
+                    *last = (start, end);
+                    end
                 };
             }
             if !any {
