@@ -157,11 +157,13 @@ impl Module {
         unique.dedup();
         let index = self.index();
         // Grouped by compilation unit, so each unit is parsed by one thread while the others
-        // work on other units (rather than waiting for it).
+        // work on other units (rather than waiting for it). Addresses no unit declares come
+        // first (key 0): they need the ranges of the units that declare none, several ms to
+        // compute on one thread, better started at once than after every other group.
         let mut order: Vec<(usize, usize)> = unique
             .iter()
             .enumerate()
-            .map(|(i, &a)| (index.and_then(|x| x.unit_of(a)).unwrap_or(usize::MAX), i))
+            .map(|(i, &a)| (index.and_then(|x| x.unit_of(a)).map_or(0, |u| u + 1), i))
             .collect();
         order.sort_unstable();
         // A very large group (one huge unit, or every address when there is no DWARF) is
