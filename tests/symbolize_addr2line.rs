@@ -50,6 +50,17 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf8")
 }
 
+/// `tests/data/symtest.c` compiled with gcc and these flags into `dir/name`.
+fn gcc_symtest(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let bin = dir.join(name);
+    run(Command::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(&bin)
+        .arg(data("symtest.c")));
+    bin
+}
+
 /// Every instruction start of `.text` (objdump), thinned evenly to at most `max`.
 fn instruction_addrs(bin: &Path, max: usize) -> Vec<u64> {
     let text = run(Command::new("objdump")
@@ -218,11 +229,7 @@ fn c_matches_binutils() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("symtest_c");
-    run(Command::new("gcc")
-        .args(["-O2", "-g", "-o"])
-        .arg(&bin)
-        .arg(data("symtest.c")));
+    let bin = gcc_symtest(dir.path(), "symtest_c", &["-O2", "-g"]);
     check("C -O2 -g", &bin, 400, 0.99);
 }
 
@@ -322,11 +329,11 @@ fn compressed_sections_through_the_section_cache() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("gz");
-    run(Command::new("gcc")
-        .args(["-O2", "-g", "-gz=zlib", "-Wl,--build-id", "-o"])
-        .arg(&bin)
-        .arg(data("symtest.c")));
+    let bin = gcc_symtest(
+        dir.path(),
+        "gz",
+        &["-O2", "-g", "-gz=zlib", "-Wl,--build-id"],
+    );
     let cache = dir.path().join("cache");
     let opts = || SymbolizerOptions {
         section_cache: Some(cache.clone()),
