@@ -331,12 +331,18 @@ impl ElfImage {
                 })
                 .collect();
             let cache = match (&self.section_cache, &self.build_id, compressed.is_empty()) {
-                (Some(dir), Some(id), false) => Some((dir, id)),
+                (Some(dir), Some(id), false) => Some((
+                    dir,
+                    super::section_cache::Source {
+                        build_id: id,
+                        len: self.data.len() as u64,
+                    },
+                )),
                 _ => None,
             };
-            if let Some((dir, id)) = &cache {
+            if let Some((dir, src)) = &cache {
                 if let Some(c) =
-                    super::section_cache::load(dir, id, self.sections.len(), &compressed)
+                    super::section_cache::load(dir, src, self.sections.len(), &compressed)
                 {
                     return Inflated::Cached(c);
                 }
@@ -354,9 +360,9 @@ impl ElfImage {
             // Only a complete set is worth keeping (a section that failed to inflate is
             // retried next time rather than remembered as missing).
             let complete = compressed.iter().all(|&(i, _)| owned[i].is_some());
-            if let (Some((dir, id)), true) = (&cache, complete) {
+            if let (Some((dir, src)), true) = (&cache, complete) {
                 let slots: Vec<Option<&[u8]>> = owned.iter().map(|o| o.as_deref()).collect();
-                super::section_cache::store(dir, id, &slots);
+                super::section_cache::store(dir, src, &slots);
             }
             Inflated::Owned(owned)
         })

@@ -50,7 +50,7 @@ enum Next {
 
 impl Queue {
     /// The next job: the most sampled binary if any was sampled, else the warm-up of a binary
-    /// already indexed when `finish_pending`, else any binary; None once closed.
+    /// already indexed when `finish_pending`, else any binary; `Closed` once closed.
     fn take(&self, finish_pending: bool) -> Next {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {

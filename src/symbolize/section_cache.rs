@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Entry layout version (in the magic).
-const MAGIC: &[u8; 8] = b"PDSECT01";
+const MAGIC: &[u8; 8] = b"PDSECT02";
 /// Most bytes the cache folder may hold.
 pub const MAX_TOTAL: u64 = 1 << 30;
 /// Offset marking a slot the entry does not carry.
@@ -60,9 +60,17 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// The entry for `build_id`, if it carries every slot `want` lists (slot, inflated size)
-/// with exactly that size.
-pub fn load(dir: &Path, build_id: &[u8], slots: usize, want: &[(usize, u64)]) -> Option<Cached> {
+/// The debug file an entry was made from: its build id and size (a file rewritten under the
+/// same build id, by dwz for instance, changes size).
+pub struct Source<'a> {
+    pub build_id: &'a [u8],
+    pub len: u64,
+}
+
+/// The entry for `src`, if it carries every slot `want` lists (slot, inflated size) with
+/// exactly that size.
+pub fn load(dir: &Path, src: &Source, slots: usize, want: &[(usize, u64)]) -> Option<Cached> {
+    let build_id = src.build_id;
     let file = std::fs::File::open(entry_path(dir, build_id)).ok()?;
     // SAFETY: read-only mapping of a file only ever replaced by rename (never rewritten in
     // place); truncation by another program is the hazard every mmap reader accepts.
@@ -77,10 +85,10 @@ pub fn load(dir: &Path, build_id: &[u8], slots: usize, want: &[(usize, u64)]) ->
         return None;
     }
     let mut at = id_end.next_multiple_of(8);
-    if u64_at(b, at)? != slots as u64 {
+    if u64_at(b, at)? != src.len || u64_at(b, at + 8)? != slots as u64 {
         return None;
     }
-    at += 8;
+    at += 16;
     let mut table = Vec::with_capacity(slots);
     for _ in 0..slots {
         let (o, l) = (u64_at(b, at)?, u64_at(b, at + 8)?);
@@ -101,20 +109,22 @@ pub fn load(dir: &Path, build_id: &[u8], slots: usize, want: &[(usize, u64)]) ->
     Some(Cached { map, slots: table })
 }
 
-/// Write the entry for `build_id` (slots without bytes are left out), then keep the folder
-/// under [`MAX_TOTAL`]. Failures are ignored: the cache only ever saves work.
-pub fn store(dir: &Path, build_id: &[u8], sections: &[Option<&[u8]>]) {
-    let _ = try_store(dir, build_id, sections);
+/// Write the entry for `src` (slots without bytes are left out), then keep the folder under
+/// [`MAX_TOTAL`]. Failures are ignored: the cache only ever saves work.
+pub fn store(dir: &Path, src: &Source, sections: &[Option<&[u8]>]) {
+    let _ = try_store(dir, src, sections);
     prune(dir, MAX_TOTAL);
 }
 
-fn try_store(dir: &Path, build_id: &[u8], sections: &[Option<&[u8]>]) -> std::io::Result<()> {
+fn try_store(dir: &Path, src: &Source, sections: &[Option<&[u8]>]) -> std::io::Result<()> {
+    let build_id = src.build_id;
     std::fs::create_dir_all(dir)?;
     let mut head: Vec<u8> = Vec::new();
     head.extend_from_slice(MAGIC);
     head.extend_from_slice(&(build_id.len() as u64).to_le_bytes());
     head.extend_from_slice(build_id);
     head.resize(head.len().next_multiple_of(8), 0);
+    head.extend_from_slice(&src.len.to_le_bytes());
     head.extend_from_slice(&(sections.len() as u64).to_le_bytes());
     let mut at = (head.len() + sections.len() * 16) as u64;
     for s in sections {
@@ -191,25 +201,39 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("profdiff-sect-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let id = [0xab, 0xcd, 0x01];
+        let src = Source {
+            build_id: &id,
+            len: 4096,
+        };
         let a = b"first section".to_vec();
         let c = vec![7u8; 1000];
-        store(&dir, &id, &[Some(&a), None, Some(&c)]);
-        let got = load(&dir, &id, 3, &[(0, a.len() as u64), (2, 1000)]).expect("stored entry");
+        store(&dir, &src, &[Some(&a), None, Some(&c)]);
+        let got = load(&dir, &src, 3, &[(0, a.len() as u64), (2, 1000)]).expect("stored entry");
         assert_eq!(got.get(0), Some(&a[..]));
         assert_eq!(got.get(1), None);
         assert_eq!(got.get(2), Some(&c[..]));
-        // A size the debug file does not declare, a slot it lacks, another layout, another id.
-        assert!(load(&dir, &id, 3, &[(0, 5)]).is_none());
-        assert!(load(&dir, &id, 3, &[(1, 0)]).is_none());
-        assert!(load(&dir, &id, 4, &[]).is_none());
-        assert!(load(&dir, &[1, 2], 3, &[]).is_none());
+        // A size the debug file does not declare, a slot it lacks, another layout, another id,
+        // another file under the same id.
+        assert!(load(&dir, &src, 3, &[(0, 5)]).is_none());
+        assert!(load(&dir, &src, 3, &[(1, 0)]).is_none());
+        assert!(load(&dir, &src, 4, &[]).is_none());
+        let other = Source {
+            build_id: &[1, 2],
+            len: 4096,
+        };
+        assert!(load(&dir, &other, 3, &[]).is_none());
+        let rewritten = Source {
+            build_id: &id,
+            len: 4000,
+        };
+        assert!(load(&dir, &rewritten, 3, &[]).is_none());
         // A truncated entry is rejected, not read past its end.
         let path = entry_path(&dir, &id);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
-        assert!(load(&dir, &id, 3, &[(2, 1000)]).is_none());
-        std::fs::write(&path, b"PDSECT01garbage").unwrap();
-        assert!(load(&dir, &id, 3, &[]).is_none());
+        assert!(load(&dir, &src, 3, &[(2, 1000)]).is_none());
+        std::fs::write(&path, b"PDSECT02garbage").unwrap();
+        assert!(load(&dir, &src, 3, &[]).is_none());
         // No temporary files are left behind.
         let names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -224,9 +248,13 @@ mod tests {
     fn prune_removes_oldest_first() {
         let dir = std::env::temp_dir().join(format!("profdiff-prune-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        store(&dir, &[1], &[Some(&[0u8; 4000][..])]);
+        let src = |id: &'static [u8]| Source {
+            build_id: id,
+            len: 1,
+        };
+        store(&dir, &src(&[1]), &[Some(&[0u8; 4000][..])]);
         std::thread::sleep(std::time::Duration::from_millis(20));
-        store(&dir, &[2], &[Some(&[0u8; 4000][..])]);
+        store(&dir, &src(&[2]), &[Some(&[0u8; 4000][..])]);
         prune(&dir, 5000);
         assert!(!entry_path(&dir, &[1]).exists());
         assert!(entry_path(&dir, &[2]).exists());
