@@ -24,6 +24,7 @@ pub mod cli;
 pub mod error;
 pub mod exit;
 pub mod formats;
+pub mod hash_index;
 pub mod inprocess;
 pub mod model;
 pub mod output;

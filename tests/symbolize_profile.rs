@@ -105,7 +105,7 @@ fn recording(region: MappedRegion, user: Vec<u64>, kernel: Vec<u64>) -> RawRecor
         truncated: false,
     };
     for _ in 0..3 {
-        rec.add(key.clone(), 1_000_000);
+        rec.add(&key, 1_000_000);
     }
     rec
 }
@@ -311,7 +311,7 @@ fn own_vdso_symbolizes() {
         build_id: None,
     });
     rec.add(
-        StackKey {
+        &StackKey {
             pid: 7,
             tid: 7,
             kernel: vec![],
@@ -433,7 +433,7 @@ fn jit_frames_from_perf_map() {
         build_id: None,
     });
     rec.add(
-        StackKey {
+        &StackKey {
             pid: 77,
             tid: 77,
             kernel: vec![],
@@ -487,7 +487,7 @@ fn corrupt_binary_is_a_note_not_a_panic() {
             build_id: None,
         });
         rec.add(
-            StackKey {
+            &StackKey {
                 pid: 5,
                 tid: 5,
                 kernel: vec![],

@@ -184,7 +184,7 @@ fn flush_jobs(rec: &mut RawRecording, jobs: &mut Vec<UnwindJob>, truncated: &mut
         if k.truncated {
             *truncated += 1;
         }
-        rec.add(k, p);
+        rec.add(&k, p);
     }
 }
 
@@ -524,7 +524,7 @@ fn read_raw_inner(
                         continue;
                     }
                 }
-                rec.add_ref(&scratch, period);
+                rec.add(&scratch, period);
             }
             EventRecord::Mmap(m) => {
                 let path = raw_string(&m.path);

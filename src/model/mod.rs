@@ -396,11 +396,8 @@ pub struct ProfileBuilder {
     frames: FxHashMap<String, LocationId>,
     locations: FxHashMap<Location, LocationId>,
     mappings: FxHashMap<Mapping, MappingId>,
-    /// Unlabeled samples by a hash of their stack: the sample is compared in place rather
-    /// than its stack kept a second time as a key. Stacks whose hash an earlier, different
-    /// stack already has go to `collided`.
-    stacks: FxHashMap<u64, usize>,
-    collided: FxHashMap<Vec<LocationId>, usize>,
+    /// Unlabeled samples by a hash of their stack (compared in place, not kept twice).
+    stacks: crate::hash_index::HashIndex,
 }
 
 impl ProfileBuilder {
@@ -499,12 +496,9 @@ impl ProfileBuilder {
 
     /// [`ProfileBuilder::add_sample`], returning the index of the sample the values went to.
     pub fn add_sample_at(&mut self, stack: &[LocationId], values: &[i64]) -> usize {
-        let hash = stack_hash(stack);
-        let found = match self.stacks.get(&hash) {
-            Some(&i) if self.profile.samples[i].locations == stack => Some(i),
-            Some(_) => self.collided.get(stack).copied(),
-            None => None,
-        };
+        let hash = crate::hash_index::hash_of(stack);
+        let samples = &self.profile.samples;
+        let found = self.stacks.find(hash, |i| samples[i].locations == stack);
         if let Some(i) = found {
             let s = &mut self.profile.samples[i];
             for (a, b) in s.values.iter_mut().zip(values) {
@@ -520,14 +514,7 @@ impl ProfileBuilder {
             values: v,
             labels: Vec::new(),
         });
-        match self.stacks.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(i);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.collided.insert(stack.to_vec(), i);
-            }
-        }
+        self.stacks.insert(hash, i);
         i
     }
 
@@ -558,7 +545,6 @@ impl ProfileBuilder {
             self.locations,
             self.mappings,
             self.stacks,
-            self.collided,
         ));
         self.profile
     }
@@ -572,14 +558,6 @@ impl ProfileBuilder {
         self.functions.reserve(functions);
         self.profile.functions.reserve(functions);
     }
-}
-
-/// The key [`ProfileBuilder`] finds samples by.
-fn stack_hash(stack: &[LocationId]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    stack.hash(&mut h);
-    h.finish()
 }
 
 /// Where readers of name-only stacks (folded text) put what they parse: a [`ProfileBuilder`]
@@ -613,7 +591,7 @@ mod tests {
         assert_eq!(b.add_sample_at(&[f, g], &[2]), 0);
         // Make `[h, g]` look like `[f, g]` to the hash index: it must still be a sample of
         // its own, found again by its stack.
-        b.stacks.insert(stack_hash(&[h, g]), 0);
+        b.stacks.insert(crate::hash_index::hash_of(&[h, g][..]), 0);
         assert_eq!(b.add_sample_at(&[h, g], &[5]), 1);
         assert_eq!(b.add_sample_at(&[h, g], &[1]), 1);
         assert_eq!(b.add_sample_at(&[f, g], &[1]), 0);

@@ -164,7 +164,7 @@ impl DwarfSpool {
                 )
                 .collect();
             for (k, p) in keys {
-                rec.add(k, p);
+                rec.add(&k, p);
             }
         }
         for (path, problem) in modules.problems() {

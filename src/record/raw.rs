@@ -6,6 +6,7 @@
 //! Identical stacks are aggregated as they arrive, so memory grows with unique stacks, not with
 //! samples.
 
+use crate::hash_index::{hash_of, HashIndex};
 use rustc_hash::FxHashMap;
 
 /// One file-backed (or anonymous/special) region mapped into a process.
@@ -140,14 +141,9 @@ pub struct RawRecording {
 }
 
 impl RawRecording {
-    /// Add one sample.
-    pub fn add(&mut self, key: StackKey, period: u64) {
-        self.stacks.add(&key, period);
-    }
-
-    /// [`RawRecording::add`] for a borrowed key (the stack is copied only when new; most
-    /// samples repeat a stack already seen).
-    pub fn add_ref(&mut self, key: &StackKey, period: u64) {
+    /// Add one sample (its stack is copied only when new: most samples repeat a stack
+    /// already seen).
+    pub fn add(&mut self, key: &StackKey, period: u64) {
         self.stacks.add(key, period);
     }
 
@@ -164,13 +160,12 @@ impl RawRecording {
 }
 
 /// The recording's distinct stacks with their totals. Stacks live one after another in one
-/// array and are found by a hash of their contents, so adding a sample whose stack is known
-/// costs a hash and a comparison against contiguous memory, and a new one a copy into the
-/// array (not two vectors of its own); iterating reads the array front to back.
+/// array and are found by a hash of their contents ([`HashIndex`]), so adding a sample whose
+/// stack is known costs a hash and a comparison against contiguous memory, and a new one a
+/// copy into the array (not two vectors of its own); iterating reads the array front to back.
 #[derive(Clone, Debug, Default)]
 pub struct Stacks {
-    /// Hash of a stack → the first entry with that hash (others are chained by `next`).
-    index: FxHashMap<u64, u32>,
+    index: HashIndex,
     entries: Vec<Entry>,
     /// Each entry's frames, kernel then user, one entry after another.
     frames: Vec<u64>,
@@ -185,12 +180,8 @@ struct Entry {
     start: usize,
     kernel: u32,
     user: u32,
-    /// The next entry with the same hash (`NO_ENTRY`: none).
-    next: u32,
     totals: StackTotals,
 }
-
-const NO_ENTRY: u32 = u32::MAX;
 
 /// A stack of [`Stacks`], borrowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,39 +195,26 @@ pub struct StackRef<'a> {
     pub truncated: bool,
 }
 
-fn stack_hash(pid: u32, tid: u32, truncated: bool, kernel: &[u64], user: &[u64]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    (pid, tid, truncated).hash(&mut h);
-    kernel.hash(&mut h);
-    user.hash(&mut h);
-    h.finish()
+fn stack_hash(s: StackRef<'_>) -> u64 {
+    hash_of(&(s.pid, s.tid, s.truncated, s.kernel, s.user))
 }
 
 impl Stacks {
-    /// Count one sample of `key` with this period.
+    /// Count one sample of `key` with this period (the key is copied only when new).
     pub fn add(&mut self, key: &StackKey, period: u64) {
-        let hash = stack_hash(key.pid, key.tid, key.truncated, &key.kernel, &key.user);
-        let mut at = self.index.get(&hash).copied();
-        let mut last = None;
-        while let Some(i) = at {
-            let e = &self.entries[i as usize];
-            if self.get(e) == key.as_ref() {
-                let e = &mut self.entries[i as usize];
-                e.totals.count += 1;
-                e.totals.period += period;
-                return;
-            }
-            last = Some(i);
-            at = (e.next != NO_ENTRY).then_some(e.next);
+        let key = key.as_ref();
+        let hash = stack_hash(key);
+        let found = self.index.find(hash, |i| self.get(&self.entries[i]) == key);
+        if let Some(i) = found {
+            let t = &mut self.entries[i].totals;
+            t.count += 1;
+            t.period += period;
+            return;
         }
-        let i = u32::try_from(self.entries.len())
-            .ok()
-            .filter(|&i| i != NO_ENTRY)
-            .expect("fewer than 2^32 distinct stacks");
         let start = self.frames.len();
-        self.frames.extend_from_slice(&key.kernel);
-        self.frames.extend_from_slice(&key.user);
+        self.frames.extend_from_slice(key.kernel);
+        self.frames.extend_from_slice(key.user);
+        self.index.insert(hash, self.entries.len());
         self.entries.push(Entry {
             pid: key.pid,
             tid: key.tid,
@@ -244,15 +222,8 @@ impl Stacks {
             start,
             kernel: key.kernel.len() as u32,
             user: key.user.len() as u32,
-            next: NO_ENTRY,
             totals: StackTotals { count: 1, period },
         });
-        match last {
-            Some(l) => self.entries[l as usize].next = i,
-            None => {
-                self.index.insert(hash, i);
-            }
-        }
     }
 
     fn get(&self, e: &Entry) -> StackRef<'_> {
@@ -324,10 +295,7 @@ mod tests {
         // Make `[30]` share the hash of `[10, 20]`: it still gets an entry of its own, found
         // again through the chain.
         let (a, b) = (key(1, &[10, 20]), key(1, &[30]));
-        let ha = stack_hash(a.pid, a.tid, a.truncated, &a.kernel, &a.user);
-        let hb = stack_hash(b.pid, b.tid, b.truncated, &b.kernel, &b.user);
-        let first = s.index.remove(&ha).unwrap();
-        s.index.insert(hb, first);
+        s.index.insert(stack_hash(b.as_ref()), 0);
         s.add(&b, 2);
         s.add(&b, 3);
         let got: Vec<(StackRef, StackTotals)> = s.iter().collect();

@@ -460,7 +460,7 @@ fn handle(
             }
             let truncated = chain.len() >= config.max_stack;
             rec.add(
-                StackKey {
+                &StackKey {
                     pid,
                     tid,
                     kernel,
