@@ -7,17 +7,19 @@ mod common;
 use profdiff::formats::{self, folded, ReadOptions};
 
 const SCRIPT: &str = r#"
-import threading
+import threading, time
 def hot_loop(n):
     s = 0
     for i in range(n):
         s += i * i
     return s
 def worker():
+    time.sleep(0.5)
     for _ in range(20):
         hot_loop(200000)
 t = threading.Thread(target=worker, name="worker")
 t.start()
+time.sleep(0.5)
 for _ in range(20):
     hot_loop(200000)
 t.join()
@@ -36,14 +38,22 @@ fn pyspy_speedscope_is_read() {
     let script = dir.path().join("app.py");
     std::fs::write(&script, SCRIPT).unwrap();
     let out = dir.path().join("profile.json");
+    // py-spy attaches once both threads exist (they idle for 0.5 s first): started together
+    // with the interpreter, it can name threads before `threading` has registered them and
+    // then reports every thread unnamed.
+    let mut app = std::process::Command::new("python3")
+        .arg(&script)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let st = std::process::Command::new("py-spy")
         .args(["record", "--format", "speedscope", "-r", "200", "-o"])
         .arg(&out)
-        .arg("--")
-        .arg("python3")
-        .arg(&script)
+        .arg("--pid")
+        .arg(app.id().to_string())
         .output()
         .unwrap();
+    let _ = app.wait();
     if !st.status.success() {
         let msg = String::from_utf8_lossy(&st.stderr);
         if msg.contains("ermission") && std::env::var("PROFDIFF_REQUIRE_FIXTURES").is_err() {
