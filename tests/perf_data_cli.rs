@@ -270,3 +270,55 @@ fn no_inline_reads_symbol_tables_only() {
         .flat_map(|l| &l.lines)
         .all(|l| l.line == 0));
 }
+
+#[test]
+fn flamegraph_streams_the_stacks_and_draws_what_the_profile_draws() {
+    if !perf_usable() {
+        return;
+    }
+    // `flamegraph` of one perf.data hands the stacks straight to the call tree (no samples
+    // are kept); the SVG must be the one drawn from the whole profile, default and icicle,
+    // frame-pointer and DWARF, with several threads of one name (stacks recorded apart that
+    // merge by name).
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_c(dir.path(), "hot", &["-fno-omit-frame-pointer"]);
+    for (i, mode) in [&["-g"][..], &["--call-graph", "dwarf"][..]]
+        .iter()
+        .enumerate()
+    {
+        let data = dir.path().join(format!("perf{i}.data"));
+        perf_record(&data, mode, &bin, &["40"]);
+        for extra in [&[][..], &["--icicle", "--minwidth", "0"][..]] {
+            let svg = dir.path().join("streamed.svg");
+            let o = Command::new(common::profdiff_bin())
+                .arg("flamegraph")
+                .arg(&data)
+                .args(extra)
+                .arg("-o")
+                .arg(&svg)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let read = profdiff::formats::ReadOptions {
+                line_info: false,
+                ..Default::default()
+            };
+            let p = profdiff::formats::read_path(data.to_str().unwrap(), &read).unwrap();
+            assert!(p.samples.len() > 10, "{} samples", p.samples.len());
+            let opts = profdiff::render::flamegraph::FlamegraphOptions {
+                icicle: !extra.is_empty(),
+                min_width: if extra.is_empty() { 0.1 } else { 0.0 },
+                ..Default::default()
+            };
+            let mut whole = Vec::new();
+            profdiff::render::flamegraph::write_svg(&p, p.default_value_index(), &opts, &mut whole)
+                .unwrap();
+            let streamed = std::fs::read(&svg).unwrap();
+            assert!(
+                streamed == whole,
+                "mode {mode:?} {extra:?}: the streamed SVG differs from the profile's"
+            );
+            assert!(String::from_utf8_lossy(&streamed).contains("spin_a"));
+        }
+    }
+}

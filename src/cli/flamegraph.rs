@@ -1,10 +1,11 @@
 //! `profdiff flamegraph IN... -o out.svg`: render one flamegraph from one or more profiles
 //! (merged), or write their folded stacks with `--folded`.
 
-use super::common::{load_merged, pick_value, ReadArgs};
-use crate::formats::{folded, ReadOptions};
+use super::common::{load_merged, pick_value, warn_quality, ReadArgs};
+use crate::formats::{self, folded, ReadOptions};
+use crate::model::{LocationId, Profile};
 use crate::output::write_atomic;
-use crate::render::flamegraph::{self, FlamegraphOptions};
+use crate::render::flamegraph::{self, FlamegraphOptions, StackTree};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -55,12 +56,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         width: a.width,
     };
     flamegraph::validate(&opts).map_err(anyhow::Error::msg)?;
-    let t = crate::timing::phase("load");
     // Frames are drawn by name: file:line is never shown, so the line tables are not read.
     let read = ReadOptions {
         line_info: false,
         ..a.read.to_options()
     };
+    if let ([input], false) = (&a.inputs[..], a.folded) {
+        return draw_one(input, &read, a.sample_type.as_deref(), &a.output, &opts);
+    }
+    let t = crate::timing::phase("load");
     let profile = load_merged(&a.inputs, &read)?;
     drop(t);
     let value = pick_value(&profile, a.sample_type.as_deref(), &a.inputs.join(", "))?;
@@ -72,6 +76,50 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             flamegraph::write_svg(&profile, value, &opts, w)
         })?;
     }
+    crate::exit::drop_later(profile);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One input drawn as an SVG: its stacks go into the call tree as they are read, so a
+/// perf.data recording's samples are never stored as a profile (see
+/// [`formats::read_path_visiting`]).
+fn draw_one(
+    input: &str,
+    read: &ReadOptions,
+    which: Option<&str>,
+    output: &str,
+    opts: &FlamegraphOptions,
+) -> anyhow::Result<ExitCode> {
+    let t = crate::timing::phase("load");
+    let mut tree = StackTree::new();
+    // Per sample type, the total of the samples (for the subtitle).
+    let mut totals: Vec<i64> = Vec::new();
+    // The sample type drawn, picked from the sample types when the first stack arrives.
+    let mut value: Option<anyhow::Result<usize>> = None;
+    let mut visit = |p: &Profile, stack: &[LocationId], values: &[i64]| {
+        let v = value.get_or_insert_with(|| pick_value(p, which, input));
+        if totals.len() < values.len() {
+            totals.resize(values.len(), 0);
+        }
+        for (t, x) in totals.iter_mut().zip(values) {
+            *t = t.saturating_add(*x);
+        }
+        if let Ok(v) = v {
+            tree.add(p, stack, values.get(*v).copied().unwrap_or(0));
+        }
+    };
+    let profile = formats::read_path_visiting(input, read, Some(&mut visit))?;
+    warn_quality(input, &profile);
+    drop(t);
+    let value = match value {
+        Some(v) => v?,
+        None => pick_value(&profile, which, input)?,
+    };
+    let describe = profile.describe_with_totals(|i| totals.get(i).copied().unwrap_or(0));
+    let _t = crate::timing::phase("render + write svg");
+    write_atomic(output, |w| {
+        flamegraph::write_svg_tree(tree, &profile, value, &describe, opts, w)
+    })?;
     crate::exit::drop_later(profile);
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@ pub mod v8;
 use crate::error::{Error, ParseError, Result};
 use crate::model::ops::Merger;
 use crate::model::Profile;
+use crate::symbolize::StackVisitor;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -371,22 +372,47 @@ pub fn parse(
     format: Format,
     opts: &ReadOptions,
 ) -> std::result::Result<Profile, ParseError> {
-    let mut p = match format {
-        Format::Pprof => pprof::parse(data)?,
-        Format::PerfData => perf_data::parse(data, opts)?,
-        Format::PerfScript => perf_script::parse(data, &opts.perf_script, opts.event.as_deref())?,
-        Format::Folded => folded::parse(data)?,
-        Format::Speedscope => speedscope::parse(data)?,
-        Format::V8CpuProfile => v8::parse(data)?,
+    parse_visiting(data, format, opts, None)
+}
+
+/// [`parse`], handing each sample's stack (leaf first) and values to `visit` when one is
+/// given, instead of keeping the samples: the profile returned then holds everything else
+/// (sample types, locations, functions, mappings, data quality, metadata). perf.data
+/// recordings are symbolized straight into the visitor, so their samples are never stored;
+/// other formats are read whole and their samples visited afterwards.
+pub fn parse_visiting(
+    data: &[u8],
+    format: Format,
+    opts: &ReadOptions,
+    visit: Option<StackVisitor<'_>>,
+) -> std::result::Result<Profile, ParseError> {
+    let streamed = format == Format::PerfData;
+    let (mut p, visit) = match format {
+        Format::Pprof => (pprof::parse(data)?, visit),
+        Format::PerfData => (perf_data::parse_visiting(data, opts, visit)?, None),
+        Format::PerfScript => (
+            perf_script::parse(data, &opts.perf_script, opts.event.as_deref())?,
+            visit,
+        ),
+        Format::Folded => (folded::parse(data)?, visit),
+        Format::Speedscope => (speedscope::parse(data)?, visit),
+        Format::V8CpuProfile => (v8::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
-    if format != Format::PerfData {
+    if !streamed {
         p.validate().map_err(ParseError)?;
     }
     p.metadata
         .entry("format".into())
         .or_insert_with(|| format.name().to_string());
+    if let Some(visit) = visit {
+        let samples = std::mem::take(&mut p.samples);
+        for s in &samples {
+            visit(&p, &s.locations, &s.values);
+        }
+        crate::exit::drop_later(samples);
+    }
     Ok(p)
 }
 
@@ -409,9 +435,18 @@ fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
 
 /// Read one profile from a path (`-` = stdin), detecting its format.
 pub fn read_path(path: &str, opts: &ReadOptions) -> Result<Profile> {
+    read_path_visiting(path, opts, None)
+}
+
+/// [`read_path`], handing the samples to `visit` as [`parse_visiting`] does.
+pub fn read_path_visiting(
+    path: &str,
+    opts: &ReadOptions,
+    visit: Option<StackVisitor<'_>>,
+) -> Result<Profile> {
     let shown = display_path(path);
     let (data, format) = load_detected(path, opts)?;
-    parse(&data, format, opts).map_err(|error| Error::Parse {
+    parse_visiting(&data, format, opts, visit).map_err(|error| Error::Parse {
         path: shown.to_string(),
         format: format.name(),
         error,

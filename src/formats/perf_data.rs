@@ -20,7 +20,7 @@ use crate::record::unwind::{
     perf_regs, ModuleCache, ProcessUnwinder, UnwindCache, UnwindOptions, Unwound, UserRegs,
 };
 use crate::symbolize::{
-    build_profile, build_profile_with, Prefetcher, Symbolizer, SymbolizerOptions,
+    build_profile_visiting, Prefetcher, StackVisitor, Symbolizer, SymbolizerOptions,
 };
 use linux_perf_data::linux_perf_event_reader::{
     CpuMode, EventRecord, Mmap2FileId, PerfEventType, RawData, RecordType, SamplingPolicy,
@@ -46,6 +46,16 @@ const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
 /// core the (single-threaded) reading leaves free. The kernel symbols are read later, next to
 /// the lookups.
 pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
+    parse_visiting(data, opts, None)
+}
+
+/// [`parse`], handing the stacks to `visit` instead of keeping them when a visitor is given
+/// (see [`build_profile_visiting`]).
+pub fn parse_visiting(
+    data: &[u8],
+    opts: &ReadOptions,
+    visit: Option<StackVisitor<'_>>,
+) -> Result<Profile, ParseError> {
     let sym_opts = |rec: &RawRecording| SymbolizerOptions {
         search_paths: opts.symfs.clone(),
         kallsyms: recorded_kallsyms(rec),
@@ -83,14 +93,17 @@ pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
             // Loads in progress are finished (the symbolizer waits for them); the rest is
             // done by the parallel symbolization.
             p.finish();
-            let profile = build_profile_with(&sym, &rec, &so);
+            let profile = build_profile_visiting(&sym, &rec, &so, visit);
             // Freeing the recording and unmapping the binaries takes ~10 ms with a big Rust
             // binary (on another thread measured no faster: munmap holds the address space
             // lock the caller's page faults need); the binary leaves it to exit.
             crate::exit::drop_later((sym, p, rec));
             profile
         }
-        None => build_profile(&rec, &sym_opts(&rec)),
+        None => {
+            let so = sym_opts(&rec);
+            build_profile_visiting(&Symbolizer::new(so.clone()), &rec, &so, visit)
+        }
     };
     Ok(profile)
 }

@@ -18,8 +18,10 @@
 
 pub mod ops;
 
+use crate::hash_index::HashIndex;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Index into [`Profile::functions`].
@@ -302,6 +304,12 @@ impl Profile {
 
     /// A short one-line description for titles: command, duration, sample count.
     pub fn describe(&self) -> String {
+        self.describe_with_totals(|i| self.total(i))
+    }
+
+    /// [`Profile::describe`] with the total of each sample type given (for a profile whose
+    /// samples went elsewhere, see [`crate::formats::parse_visiting`]).
+    pub fn describe_with_totals(&self, total: impl Fn(usize) -> i64) -> String {
         let mut parts = Vec::new();
         if let Some(c) = self.metadata.get("command") {
             parts.push(c.clone());
@@ -310,12 +318,12 @@ impl Profile {
             parts.push(format!("{:.2} s", self.duration_nanos as f64 / 1e9));
         }
         if let Some(i) = self.value_index(Some("samples")) {
-            parts.push(format!("{} samples", self.total(i)));
+            parts.push(format!("{} samples", total(i)));
         } else if !self.sample_types.is_empty() {
             let i = self.default_value_index();
             parts.push(format!(
                 "{} {} {}",
-                self.total(i),
+                total(i),
                 self.sample_types[i].unit,
                 self.sample_types[i].kind
             ));
@@ -391,13 +399,15 @@ impl<'a> Iterator for LocationFrames<'a> {
 #[derive(Default)]
 pub struct ProfileBuilder {
     profile: Profile,
-    functions: FxHashMap<Function, FunctionId>,
+    /// Functions, locations and mappings by a hash of their contents (compared in place in
+    /// the profile's tables, not kept twice).
+    functions: HashIndex,
     /// Name-only frames (text formats): name → location.
     frames: FxHashMap<String, LocationId>,
-    locations: FxHashMap<Location, LocationId>,
-    mappings: FxHashMap<Mapping, MappingId>,
+    locations: HashIndex,
+    mappings: HashIndex,
     /// Unlabeled samples by a hash of their stack (compared in place, not kept twice).
-    stacks: crate::hash_index::HashIndex,
+    stacks: HashIndex,
 }
 
 impl ProfileBuilder {
@@ -421,57 +431,54 @@ impl ProfileBuilder {
     }
 
     pub fn function(&mut self, f: Function) -> FunctionId {
-        if let Some(&id) = self.functions.get(&f) {
-            return id;
-        }
-        let id = self.profile.functions.len() as FunctionId;
-        self.profile.functions.push(f.clone());
-        self.functions.insert(f, id);
-        id
+        intern(
+            &mut self.functions,
+            &mut self.profile.functions,
+            Cow::Owned(f),
+        ) as FunctionId
     }
 
     /// [`ProfileBuilder::function`] for a borrowed function: cloned only when it is new.
     pub fn function_ref(&mut self, f: &Function) -> FunctionId {
-        match self.functions.get(f) {
-            Some(&id) => id,
-            None => self.function(f.clone()),
-        }
+        intern(
+            &mut self.functions,
+            &mut self.profile.functions,
+            Cow::Borrowed(f),
+        ) as FunctionId
     }
 
     pub fn mapping(&mut self, m: Mapping) -> MappingId {
-        if let Some(&id) = self.mappings.get(&m) {
-            return id;
-        }
-        let id = self.profile.mappings.len() as MappingId;
-        self.profile.mappings.push(m.clone());
-        self.mappings.insert(m, id);
-        id
+        intern(
+            &mut self.mappings,
+            &mut self.profile.mappings,
+            Cow::Owned(m),
+        ) as MappingId
     }
 
     /// [`ProfileBuilder::mapping`] for a borrowed mapping: cloned only when it is new.
     pub fn mapping_ref(&mut self, m: &Mapping) -> MappingId {
-        match self.mappings.get(m) {
-            Some(&id) => id,
-            None => self.mapping(m.clone()),
-        }
+        intern(
+            &mut self.mappings,
+            &mut self.profile.mappings,
+            Cow::Borrowed(m),
+        ) as MappingId
     }
 
     pub fn location(&mut self, l: Location) -> LocationId {
-        if let Some(&id) = self.locations.get(&l) {
-            return id;
-        }
-        let id = self.profile.locations.len() as LocationId;
-        self.profile.locations.push(l.clone());
-        self.locations.insert(l, id);
-        id
+        intern(
+            &mut self.locations,
+            &mut self.profile.locations,
+            Cow::Owned(l),
+        ) as LocationId
     }
 
     /// [`ProfileBuilder::location`] for a borrowed location: cloned only when it is new.
     pub fn location_ref(&mut self, l: &Location) -> LocationId {
-        match self.locations.get(l) {
-            Some(&id) => id,
-            None => self.location(l.clone()),
-        }
+        intern(
+            &mut self.locations,
+            &mut self.profile.locations,
+            Cow::Borrowed(l),
+        ) as LocationId
     }
 
     /// A location for a frame known only by name (text formats). An empty name or
@@ -558,6 +565,22 @@ impl ProfileBuilder {
         self.functions.reserve(functions);
         self.profile.functions.reserve(functions);
     }
+}
+
+/// The index of `item` in `items`, pushed (cloned if borrowed) when it is not there yet.
+fn intern<T: Clone + Eq + std::hash::Hash>(
+    index: &mut HashIndex,
+    items: &mut Vec<T>,
+    item: Cow<'_, T>,
+) -> usize {
+    let hash = crate::hash_index::hash_of(&*item);
+    if let Some(i) = index.find(hash, |i| items[i] == *item) {
+        return i;
+    }
+    let i = items.len();
+    items.push(item.into_owned());
+    index.insert(hash, i);
+    i
 }
 
 /// Where readers of name-only stacks (folded text) put what they parse: a [`ProfileBuilder`]

@@ -120,7 +120,30 @@ pub fn write_svg(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let t = crate::timing::phase("  flamegraph tree");
-    let tree = Tree::build(profile, value, opts.min_width);
+    let mut tree = StackTree::new();
+    for s in &profile.samples {
+        tree.add(
+            profile,
+            &s.locations,
+            s.values.get(value).copied().unwrap_or(0),
+        );
+    }
+    drop(t);
+    write_svg_tree(tree, profile, value, &profile.describe(), opts, w)
+}
+
+/// Render the stacks added to `tree`, sample type `value` of `profile` (which names the
+/// counts); `describe` is the default subtitle ([`Profile::describe`] of the whole profile).
+pub fn write_svg_tree(
+    tree: StackTree,
+    profile: &Profile,
+    value: usize,
+    describe: &str,
+    opts: &FlamegraphOptions,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let t = crate::timing::phase("  flamegraph tree finish");
+    let tree = tree.finish(opts.min_width);
     drop(t);
     if tree.is_empty() {
         return Err(io::Error::new(
@@ -129,10 +152,10 @@ pub fn write_svg(
         ));
     }
     let (count_name, factor) = count_label(profile, value);
-    let subtitle = opts.subtitle.clone().or_else(|| {
-        let d = profile.describe();
-        (!d.is_empty()).then_some(d)
-    });
+    let subtitle = opts
+        .subtitle
+        .clone()
+        .or_else(|| (!describe.is_empty()).then(|| describe.to_string()));
     let mut o = inferno_options(opts, default_title(opts), subtitle, count_name, factor)?;
     // The lines come sorted, which is what inferno would do first.
     o.no_sort = true;
@@ -199,132 +222,185 @@ impl LinesPtr {
     }
 }
 
-impl Tree {
-    fn build(profile: &Profile, value: usize, min_width_pct: f64) -> Tree {
-        use rustc_hash::FxHashMap;
-        const NONE: u32 = u32::MAX;
-        // Frame names, interned; each location's frames (root-most first) as name ids.
-        let mut names: Vec<String> = Vec::new();
-        let mut name_ids: FxHashMap<String, u32> = FxHashMap::default();
-        let mut intern = |n: String, names: &mut Vec<String>| -> u32 {
-            if let Some(&i) = name_ids.get(&n) {
-                return i;
-            }
-            let i = names.len() as u32;
-            names.push(n.clone());
-            name_ids.insert(n, i);
-            i
-        };
-        let mut loc_frames: Vec<Option<Vec<u32>>> = vec![None; profile.locations.len()];
-        // Function id → name id.
-        let mut fn_names: Vec<u32> = vec![NONE; profile.functions.len()];
-        let mut nodes = vec![Node {
-            name: NONE,
-            parent: NONE,
-            self_v: 0,
+/// Stacks merged into a call tree one at a time ([`StackTree::add`]), then drawn
+/// ([`write_svg_tree`]). [`write_svg`] adds a profile's samples; a reader can add its stacks
+/// as it makes them, so no profile ever holds them (`flamegraph` on a perf.data file).
+pub struct StackTree {
+    /// Frame names, interned.
+    names: Vec<String>,
+    name_ids: rustc_hash::FxHashMap<String, u32>,
+    /// Each location's frames (root-most first) as name ids, once seen.
+    loc_frames: Vec<Option<Vec<u32>>>,
+    /// Function id → name id.
+    fn_names: Vec<u32>,
+    nodes: Vec<Node>,
+    /// (parent, name) → child node.
+    child: rustc_hash::FxHashMap<(u32, u32), u32>,
+    /// (node, location) → the node that location's frames lead to from there; and per
+    /// location the last such walk (consecutive stacks mostly repeat it).
+    via: rustc_hash::FxHashMap<(u32, LocationId), u32>,
+    last_via: Vec<(u32, u32)>,
+    negative: bool,
+    total: i64,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Default for StackTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StackTree {
+    pub fn new() -> Self {
+        StackTree {
+            names: Vec::new(),
+            name_ids: Default::default(),
+            loc_frames: Vec::new(),
+            fn_names: Vec::new(),
+            nodes: vec![Node {
+                name: NONE,
+                parent: NONE,
+                self_v: 0,
+                total: 0,
+            }],
+            child: Default::default(),
+            via: Default::default(),
+            last_via: Vec::new(),
+            negative: false,
             total: 0,
-        }];
-        let mut child: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-        // The child of `parent` named `name`, created if new.
-        fn child_of(
-            nodes: &mut Vec<Node>,
-            child: &mut FxHashMap<(u32, u32), u32>,
-            parent: u32,
-            name: u32,
-        ) -> u32 {
-            let next = nodes.len() as u32;
-            let n = *child.entry((parent, name)).or_insert(next);
-            if n == next {
-                nodes.push(Node {
-                    name,
-                    parent,
-                    self_v: 0,
-                    total: 0,
-                });
-            }
-            n
         }
-        let mut negative = false;
-        let mut total = 0i64;
-        let mut via: FxHashMap<(u32, LocationId), u32> = FxHashMap::default();
-        let mut last_via: Vec<(u32, u32)> = vec![(NONE, NONE); profile.locations.len()];
-        for s in &profile.samples {
-            let v = s.values.get(value).copied().unwrap_or(0);
-            if v == 0 {
-                continue;
-            }
-            negative |= v < 0;
-            total = total.saturating_add(v);
-            let mut node = 0u32;
-            let mut any = false;
-            for &loc in s.locations.iter().rev() {
-                let Some(slot) = loc_frames.get_mut(loc as usize) else {
-                    continue;
-                };
-                // Root-most first (the model lists a location's frames innermost first).
-                let frames = slot.get_or_insert_with(|| {
-                    let l = &profile.locations[loc as usize];
-                    let mut f: Vec<u32> = if l.lines.is_empty() {
-                        profile
-                            .location_frames(loc)
-                            .map(|n| intern(folded::sanitized(&n), &mut names))
-                            .collect()
-                    } else {
-                        // Named once per function, not once per location.
-                        l.lines
-                            .iter()
-                            .map(|line| {
-                                let f = line.function as usize;
-                                match fn_names.get(f) {
-                                    Some(&id) if id != NONE => id,
-                                    _ => {
-                                        let n = profile.function_name(line.function);
-                                        let id = intern(folded::sanitized(n), &mut names);
-                                        if let Some(slot) = fn_names.get_mut(f) {
-                                            *slot = id;
-                                        }
-                                        id
-                                    }
-                                }
-                            })
-                            .collect()
-                    };
-                    f.reverse();
-                    f
-                });
-                if frames.is_empty() {
-                    continue;
-                }
-                any = true;
-                // Where this location's frames lead from `node`, walked once per (node,
-                // location): samples share their root-side locations. The last answer per
-                // location is checked first (consecutive samples mostly repeat it).
-                let last = &mut last_via[loc as usize];
-                node = if last.0 == node {
-                    last.1
-                } else {
-                    let start = node;
-                    let end = match via.get(&(start, loc)) {
-                        Some(&end) => end,
-                        None => {
-                            for &name in frames.iter() {
-                                node = child_of(&mut nodes, &mut child, node, name);
-                            }
-                            via.insert((start, loc), node);
-                            node
+    }
+
+    fn intern(&mut self, n: String) -> u32 {
+        if let Some(&i) = self.name_ids.get(&n) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(n.clone());
+        self.name_ids.insert(n, i);
+        i
+    }
+
+    /// The child of `parent` named `name`, created if new.
+    fn child_of(&mut self, parent: u32, name: u32) -> u32 {
+        let next = self.nodes.len() as u32;
+        let n = *self.child.entry((parent, name)).or_insert(next);
+        if n == next {
+            self.nodes.push(Node {
+                name,
+                parent,
+                self_v: 0,
+                total: 0,
+            });
+        }
+        n
+    }
+
+    /// Location `loc`'s frames as name ids, root-most first (the model lists a location's
+    /// frames innermost first), named once per function, not once per location.
+    fn frames_of(&mut self, profile: &Profile, loc: LocationId) -> Option<&[u32]> {
+        let i = loc as usize;
+        let l = profile.locations.get(i)?;
+        if i >= self.loc_frames.len() {
+            self.loc_frames.resize(profile.locations.len(), None);
+            self.last_via.resize(profile.locations.len(), (NONE, NONE));
+        }
+        if self.loc_frames[i].is_none() {
+            let mut f: Vec<u32> = if l.lines.is_empty() {
+                profile
+                    .location_frames(loc)
+                    .map(|n| self.intern(folded::sanitized(&n)))
+                    .collect()
+            } else {
+                let mut f = Vec::with_capacity(l.lines.len());
+                for line in &l.lines {
+                    let func = line.function as usize;
+                    if func >= self.fn_names.len() {
+                        self.fn_names
+                            .resize(profile.functions.len().max(func + 1), NONE);
+                    }
+                    let id = match self.fn_names[func] {
+                        NONE => {
+                            let n = profile.function_name(line.function);
+                            let id = self.intern(folded::sanitized(n));
+                            self.fn_names[func] = id;
+                            id
                         }
+                        id => id,
                     };
-                    *last = (start, end);
-                    end
-                };
-            }
-            if !any {
-                let name = intern(crate::model::UNKNOWN.to_string(), &mut names);
-                node = child_of(&mut nodes, &mut child, 0, name);
-            }
-            nodes[node as usize].self_v += v;
+                    f.push(id);
+                }
+                f
+            };
+            f.reverse();
+            self.loc_frames[i] = Some(f);
         }
-        drop((child, via));
+        self.loc_frames[i].as_deref()
+    }
+
+    /// Add `v` to the stack `locations` (leaf first) of `profile`, whose locations and
+    /// functions may still be growing (only those the stack names must exist).
+    pub fn add(&mut self, profile: &Profile, locations: &[LocationId], v: i64) {
+        if v == 0 {
+            return;
+        }
+        self.negative |= v < 0;
+        self.total = self.total.saturating_add(v);
+        let mut node = 0u32;
+        let mut any = false;
+        for &loc in locations.iter().rev() {
+            match self.frames_of(profile, loc) {
+                Some(f) if !f.is_empty() => {}
+                _ => continue,
+            }
+            any = true;
+            // Where this location's frames lead from `node`, walked once per (node,
+            // location): stacks share their root-side locations. The last answer per
+            // location is checked first.
+            let last = self.last_via[loc as usize];
+            node = if last.0 == node {
+                last.1
+            } else {
+                let start = node;
+                let end = match self.via.get(&(start, loc)) {
+                    Some(&end) => end,
+                    None => {
+                        let frames = self.loc_frames[loc as usize].take().unwrap_or_default();
+                        for &name in &frames {
+                            node = self.child_of(node, name);
+                        }
+                        self.loc_frames[loc as usize] = Some(frames);
+                        self.via.insert((start, loc), node);
+                        node
+                    }
+                };
+                self.last_via[loc as usize] = (start, end);
+                end
+            };
+        }
+        if !any {
+            let name = self.intern(crate::model::UNKNOWN.to_string());
+            node = self.child_of(0, name);
+        }
+        self.nodes[node as usize].self_v += v;
+    }
+
+    /// The total added so far.
+    pub fn total(&self) -> i64 {
+        self.total
+    }
+
+    /// The finished tree: totals, children in name order, the drawing threshold.
+    fn finish(self, min_width_pct: f64) -> Tree {
+        let StackTree {
+            names,
+            mut nodes,
+            negative,
+            total,
+            ..
+        } = self;
         // Totals bottom-up (children come after their parents) and child lists in name order.
         for i in (1..nodes.len()).rev() {
             let t = nodes[i].total + nodes[i].self_v;
@@ -366,6 +442,21 @@ impl Tree {
             min_time,
             maybe_unsorted,
         }
+    }
+}
+
+impl Tree {
+    #[cfg(test)]
+    fn build(profile: &Profile, value: usize, min_width_pct: f64) -> Tree {
+        let mut t = StackTree::new();
+        for s in &profile.samples {
+            t.add(
+                profile,
+                &s.locations,
+                s.values.get(value).copied().unwrap_or(0),
+            );
+        }
+        t.finish(min_width_pct)
     }
 
     /// True when there is nothing to draw.

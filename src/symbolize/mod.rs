@@ -24,7 +24,7 @@ pub mod symbolizer;
 
 pub use kallsyms::Kallsyms;
 pub use prefetch::Prefetcher;
-pub use profile::{build_profile, build_profile_with};
+pub use profile::{build_profile, build_profile_visiting, build_profile_with, StackVisitor};
 pub use symbolizer::{Frame, Module, ModuleKey, Symbolizer, Unavailable};
 
 use std::path::PathBuf;

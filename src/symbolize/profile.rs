@@ -81,6 +81,25 @@ pub fn build_profile_with(
     rec: &RawRecording,
     opts: &SymbolizerOptions,
 ) -> Profile {
+    build_profile_visiting(sym, rec, opts, None)
+}
+
+/// Where the stacks go: each stack with its values, to the visitor, together with the profile
+/// being built, whose locations and functions include those of the stack by then.
+pub type StackVisitor<'v> = &'v mut dyn FnMut(&Profile, &[LocationId], &[i64]);
+
+/// [`build_profile_with`], handing each stack to `visit` instead of keeping it when a visitor
+/// is given: the profile then carries everything but its samples (sample types, locations,
+/// functions, mappings, data quality, metadata), and whoever needs only the stacks in passing
+/// (a flamegraph's call tree) is spared storing and re-reading them. Stacks are visited in
+/// the order [`build_profile_with`] adds them; two may have the same locations (recorded
+/// apart, e.g. by thread id, with the same names).
+pub fn build_profile_visiting(
+    sym: &Symbolizer,
+    rec: &RawRecording,
+    opts: &SymbolizerOptions,
+    visit: Option<StackVisitor<'_>>,
+) -> Profile {
     let t_collect = crate::timing::phase("collect addresses");
     // 1. Every distinct frame once, with the unique user lookups per module (return addresses
     //    looked up at addr - 1), and each stack as a list of frame indices.
@@ -206,7 +225,12 @@ pub fn build_profile_with(
         }
     };
     let kallsyms = kallsyms.as_deref();
-    let profile = assemble(rec, opts, &keys, &c, &results, kallsyms, notes);
+    let symbols = Symbols {
+        keys: &keys,
+        results: &results,
+        kallsyms,
+    };
+    let profile = assemble(rec, opts, &c, symbols, notes, visit);
     // The symbolized frames are thousands of small strings: left for exit to reclaim.
     crate::exit::drop_later(results);
     profile
@@ -363,16 +387,28 @@ fn symbolize_module(sym: &Symbolizer, key: &ModuleKey, offs: &[u64]) -> ModuleRe
     }
 }
 
+/// What steps 2 and 3 of [`build_profile_with`] found: per module its key and lookup results
+/// (in the same order), and the kernel symbols if any.
+struct Symbols<'s> {
+    keys: &'s [ModuleKey],
+    results: &'s [ModuleResult],
+    kallsyms: Option<&'s Kallsyms>,
+}
+
 /// Step 4 of [`build_profile_with`]: the profile from the stacks and the symbolized modules.
 fn assemble(
     rec: &RawRecording,
     opts: &SymbolizerOptions,
-    keys: &[ModuleKey],
     c: &Collected<'_>,
-    results: &[ModuleResult],
-    kallsyms: Option<&Kallsyms>,
+    symbols: Symbols<'_>,
     mut notes: Vec<String>,
+    mut visit: Option<StackVisitor<'_>>,
 ) -> Profile {
+    let Symbols {
+        keys,
+        results,
+        kallsyms,
+    } = symbols;
     // 4. Assemble the profile.
     let _t_a = crate::timing::phase("assemble profile");
     let period_kind = if rec.period_is_time {
@@ -386,11 +422,11 @@ fn assemble(
         ValueType::new(ev, "count")
     };
     let mut b = ProfileBuilder::new(vec![ValueType::samples(), period_kind.clone()]);
-    b.reserve(
-        c.stacks.len(),
-        c.user.len() + c.kernel.len(),
-        results.iter().map(|r| r.function_count).sum(),
-    );
+    b.profile_mut().default_sample_type = Some(1);
+    let function_count: usize = results.iter().map(|r| r.function_count).sum();
+    // Stacks visited are not kept.
+    let samples = if visit.is_some() { 0 } else { c.stacks.len() };
+    b.reserve(samples, c.user.len() + c.kernel.len(), function_count);
     let mut ids = Ids {
         module_functions: results
             .iter()
@@ -398,6 +434,7 @@ fn assemble(
             .collect(),
         ..Ids::default()
     };
+    ids.functions.reserve(function_count);
     let mut kernel_mapping: Option<MappingId> = None;
     // Per distinct frame: its location once made, and (user frames) whether and why it stayed
     // unresolved.
@@ -516,7 +553,11 @@ fn assemble(
             });
             stack.push(root);
         }
-        b.add_sample(&stack, &[s.totals.count as i64, s.totals.period as i64]);
+        let values = [s.totals.count as i64, s.totals.period as i64];
+        match visit.as_mut() {
+            Some(v) => v(b.profile(), &stack, &values),
+            None => b.add_sample(&stack, &values),
+        }
     }
 
     // Notes on why frames stayed unknown, with counts.
@@ -547,7 +588,6 @@ fn assemble(
 
     let p = b.profile_mut();
     p.quality = quality;
-    p.default_sample_type = Some(1);
     p.time_nanos = rec.start_time_nanos;
     p.duration_nanos = rec.duration_nanos;
     let total_count = rec.sample_count();
@@ -686,6 +726,7 @@ fn user_location<'r>(
     if let Some((i, (frames, numbers))) =
         ix.and_then(|i| Some((i, results[i].frames_at(r.file_offset_of(lookup))?)))
     {
+        lines.reserve_exact(frames.len());
         for (f, &n) in frames.iter().zip(numbers) {
             let slot = &mut ids.module_functions[i][n as usize];
             let func = *slot.get_or_insert_with(|| {
