@@ -3,18 +3,8 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's allocator. A one-shot command builds hundreds of thousands of
-/// small objects (DWARF indexes, symbolized frames, call trees) on several threads and tens of
-/// MB of buffers, and glibc hands each thread's heap out a page fault at a time (~9,300 faults
-/// for `flamegraph` of a 19k-sample perf.data, ~4 µs each in a VM) and a system call per
-/// 128 KB of growth. mimalloc commits its arenas up front, on huge pages where the kernel
-/// allows (~1,000 faults): `flamegraph` of perf.data 10–15% faster, `merge` of 100 folded
-/// profiles 1.4–2.3x; peak RSS is higher (BENCHMARKS.md). The library leaves the choice to
-/// its users.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
+    grow_heaps_in_large_steps();
     let cli = profdiff::cli::Cli::parse();
     // Large structures are left for the kernel to reclaim at exit (see `profdiff::exit`),
     // except by `merge`, which reads any number of inputs in bounded memory.
@@ -28,5 +18,17 @@ fn main() -> ExitCode {
             eprintln!("profdiff: error: {e:#}");
             ExitCode::from(profdiff::cli::EXIT_USAGE)
         }
+    }
+}
+
+/// glibc grows a heap by what each allocation needs plus 128 KB, a system call each time (an
+/// `mprotect` for a thread's heap): ~950 calls for `flamegraph` of a 19k-sample perf.data,
+/// ~3 ms. Steps of 16 MB take ~20 calls; they reserve address space, and pages still become
+/// memory only when touched.
+fn grow_heaps_in_large_steps() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter, which glibc allows at any time.
+    unsafe {
+        libc::mallopt(libc::M_TOP_PAD, 16 << 20);
     }
 }
