@@ -25,6 +25,7 @@ pub mod error;
 pub mod exit;
 pub mod formats;
 pub mod hash_index;
+pub mod huge_buffer;
 pub mod inprocess;
 pub mod model;
 pub mod output;

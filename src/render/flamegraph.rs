@@ -591,7 +591,8 @@ impl Tree {
     }
 
     /// Write the lines on another thread while inferno reads them (its parsing and the
-    /// writing take about as long): the buffer is sized first and never reallocated, the
+    /// writing take about as long): the buffer is sized first, never reallocated, and on huge
+    /// pages ([`crate::huge_buffer`]: tens of MB of lines were thousands of page faults), the
     /// writer sends each finished line's span over a channel, and the reader only ever sees
     /// spans already sent. Only for trees whose lines come out sorted.
     fn render_pipelined(
@@ -600,7 +601,7 @@ impl Tree {
         w: &mut dyn Write,
     ) -> io::Result<()> {
         let (size, _) = self.size();
-        let mut buf: Vec<u8> = Vec::with_capacity(size);
+        let mut buf = crate::huge_buffer::HugeBuffer::new(size)?;
         let base = LinesPtr(buf.as_mut_ptr());
         let result = std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::channel::<Vec<(usize, usize)>>();
