@@ -9,14 +9,50 @@ pub struct Kallsyms {
     /// The file's bytes, mapped (a saved copy) or read (`/proc/kallsyms`, which cannot be
     /// mapped); names are ranges of them (one buffer for ~100k symbols).
     text: Bytes,
-    /// (address, name offset, name length) sorted by address.
-    syms: Vec<(u64, u32, u32)>,
+    /// The symbols sorted by address.
+    syms: Table,
+}
+
+/// A text symbol: its address and where its name is in the text.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Sym {
+    addr: u64,
+    name_off: u32,
+    name_len: u32,
+}
+
+/// The sorted symbols: parsed now, or mapped from the cache (see [`Kallsyms::load_cached`]).
+enum Table {
+    Parsed(Vec<Sym>),
+    Cached(super::section_cache::Cached),
+}
+
+impl Table {
+    fn as_slice(&self) -> &[Sym] {
+        match self {
+            Table::Parsed(v) => v,
+            // Checked when loaded (`syms_of`): aligned, a whole number of entries.
+            Table::Cached(c) => c.get(0).and_then(syms_of).unwrap_or(&[]),
+        }
+    }
+}
+
+/// Entries of [`Sym`] in cached bytes, if they are aligned and a whole number of them.
+fn syms_of(b: &[u8]) -> Option<&[Sym]> {
+    let size = std::mem::size_of::<Sym>();
+    if b.len() % size != 0 || (b.as_ptr() as usize) % std::mem::align_of::<Sym>() != 0 {
+        return None;
+    }
+    // SAFETY: aligned for `Sym` and exactly `len / size` of them in bounds (checked above);
+    // `Sym` is plain integers with no padding, so any bytes are a valid value.
+    Some(unsafe { std::slice::from_raw_parts(b.as_ptr() as *const Sym, b.len() / size) })
 }
 
 impl std::fmt::Debug for Kallsyms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kallsyms")
-            .field("symbols", &self.syms.len())
+            .field("symbols", &self.len())
             .finish()
     }
 }
@@ -112,7 +148,11 @@ impl Kallsyms {
                 zero += 1;
                 continue;
             }
-            syms.push((addr, name.0 as u32, name.1 as u32));
+            syms.push(Sym {
+                addr,
+                name_off: name.0 as u32,
+                name_len: name.1 as u32,
+            });
         }
         if syms.is_empty() {
             return Err(ParseError::new(if zero > 0 {
@@ -123,55 +163,138 @@ impl Kallsyms {
             }));
         }
         // /proc/kallsyms is nearly sorted already (modules come last).
-        syms.sort_by_key(|s| s.0);
-        Ok(Kallsyms { text, syms })
+        syms.sort_by_key(|s| s.addr);
+        Ok(Kallsyms {
+            text,
+            syms: Table::Parsed(syms),
+        })
     }
 
     /// Read and parse a kallsyms file.
     pub fn load(path: &std::path::Path) -> Result<Kallsyms, String> {
+        Self::load_cached(path, None)
+    }
+
+    /// [`Kallsyms::load`], keeping the sorted table of a saved copy (perf's
+    /// `~/.debug/[kernel.kallsyms]/<build id>/kallsyms`) in the cache folder `cache` (see
+    /// [`super::section_cache`]): parsing its ~120k lines is ~5 ms of a core on every run, and
+    /// the table (16 bytes a symbol) maps back in microseconds. The entry is keyed by the
+    /// file's path, size and modification time, and checked against the text when mapped (in
+    /// order, names inside it); `/proc/kallsyms`, which changes with every module loaded, is
+    /// always parsed.
+    pub fn load_cached(
+        path: &std::path::Path,
+        cache: Option<&std::path::Path>,
+    ) -> Result<Kallsyms, String> {
         let t0 = std::time::Instant::now();
-        let text = read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let k = Self::parse_text(text).map_err(|e| format!("{}: {e}", path.display()));
+        let (text, meta) = read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let key = match (cache, &text) {
+            (Some(dir), Bytes::Mmap(_)) => cache_key(path, &meta).map(|k| (dir, k)),
+            _ => None,
+        };
+        let src = key.as_ref().map(|(_, k)| super::section_cache::Source {
+            build_id: k,
+            len: meta.len(),
+        });
+        let cached = key
+            .as_ref()
+            .zip(src.as_ref())
+            .and_then(|((dir, _), src)| super::section_cache::load(dir, src, 1, &[]))
+            .filter(|c| c.get(0).and_then(syms_of).is_some_and(|t| fits(t, &text)));
+        let k = match cached {
+            Some(c) => Ok(Kallsyms {
+                text,
+                syms: Table::Cached(c),
+            }),
+            None => {
+                let k = Self::parse_text(text).map_err(|e| format!("{}: {e}", path.display()));
+                if let (Ok(k), Some((dir, _)), Some(src)) = (&k, &key, &src) {
+                    let t = k.syms.as_slice();
+                    let mut bytes = Vec::with_capacity(std::mem::size_of_val(t));
+                    for s in t {
+                        bytes.extend_from_slice(&s.addr.to_ne_bytes());
+                        bytes.extend_from_slice(&s.name_off.to_ne_bytes());
+                        bytes.extend_from_slice(&s.name_len.to_ne_bytes());
+                    }
+                    super::section_cache::store(dir, src, &[Some(&bytes)]);
+                }
+                k
+            }
+        };
         crate::timing::report(format_args!("  kallsyms {}", path.display()), t0);
         k
     }
 
     /// A symbol's name; a name that is not UTF-8 (never seen in practice) shows as `?`.
-    fn name(&self, s: &(u64, u32, u32)) -> &str {
-        let b = &self.text[s.1 as usize..(s.1 + s.2) as usize];
+    fn name(&self, s: &Sym) -> &str {
+        let (o, l) = (s.name_off as usize, s.name_len as usize);
+        let b = self.text.get(o..o + l).unwrap_or(b"?");
         std::str::from_utf8(b).unwrap_or("?")
     }
 
     /// The symbol at or before `addr`, with its start address.
     pub fn lookup(&self, addr: u64) -> Option<(&str, u64)> {
-        let i = self.syms.partition_point(|s| s.0 <= addr);
-        let s = self.syms.get(i.checked_sub(1)?)?;
+        let syms = self.syms.as_slice();
+        let i = syms.partition_point(|s| s.addr <= addr);
+        let s = syms.get(i.checked_sub(1)?)?;
         // Past the last symbol by more than a generous function size: not kernel text we know.
-        if i == self.syms.len() && addr - s.0 > 1 << 20 {
+        if i == syms.len() && addr - s.addr > 1 << 20 {
             return None;
         }
-        Some((self.name(s), s.0))
+        Some((self.name(s), s.addr))
     }
 
     pub fn len(&self) -> usize {
-        self.syms.len()
+        self.syms.as_slice().len()
     }
     pub fn is_empty(&self) -> bool {
-        self.syms.is_empty()
+        self.len() == 0
     }
     /// Lowest and highest symbol address.
     pub fn range(&self) -> (u64, u64) {
+        let syms = self.syms.as_slice();
         (
-            self.syms.first().map(|s| s.0).unwrap_or(0),
-            self.syms.last().map(|s| s.0).unwrap_or(0),
+            syms.first().map(|s| s.addr).unwrap_or(0),
+            syms.last().map(|s| s.addr).unwrap_or(0),
         )
     }
+
+    /// Whether the table came from the cache (tests).
+    #[doc(hidden)]
+    pub fn is_cached(&self) -> bool {
+        matches!(self.syms, Table::Cached(_))
+    }
+}
+
+/// The cache key of a saved kallsyms file: a hash of its path and modification time, tagged
+/// so it never names a debug file's entry (those are keyed by build id). The file's size is
+/// the entry's source length.
+fn cache_key(path: &std::path::Path, meta: &std::fs::Metadata) -> Option<Vec<u8>> {
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let abs = std::fs::canonicalize(path).ok()?;
+    let h = crate::hash_index::hash_of(&(abs, modified.as_nanos(), cfg!(target_endian = "big")));
+    let mut key = b"kallsyms".to_vec();
+    key.extend_from_slice(&h.to_le_bytes());
+    Some(key)
+}
+
+/// Whether a cached table can be the one of `text`: sorted, names inside the text, non-empty.
+fn fits(t: &[Sym], text: &[u8]) -> bool {
+    !t.is_empty()
+        && t.windows(2).all(|w| w[0].addr <= w[1].addr)
+        && t.iter().all(|s| {
+            s.addr != 0 && (s.name_off as usize).saturating_add(s.name_len as usize) <= text.len()
+        })
 }
 
 /// A kallsyms file's bytes: a regular file is mapped (no copy); `/proc/kallsyms` reports
 /// size 0 and is read into one buffer sized up front (~10 MB, which growing a buffer by
 /// doubling would copy several times).
-fn read_text(path: &std::path::Path) -> std::io::Result<Bytes> {
+fn read_text(path: &std::path::Path) -> std::io::Result<(Bytes, std::fs::Metadata)> {
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
     let meta = f.metadata()?;
@@ -180,12 +303,12 @@ fn read_text(path: &std::path::Path) -> std::io::Result<Bytes> {
         // SAFETY: a read-only private mapping of a saved copy; a file truncated underneath
         // us is the hazard every mapped reader (perf included) accepts.
         if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
-            return Ok(Bytes::Mmap(m));
+            return Ok((Bytes::Mmap(m), meta));
         }
     }
     let mut buf = Vec::with_capacity(if size > 0 { size + 1 } else { 16 << 20 });
     f.read_to_end(&mut buf)?;
-    Ok(Bytes::Owned(buf))
+    Ok((Bytes::Owned(buf), meta))
 }
 
 #[cfg(test)]
@@ -229,5 +352,71 @@ mod tests {
         assert!(Kallsyms::parse("zzz T x\n").is_err());
         assert!(Kallsyms::parse("justone\n").is_err());
         assert!(Kallsyms::parse("").is_err());
+    }
+
+    #[test]
+    fn saved_copy_table_is_cached_and_checked() {
+        let dir = std::env::temp_dir().join(format!("profdiff-ksym-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cache = dir.join("cache");
+        let file = dir.join("kallsyms");
+        let text = "ffffffff81000100 T second\n\
+                    ffffffff81000000 T _stext\n\
+                    ffffffff81000050 d some_data\n\
+                    ffffffffc0000000 t ext4_thing\t[ext4]\n";
+        std::fs::write(&file, text).unwrap();
+        let probes = [
+            0xffffffff81000000u64,
+            0xffffffff81000120,
+            0xffffffffc0000010,
+            0x1000,
+        ];
+        let answers = |k: &Kallsyms| -> Vec<Option<(String, u64)>> {
+            probes
+                .iter()
+                .map(|&a| k.lookup(a).map(|(n, s)| (n.to_string(), s)))
+                .collect()
+        };
+        let parsed = Kallsyms::parse(text).unwrap();
+        let first = Kallsyms::load_cached(&file, Some(&cache)).unwrap();
+        assert!(!first.is_cached());
+        let second = Kallsyms::load_cached(&file, Some(&cache)).unwrap();
+        assert!(second.is_cached());
+        assert_eq!(answers(&second), answers(&parsed));
+        assert_eq!(
+            (second.len(), second.range()),
+            (parsed.len(), parsed.range())
+        );
+        // No cache folder: parsed every time.
+        assert!(!Kallsyms::load_cached(&file, None).unwrap().is_cached());
+        // A damaged entry (names past the text, or cut short) is not used, and is replaced.
+        let entry = std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "sect"))
+            .unwrap();
+        let good = std::fs::read(&entry).unwrap();
+        let mut bad = good.clone();
+        let n = bad.len();
+        bad[n - 8..n - 4].copy_from_slice(&10_000u32.to_ne_bytes());
+        std::fs::write(&entry, &bad).unwrap();
+        let k = Kallsyms::load_cached(&file, Some(&cache)).unwrap();
+        assert!(!k.is_cached());
+        assert_eq!(answers(&k), answers(&parsed));
+        std::fs::write(&entry, &good[..n - 5]).unwrap();
+        assert!(!Kallsyms::load_cached(&file, Some(&cache))
+            .unwrap()
+            .is_cached());
+        assert!(Kallsyms::load_cached(&file, Some(&cache))
+            .unwrap()
+            .is_cached());
+        // A rewritten file (another size) is parsed again, not read with the old table.
+        std::fs::write(&file, "ffffffff82000000 T moved\n").unwrap();
+        let k = Kallsyms::load_cached(&file, Some(&cache)).unwrap();
+        assert!(!k.is_cached());
+        assert_eq!(k.lookup(0xffffffff82000010).unwrap().0, "moved");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -199,7 +199,7 @@ pub fn build_profile_visiting(
         if sym.options().kallsyms.as_ref() == Some(p) {
             sym.kallsyms()
         } else {
-            Some(Kallsyms::load(p).map(std::sync::Arc::new))
+            Some(Kallsyms::load_cached(p, opts.section_cache.as_deref()).map(std::sync::Arc::new))
         }
     };
     let (results, kallsyms) = symbolize_modules(sym, &keys, wanted, opts, kernel_symbols);

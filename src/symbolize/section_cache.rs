@@ -7,6 +7,9 @@
 //! cache directory, keyed by the debug file's build id, and later runs map them (file-backed
 //! pages, nothing to inflate).
 //!
+//! The sorted symbol tables of saved kallsyms copies are kept here too
+//! ([`super::kallsyms::Kallsyms::load_cached`]).
+//!
 //! Where: `$PROFDIFF_CACHE_DIR`, else `$XDG_CACHE_HOME/profdiff`, else `~/.cache/profdiff`
 //! (a `sections` folder in it); `PROFDIFF_CACHE_DIR=off` (or empty) turns the cache off. An
 //! entry is written to a temporary file and renamed into place, so readers never see a

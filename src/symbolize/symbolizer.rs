@@ -387,7 +387,9 @@ impl Symbolizer {
         let path = self.opts.kallsyms.as_ref()?;
         Some(
             self.kallsyms
-                .get_or_init(|| Kallsyms::load(path).map(Arc::new))
+                .get_or_init(|| {
+                    Kallsyms::load_cached(path, self.opts.section_cache.as_deref()).map(Arc::new)
+                })
                 .clone(),
         )
     }
