@@ -374,6 +374,16 @@ impl ElfImage {
         self.section_cache = dir;
     }
 
+    /// The cache folder set with [`ElfImage::set_section_cache`].
+    pub fn section_cache(&self) -> Option<&Path> {
+        self.section_cache.as_deref()
+    }
+
+    /// The file's size in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.data.len() as u64
+    }
+
     /// True when the file carries `.debug_info`.
     pub fn has_dwarf(&self) -> bool {
         self.has_dwarf

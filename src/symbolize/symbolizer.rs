@@ -100,7 +100,12 @@ impl Module {
                     let sup: &'static ElfImage = unsafe { &*Arc::as_ptr(sup) };
                     dwarf.set_sup(sup.dwarf());
                 }
-                let index = DwarfIndex::new(dwarf).ok();
+                let mut index = DwarfIndex::new(dwarf).ok();
+                if let (Some(index), Some(dir), Some(id)) =
+                    (index.as_mut(), d.section_cache(), d.build_id.as_deref())
+                {
+                    index.keep_ranges_in(dir.to_path_buf(), id, d.file_len());
+                }
                 crate::timing::report(format_args!("  index {}", d.path.display()), t0);
                 index
             })
