@@ -85,6 +85,16 @@ fn compare(dwarf: bool, extra: &[&str], pipe: bool) {
     perf_record_to(&data, &mode, &bin, &["150"], pipe);
     let truth = perf_script_stacks(&data);
     let ours = profdiff_stacks(&data, dwarf);
+    // Records borrowed in order from the file give the recording linux-perf-data's reader
+    // gives (same stacks in the same order, same maps, threads, counts and notes).
+    let bytes = std::fs::read(&data).unwrap();
+    let opts = ReadOptions::default();
+    let walked = perf_data::read_raw(&bytes, &opts).unwrap();
+    let read = perf_data::read_raw_through_reader(&bytes, &opts).unwrap();
+    assert!(
+        format!("{walked:?}") == format!("{read:?}"),
+        "the in-order walk and the reader disagree"
+    );
     let total: u64 = truth.values().sum();
     let ours_total: u64 = ours.values().sum();
     assert_eq!(total, ours_total, "sample counts differ");
