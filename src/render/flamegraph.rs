@@ -120,14 +120,7 @@ pub fn write_svg(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let t = crate::timing::phase("  flamegraph tree");
-    let mut tree = StackTree::new();
-    for s in &profile.samples {
-        tree.add(
-            profile,
-            &s.locations,
-            s.values.get(value).copied().unwrap_or(0),
-        );
-    }
+    let tree = StackTree::of_profile(profile, value);
     drop(t);
     write_svg_tree(tree, profile, value, &profile.describe(), opts, w)
 }
@@ -340,6 +333,16 @@ impl StackTree {
         self.loc_frames[i].as_deref()
     }
 
+    /// The samples of `profile` (sample type `value`) in a tree.
+    pub fn of_profile(profile: &Profile, value: usize) -> Self {
+        let mut t = StackTree::new();
+        for s in &profile.samples {
+            let v = s.values.get(value).copied().unwrap_or(0);
+            t.add(profile, &s.locations, v);
+        }
+        t
+    }
+
     /// Add `v` to the stack `locations` (leaf first) of `profile`, whose locations and
     /// functions may still be growing (only those the stack names must exist).
     pub fn add(&mut self, profile: &Profile, locations: &[LocationId], v: i64) {
@@ -448,15 +451,7 @@ impl StackTree {
 impl Tree {
     #[cfg(test)]
     fn build(profile: &Profile, value: usize, min_width_pct: f64) -> Tree {
-        let mut t = StackTree::new();
-        for s in &profile.samples {
-            t.add(
-                profile,
-                &s.locations,
-                s.values.get(value).copied().unwrap_or(0),
-            );
-        }
-        t.finish(min_width_pct)
+        StackTree::of_profile(profile, value).finish(min_width_pct)
     }
 
     /// True when there is nothing to draw.

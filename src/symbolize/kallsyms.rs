@@ -391,12 +391,7 @@ mod tests {
         // No cache folder: parsed every time.
         assert!(!Kallsyms::load_cached(&file, None).unwrap().is_cached());
         // A damaged entry (names past the text, or cut short) is not used, and is replaced.
-        let entry = std::fs::read_dir(&cache)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "sect"))
-            .unwrap();
+        let entry = crate::symbolize::section_cache::only_entry(&cache);
         let good = std::fs::read(&entry).unwrap();
         let mut bad = good.clone();
         let n = bad.len();

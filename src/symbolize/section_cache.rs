@@ -195,6 +195,19 @@ fn prune(dir: &Path, limit: u64) {
     }
 }
 
+/// The one entry in a cache folder (tests of the entries' users).
+#[cfg(test)]
+pub(crate) fn only_entry(dir: &Path) -> PathBuf {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sect"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries.pop().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
