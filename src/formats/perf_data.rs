@@ -666,7 +666,11 @@ fn records_in_order<'d>(
     parse_info: Option<RecordParseInfo>,
 ) -> Option<Vec<RawEventRecord<'d>>> {
     let parse_info = parse_info?;
-    if !cfg!(target_endian = "little") || !data.starts_with(b"PERFILE2") || data.len() < 104 {
+    if !cfg!(target_endian = "little")
+        || !data.starts_with(b"PERFILE2")
+        || data.len() < 104
+        || is_pipe_format(data)
+    {
         return None;
     }
     let u64_at = |i: usize| Some(u64::from_le_bytes(data.get(i..i + 8)?.try_into().ok()?));
