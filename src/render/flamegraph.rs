@@ -390,11 +390,6 @@ impl StackTree {
         self.nodes[node as usize].self_v += v;
     }
 
-    /// The total added so far.
-    pub fn total(&self) -> i64 {
-        self.total
-    }
-
     /// The finished tree: totals, children in name order, the drawing threshold.
     fn finish(self, min_width_pct: f64) -> Tree {
         let StackTree {

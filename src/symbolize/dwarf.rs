@@ -151,17 +151,9 @@ pub struct DwarfIndex<'a> {
     line_units: Vec<(usize, gimli::DebugLineOffset)>,
     line_ranges: OnceLock<Ranges>,
     /// Where the line-program ranges are kept between runs (see [`DwarfIndex::keep_ranges_in`]).
-    range_cache: Option<RangeCache>,
+    range_cache: Option<super::section_cache::Derived>,
     /// The supplementary file's units, listed when a name first refers into it.
     sup_units: OnceLock<Vec<Slot<'a>>>,
-}
-
-/// The cache entry the line-program ranges of a file's units are kept in: the cache folder,
-/// and the file's build id and size.
-struct RangeCache {
-    dir: std::path::PathBuf,
-    key: Vec<u8>,
-    len: u64,
 }
 
 /// The root entry's range and language attributes.
@@ -737,36 +729,27 @@ impl<'a> DwarfIndex<'a> {
     /// every run that samples code no unit declares (PLT stubs, assembly), and the ranges map
     /// back in microseconds. An entry that names a unit the file does not have, or an empty
     /// range, is not used.
-    pub fn keep_ranges_in(&mut self, dir: std::path::PathBuf, build_id: &[u8], file_len: u64) {
+    pub fn keep_ranges_in(&mut self, dir: &std::path::Path, build_id: &[u8], file_len: u64) {
         let mut key = b"lineranges".to_vec();
         key.extend_from_slice(build_id);
-        self.range_cache = Some(RangeCache {
-            dir,
-            key,
-            len: file_len,
-        });
+        self.range_cache = Some(super::section_cache::Derived::new(dir, key, file_len));
     }
 
     /// The line-program ranges from the cache, if kept and consistent with this file.
     fn cached_line_ranges(&self) -> Option<Vec<(u64, u64, usize)>> {
-        let c = self.range_cache.as_ref()?;
-        let src = super::section_cache::Source {
-            build_id: &c.key,
-            len: c.len,
-        };
-        let entry = super::section_cache::load(&c.dir, &src, 1, &[])?;
+        let entry = self.range_cache.as_ref()?.load()?;
         let b = entry.get(0)?;
         if b.len() % 24 != 0 {
             return None;
         }
         let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
-        let is_line_unit: std::collections::HashSet<usize> =
-            self.line_units.iter().map(|(u, _)| *u).collect();
         (0..b.len() / 24)
             .map(|i| {
                 let (begin, end, unit) = (word(24 * i), word(24 * i + 8), word(24 * i + 16));
                 let unit = usize::try_from(unit).ok()?;
-                (begin < end && is_line_unit.contains(&unit)).then_some((begin, end, unit))
+                // `line_units` is in unit order.
+                let declares_none = self.line_units.binary_search_by_key(&unit, |l| l.0).is_ok();
+                (begin < end && declares_none).then_some((begin, end, unit))
             })
             .collect()
     }
@@ -803,18 +786,14 @@ impl<'a> DwarfIndex<'a> {
                 let r = sequence_ranges(&self.dwarf, &self.units[*i].header, *src);
                 v.extend(r.unwrap_or_default().into_iter().map(|(b, e)| (b, e, *i)));
             }
-            if let Some(c) = &self.range_cache {
+            if let Some(entry) = &self.range_cache {
                 let mut bytes = Vec::with_capacity(v.len() * 24);
                 for &(b, e, u) in &v {
                     bytes.extend_from_slice(&b.to_le_bytes());
                     bytes.extend_from_slice(&e.to_le_bytes());
                     bytes.extend_from_slice(&(u as u64).to_le_bytes());
                 }
-                let src = super::section_cache::Source {
-                    build_id: &c.key,
-                    len: c.len,
-                };
-                super::section_cache::store(&c.dir, &src, &[Some(&bytes)]);
+                entry.store(&bytes);
             }
             crate::timing::report(
                 format_args!(
@@ -1662,7 +1641,7 @@ mod tests {
         assert!(want.iter().any(|f| !f.is_empty()));
         let cached = |expect_hit: bool| {
             let mut index = DwarfIndex::new(image.dwarf()).unwrap();
-            index.keep_ranges_in(dir.clone(), &id, image.file_len());
+            index.keep_ranges_in(&dir, &id, image.file_len());
             assert_eq!(index.cached_line_ranges().is_some(), expect_hit);
             assert!(frames(&index) == want);
             let mut got: Vec<(u64, u64, usize)> = index

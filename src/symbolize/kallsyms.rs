@@ -188,18 +188,14 @@ impl Kallsyms {
     ) -> Result<Kallsyms, String> {
         let t0 = std::time::Instant::now();
         let (text, meta) = read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let key = match (cache, &text) {
-            (Some(dir), Bytes::Mmap(_)) => cache_key(path, &meta).map(|k| (dir, k)),
+        let entry = match (cache, &text) {
+            (Some(dir), Bytes::Mmap(_)) => cache_key(path, &meta)
+                .map(|key| super::section_cache::Derived::new(dir, key, meta.len())),
             _ => None,
         };
-        let src = key.as_ref().map(|(_, k)| super::section_cache::Source {
-            build_id: k,
-            len: meta.len(),
-        });
-        let cached = key
+        let cached = entry
             .as_ref()
-            .zip(src.as_ref())
-            .and_then(|((dir, _), src)| super::section_cache::load(dir, src, 1, &[]))
+            .and_then(|e| e.load())
             .filter(|c| c.get(0).and_then(syms_of).is_some_and(|t| fits(t, &text)));
         let k = match cached {
             Some(c) => Ok(Kallsyms {
@@ -208,7 +204,7 @@ impl Kallsyms {
             }),
             None => {
                 let k = Self::parse_text(text).map_err(|e| format!("{}: {e}", path.display()));
-                if let (Ok(k), Some((dir, _)), Some(src)) = (&k, &key, &src) {
+                if let (Ok(k), Some(entry)) = (&k, &entry) {
                     let t = k.syms.as_slice();
                     let mut bytes = Vec::with_capacity(std::mem::size_of_val(t));
                     for s in t {
@@ -216,7 +212,7 @@ impl Kallsyms {
                         bytes.extend_from_slice(&s.name_off.to_ne_bytes());
                         bytes.extend_from_slice(&s.name_len.to_ne_bytes());
                     }
-                    super::section_cache::store(dir, src, &[Some(&bytes)]);
+                    entry.store(&bytes);
                 }
                 k
             }
@@ -259,9 +255,9 @@ impl Kallsyms {
         )
     }
 
-    /// Whether the table came from the cache (tests).
-    #[doc(hidden)]
-    pub fn is_cached(&self) -> bool {
+    /// Whether the table came from the cache.
+    #[cfg(test)]
+    fn is_cached(&self) -> bool {
         matches!(self.syms, Table::Cached(_))
     }
 }

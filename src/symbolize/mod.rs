@@ -1,5 +1,6 @@
 //! Symbolization: addresses to functions, files and lines, in-process (issue 4, item 3), and
-//! the step that turns a [`RawRecording`] into a [`Profile`].
+//! the step that turns a [`RawRecording`](crate::record::raw::RawRecording) into a
+//! [`Profile`](crate::model::Profile).
 //!
 //! - [`elf`]: one ELF file mapped and parsed once (build id, PT_LOAD, symbols, DWARF sections).
 //! - [`symbolizer`]: finding binaries and debug files, the module cache, parallel lookups.

@@ -7,8 +7,9 @@
 //! cache directory, keyed by the debug file's build id, and later runs map them (file-backed
 //! pages, nothing to inflate).
 //!
-//! The sorted symbol tables of saved kallsyms copies are kept here too
-//! ([`super::kallsyms::Kallsyms::load_cached`]).
+//! Tables derived from a file are kept here too ([`Derived`]): the sorted symbols of a saved
+//! kallsyms copy ([`super::kallsyms::Kallsyms::load_cached`]) and the line-program ranges of
+//! a binary's units that declare none ([`super::dwarf::DwarfIndex::keep_ranges_in`]).
 //!
 //! Where: `$PROFDIFF_CACHE_DIR`, else `$XDG_CACHE_HOME/profdiff`, else `~/.cache/profdiff`
 //! (a `sections` folder in it); `PROFDIFF_CACHE_DIR=off` (or empty) turns the cache off. An
@@ -110,6 +111,43 @@ pub fn load(dir: &Path, src: &Source, slots: usize, want: &[(usize, u64)]) -> Op
         }
     }
     Some(Cached { map, slots: table })
+}
+
+/// An entry holding one table derived from a file rather than its sections (a kallsyms copy's
+/// sorted symbols, a binary's line-program ranges): `key` says what the table is and whose,
+/// tagged so it never names a debug file's entry; `source_len` is the file's size. Whoever
+/// maps the bytes back checks them against the file.
+pub struct Derived {
+    dir: PathBuf,
+    key: Vec<u8>,
+    source_len: u64,
+}
+
+impl Derived {
+    pub fn new(dir: &Path, key: Vec<u8>, source_len: u64) -> Self {
+        Derived {
+            dir: dir.to_path_buf(),
+            key,
+            source_len,
+        }
+    }
+
+    fn source(&self) -> Source<'_> {
+        Source {
+            build_id: &self.key,
+            len: self.source_len,
+        }
+    }
+
+    /// The table kept, if any ([`Cached::get`] of slot 0).
+    pub fn load(&self) -> Option<Cached> {
+        load(&self.dir, &self.source(), 1, &[]).filter(|c| c.get(0).is_some())
+    }
+
+    /// Keep `table` (failures ignored, as with [`store`]).
+    pub fn store(&self, table: &[u8]) {
+        store(&self.dir, &self.source(), &[Some(table)]);
+    }
 }
 
 /// Write the entry for `src` (slots without bytes are left out), then keep the folder under

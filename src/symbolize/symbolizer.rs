@@ -104,7 +104,7 @@ impl Module {
                 if let (Some(index), Some(dir), Some(id)) =
                     (index.as_mut(), d.section_cache(), d.build_id.as_deref())
                 {
-                    index.keep_ranges_in(dir.to_path_buf(), id, d.file_len());
+                    index.keep_ranges_in(dir, id, d.file_len());
                 }
                 crate::timing::report(format_args!("  index {}", d.path.display()), t0);
                 index
