@@ -281,7 +281,7 @@ fn perf_error(e: linux_perf_data::Error) -> ParseError {
 }
 
 /// [`read_raw`] with every record from linux-perf-data's reader, never borrowed in order from
-/// the file by [`records_in_order`] (tests compare the two).
+/// the file by [`for_each_in_order`] (tests compare the two).
 #[doc(hidden)]
 pub fn read_raw_through_reader(
     data: &[u8],
@@ -603,12 +603,8 @@ fn read_raw_inner(
         && !perf_file
             .features()
             .has_feature(linux_perf_data::Feature::SIMPLEPERF_META_INFO);
-    match records_in_order(data, single_event.then_some(parse_info)) {
-        Some(records) => {
-            for r in records {
-                handle(0, r)?;
-            }
-        }
+    match walkable_section(data).filter(|_| single_event) {
+        Some(section) => for_each_in_order(section, parse_info, |r| handle(0, r))?,
         None => loop {
             let record = match record_iter.next_record(&mut perf_file) {
                 Ok(Some(r)) => r,
@@ -653,19 +649,18 @@ fn read_raw_inner(
     Ok(rec)
 }
 
-/// The event records of a regular little-endian perf.data file of one event, borrowed from the
-/// file, in the order linux-perf-data's reader hands them out: perf writes each CPU's buffer
-/// in turn, and a `FINISHED_ROUND` record promises that nothing later has a timestamp below
-/// the previous round's highest, so each round releases, sorted by (timestamp, offset), the
-/// records at or below that mark. The reader does the same but first copies every record
-/// into a buffer of its own (~8 ms of 25 for a 19k-sample file). None (use the reader) for
-/// anything else: pipe mode, big-endian, compressed or AUX-trace records, a record that does
-/// not fit, several events (`parse_info` None).
-fn records_in_order<'d>(
-    data: &'d [u8],
-    parse_info: Option<RecordParseInfo>,
-) -> Option<Vec<RawEventRecord<'d>>> {
-    let parse_info = parse_info?;
+const FINISHED_ROUND: u32 = 68;
+const AUXTRACE: u32 = 71;
+const COMPRESSED: u32 = 81;
+const COMPRESSED2: u32 = 83;
+
+/// The data section of a regular little-endian perf.data file whose records can be taken in
+/// order straight from it ([`for_each_in_order`]): every record fits, none is compressed or
+/// carries AUX-trace data after it. None (use linux-perf-data's reader) for anything else:
+/// pipe mode, big-endian, such records, a record that does not fit. A walk over the record
+/// headers only, before any record is handed on, so a file the walk cannot take goes whole to
+/// the reader.
+fn walkable_section(data: &[u8]) -> Option<&[u8]> {
     if !cfg!(target_endian = "little")
         || !data.starts_with(b"PERFILE2")
         || data.len() < 104
@@ -676,13 +671,36 @@ fn records_in_order<'d>(
     let u64_at = |i: usize| Some(u64::from_le_bytes(data.get(i..i + 8)?.try_into().ok()?));
     let (off, size) = (u64_at(40)? as usize, u64_at(48)? as usize);
     let section = data.get(off..off.checked_add(size)?)?;
-    const FINISHED_ROUND: u32 = 68;
-    const AUXTRACE: u32 = 71;
-    const COMPRESSED: u32 = 81;
-    const COMPRESSED2: u32 = 83;
+    let mut at = 0usize;
+    while at < section.len() {
+        let h = section.get(at..at + 8)?;
+        let type_ = u32::from_le_bytes(h[0..4].try_into().ok()?);
+        let len = usize::from(u16::from_le_bytes(h[6..8].try_into().ok()?));
+        if len < 8
+            || at + len > section.len()
+            || matches!(type_, AUXTRACE | COMPRESSED | COMPRESSED2)
+        {
+            return None;
+        }
+        at += len;
+    }
+    Some(section)
+}
+
+/// Hand the event records of a [`walkable_section`] to `f`, borrowed from the file, in the
+/// order linux-perf-data's reader hands them out: perf writes each CPU's buffer in turn, and a
+/// `FINISHED_ROUND` record promises that nothing later has a timestamp below the previous
+/// round's highest, so each round releases, sorted by (timestamp, offset), the records at or
+/// below that mark. The reader does the same but first copies every record into a buffer of
+/// its own (~8 ms of 25 for a 19k-sample file). Only the records of the rounds not yet
+/// released are held. `parse_info` is the file's one event's.
+fn for_each_in_order<'d, E>(
+    section: &'d [u8],
+    parse_info: RecordParseInfo,
+    mut f: impl FnMut(RawEventRecord<'d>) -> Result<(), E>,
+) -> Result<(), E> {
     // (timestamp, offset): the reader's sort key. No timestamp sorts first.
     type Key = (Option<u64>, usize);
-    let mut out: Vec<RawEventRecord<'d>> = Vec::new();
     // Records read since the last round was released.
     let mut incoming: Vec<(Key, RawEventRecord<'d>)> = Vec::new();
     // The highest key of the previous round and of this one (None: no record yet).
@@ -695,31 +713,27 @@ fn records_in_order<'d>(
             incoming.select_nth_unstable_by_key(n, |r| r.0);
         }
         incoming[..n].sort_unstable_by_key(|r| r.0);
-        out.extend(incoming.drain(..n).map(|(_, r)| r));
+        incoming.drain(..n).try_for_each(|(_, r)| f(r))
     };
     let mut at = 0usize;
-    while at < section.len() {
-        let h = section.get(at..at + 8)?;
-        let type_ = u32::from_le_bytes(h[0..4].try_into().ok()?);
-        let misc = u16::from_le_bytes(h[4..6].try_into().ok()?);
-        let len = usize::from(u16::from_le_bytes(h[6..8].try_into().ok()?));
-        if len < 8 {
-            return None;
-        }
-        let body = section.get(at + 8..at + len)?;
+    // `walkable_section` checked every header: each record fits.
+    while let Some(h) = section.get(at..at + 8) {
+        let type_ = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let misc = u16::from_le_bytes([h[4], h[5]]);
+        let len = usize::from(u16::from_le_bytes([h[6], h[7]])).max(8);
+        let body = section.get(at + 8..at + len).unwrap_or_default();
         let offset = at;
         at += len;
         match type_ {
             FINISHED_ROUND => {
                 if releasable > 0 {
-                    release(&mut incoming, releasable);
+                    release(&mut incoming, releasable)?;
                 }
                 prev_max = cur_max;
                 releasable = incoming.len();
             }
-            AUXTRACE | COMPRESSED | COMPRESSED2 => return None,
             // Other user records (header data in the stream): the reader sorts them first in
-            // their round and this reader skips them; the event records come out the same.
+            // their round and this walk skips them; the event records come out the same.
             t if t >= 64 => {}
             t => {
                 let r = RawEventRecord::new(RecordType(t), misc, RawData::Single(body), parse_info);
@@ -734,8 +748,7 @@ fn records_in_order<'d>(
         }
     }
     let n = incoming.len();
-    release(&mut incoming, n);
-    Some(out)
+    release(&mut incoming, n)
 }
 
 /// A recorded mapping: `len` bytes at `start`, from `offset` in the file at `path`.
