@@ -5,6 +5,7 @@
 //! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped,
 //! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
+pub mod callgrind;
 pub mod folded;
 pub mod perf_data;
 pub mod perf_script;
@@ -28,6 +29,7 @@ pub enum Format {
     Folded,
     Speedscope,
     V8CpuProfile,
+    Callgrind,
 }
 
 impl Format {
@@ -39,6 +41,7 @@ impl Format {
             Format::Folded => "folded stacks",
             Format::Speedscope => "speedscope",
             Format::V8CpuProfile => "V8 cpuprofile",
+            Format::Callgrind => "callgrind",
         }
     }
 }
@@ -278,6 +281,9 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     {
         return looks_like_protobuf(data).then_some(Format::Pprof);
     }
+    if let Some(f) = detect_foreign_text(data) {
+        return Some(f);
+    }
     // The 64 KiB window may end inside a line; a cut folded line has no count and would look
     // like something else, so only whole lines are classified.
     let text = if data.len() > head.len() {
@@ -286,6 +292,14 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         text
     };
     detect_text(text)
+}
+
+/// Text formats recognized by their own header (each module's `sniff`).
+fn detect_foreign_text(data: &[u8]) -> Option<Format> {
+    if callgrind::sniff(data) {
+        return Some(Format::Callgrind);
+    }
+    None
 }
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace;
@@ -397,6 +411,7 @@ pub fn parse_visiting(
         Format::Folded => (folded::parse(data)?, visit),
         Format::Speedscope => (speedscope::parse(data)?, visit),
         Format::V8CpuProfile => (v8::parse(data)?, visit),
+        Format::Callgrind => (callgrind::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -427,7 +442,7 @@ fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
     let format = detect(&data).ok_or_else(|| {
         Error::input(
             shown,
-            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope or V8 cpuprofile)",
+            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope, V8 cpuprofile, callgrind/cachegrind)",
         )
     })?;
     Ok((data, format))
