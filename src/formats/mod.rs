@@ -10,6 +10,7 @@ pub mod folded;
 pub mod perf_data;
 pub mod perf_script;
 pub mod pprof;
+pub mod pprof_legacy;
 pub mod speedscope;
 pub mod v8;
 
@@ -30,6 +31,7 @@ pub enum Format {
     Speedscope,
     V8CpuProfile,
     Callgrind,
+    PprofLegacy,
 }
 
 impl Format {
@@ -42,6 +44,7 @@ impl Format {
             Format::Speedscope => "speedscope",
             Format::V8CpuProfile => "V8 cpuprofile",
             Format::Callgrind => "callgrind",
+            Format::PprofLegacy => "legacy pprof",
         }
     }
 }
@@ -236,6 +239,9 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     if data.starts_with(b"PERFILE2") || data.starts_with(b"2ELIFREP") {
         return Some(Format::PerfData);
     }
+    if pprof_legacy::sniff_binary(data) {
+        return Some(Format::PprofLegacy);
+    }
     let head = &data[..data.len().min(64 * 1024)];
     let text = match std::str::from_utf8(head) {
         Ok(s) => Some(s),
@@ -298,6 +304,9 @@ pub fn detect(data: &[u8]) -> Option<Format> {
 fn detect_foreign_text(data: &[u8]) -> Option<Format> {
     if callgrind::sniff(data) {
         return Some(Format::Callgrind);
+    }
+    if pprof_legacy::sniff(data) {
+        return Some(Format::PprofLegacy);
     }
     None
 }
@@ -412,6 +421,7 @@ pub fn parse_visiting(
         Format::Speedscope => (speedscope::parse(data)?, visit),
         Format::V8CpuProfile => (v8::parse(data)?, visit),
         Format::Callgrind => (callgrind::parse(data)?, visit),
+        Format::PprofLegacy => (pprof_legacy::parse(data, opts)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -442,7 +452,7 @@ fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
     let format = detect(&data).ok_or_else(|| {
         Error::input(
             shown,
-            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope, V8 cpuprofile, callgrind/cachegrind)",
+            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope, V8 cpuprofile, callgrind/cachegrind, legacy pprof)",
         )
     })?;
     Ok((data, format))

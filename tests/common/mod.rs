@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod pprof_top;
+
 use std::path::PathBuf;
 
 /// The conformance fixtures folder (`../shared/fixtures` beside the project, or
