@@ -156,3 +156,189 @@ fn fixtures_match_go_pprof() {
         );
     }
 }
+
+/// A function's flat and cum in the sample type's own unit.
+type Rows = Vec<(String, i64, i64)>;
+
+/// `go tool pprof -top -unit=UNIT BIN PROFILE`: (total, rows), values in the base unit.
+fn go_table(bin: &Path, prof: &Path, sample_index: &str, unit: &str) -> Option<(i64, Rows)> {
+    let index = format!("-sample_index={sample_index}");
+    let unit = format!("-unit={unit}");
+    let go = common::pprof_top::go_top_with(
+        &[bin],
+        prof,
+        &["-nodecount=1000", "-nodefraction=0", &index, &unit],
+    )?;
+    let number = |s: &str| -> i64 {
+        let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+        digits.parse().unwrap_or(0)
+    };
+    let total = go
+        .lines()
+        .find_map(|l| l.split_once("% of "))
+        .map(|(_, t)| number(t))
+        .unwrap();
+    let rows = common::pprof_top::go_rows(&go)
+        .into_iter()
+        .map(|r| (r[5].clone(), number(&r[0]), number(&r[3])))
+        .collect();
+    Some((total, rows))
+}
+
+/// profdiff's table of the same sample type, from its JSON: (total, rows).
+fn our_table(prof: &Path, sample_index: &str) -> (i64, Rows) {
+    let args = [
+        "-n",
+        "1000",
+        "--node-fraction",
+        "0",
+        "--sample-type",
+        sample_index,
+        "--format",
+        "json",
+    ];
+    let v: serde_json::Value =
+        serde_json::from_str(&common::pprof_top::profdiff(prof, &args)).unwrap();
+    let rows = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let name = r["function"].as_str().unwrap().to_string();
+            (
+                name,
+                r["flat"].as_i64().unwrap(),
+                r["cum"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    (v["total"].as_i64().unwrap(), rows)
+}
+
+fn gperftools_lib(name: &str) -> Option<PathBuf> {
+    let found = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists());
+    if found.is_none() {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("PROFDIFF_REQUIRE_FIXTURES=1 but {name} (google-perftools) is not installed");
+        }
+        eprintln!("notice: skipping: {name} not found (install google-perftools for the legacy pprof conformance test)");
+    }
+    found
+}
+
+/// Compare both tables: same total; every function go names has the same flat and cum here.
+/// go symbolizes less than profdiff (no separate debug files, so libc's internal functions and
+/// `_start` stay `[libc.so.6]` / `[binary]` there); those rows are only counted.
+fn compare_symbolized(bin: &Path, prof: &Path, sample_index: &str, unit: &str) -> (usize, usize) {
+    let Some((go_total, go_rows)) = go_table(bin, prof, sample_index, unit) else {
+        return (0, 0);
+    };
+    let (our_total, ours) = our_table(prof, sample_index);
+    assert_eq!(our_total, go_total, "{}: total", prof.display());
+    let (mut same, mut unnamed) = (0, 0);
+    for (name, flat, cum) in &go_rows {
+        if name.starts_with('[') || name.starts_with('<') {
+            unnamed += 1;
+            continue;
+        }
+        let mine = ours.iter().find(|r| &r.0 == name).map(|r| (r.1, r.2));
+        assert_eq!(mine, Some((*flat, *cum)), "{}: {name}", prof.display());
+        same += 1;
+    }
+    (same, unnamed)
+}
+
+/// Compile one of tests/workloads/ into `dir`.
+fn compile(dir: &Path, source: &str) -> PathBuf {
+    let bin = dir.join(source.trim_end_matches(".c"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workloads")
+        .join(source);
+    let st = Command::new("gcc")
+        .args(["-O1", "-g", "-fno-omit-frame-pointer", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    bin
+}
+
+#[test]
+fn gperftools_cpu_profile_matches_go_pprof() {
+    let Some(lib) = gperftools_lib("libprofiler.so.0") else {
+        return;
+    };
+    if !common::have("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = compile(dir.path(), "gperftools.c");
+    let prof = dir.path().join("cpu.prof");
+    let out = Command::new(&bin)
+        .arg("100000000")
+        .env("CPUPROFILE", &prof)
+        .env("CPUPROFILE_FREQUENCY", "1000")
+        .env("LD_PRELOAD", &lib)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = std::fs::read(&prof).unwrap();
+    assert_eq!(
+        profdiff::formats::detect(&data),
+        Some(profdiff::formats::Format::PprofLegacy)
+    );
+    for (index, unit) in [("cpu", "ns"), ("samples", "count")] {
+        let (same, unnamed) = compare_symbolized(&bin, &prof, index, unit);
+        eprintln!("gperftools CPU profile, {index}: {same} functions identical to go, {unnamed} rows go left unsymbolized");
+        if common::have("go") {
+            assert!(same >= 3, "inner, hot, cold, main should be named");
+        }
+    }
+}
+
+#[test]
+fn gperftools_heap_profile_matches_go_pprof() {
+    let Some(lib) = gperftools_lib("libtcmalloc.so.4") else {
+        return;
+    };
+    if !common::have("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = compile(dir.path(), "gperftools_heap.c");
+    let prefix = dir.path().join("heap");
+    let out = Command::new(&bin)
+        .env("HEAPPROFILE", &prefix)
+        .env("HEAP_PROFILE_ALLOCATION_INTERVAL", "100000000")
+        .env("LD_PRELOAD", &lib)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The last dump, written at exit.
+    let mut dumps: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "heap"))
+        .collect();
+    dumps.sort();
+    let prof = dumps.last().expect("a heap dump");
+    for (index, unit) in [("space", "B"), ("objects", "count")] {
+        let (same, unnamed) = compare_symbolized(&bin, prof, index, unit);
+        eprintln!("gperftools heap profile, {index}: {same} functions identical to go, {unnamed} rows go left unsymbolized");
+        if common::have("go") {
+            assert!(same >= 3, "big, small, main should be named");
+        }
+    }
+}
