@@ -415,3 +415,38 @@ fn two_runs_of_the_same_binary_compare_equal() {
     assert!(v["regressions"].as_array().unwrap().is_empty(), "{text}");
     assert!(v["improvements"].as_array().unwrap().is_empty(), "{text}");
 }
+
+#[test]
+fn truncated_recordings_are_refused() {
+    if !have_valgrind() || !common::have("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = workload(dir.path());
+    let mut refused = 0;
+    for (name, tool) in [
+        ("cg.out", "--tool=callgrind"),
+        ("cache.out", "--tool=cachegrind"),
+    ] {
+        let file = valgrind(dir.path(), &bin, name, &[tool]);
+        let data = std::fs::read(&file).unwrap();
+        for percent in [1, 10, 35, 60, 90, 99] {
+            let cut = dir.path().join("cut.out");
+            std::fs::write(&cut, &data[..data.len() * percent / 100]).unwrap();
+            let out = Command::new(common::profdiff_bin())
+                .arg("top")
+                .arg(&cut)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{name} cut at {percent}%: {err}"
+            );
+            assert!(err.contains("cut.out"), "{err}");
+            refused += 1;
+        }
+    }
+    eprintln!("{refused} truncated recordings refused");
+}

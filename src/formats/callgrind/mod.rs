@@ -102,6 +102,8 @@ pub(crate) struct CallGraph {
     pub totals: Option<Vec<u64>>,
     pub command: Option<String>,
     pub creator: Option<String>,
+    /// `desc:` lines were seen (valgrind writes them).
+    pub has_desc: bool,
 }
 
 impl CallGraph {
@@ -138,8 +140,34 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         ))
     })?;
     let graph = Reader::default().read(text)?;
+    check_complete(&graph, text.ends_with('\n'))?;
     check_summary(&graph)?;
     Ok(to_profile(&graph))
+}
+
+/// valgrind ends a callgrind file with `totals:` (after a `summary:` in the header) and a
+/// cachegrind file (`desc:` lines, no `creator:`) with `summary:` and a newline: without them
+/// the file was cut. (Other writers, e.g. Xdebug, may omit the last newline.)
+fn check_complete(g: &CallGraph, final_newline: bool) -> Result<(), ParseError> {
+    let valgrind = g
+        .creator
+        .as_deref()
+        .is_some_and(|c| c.starts_with("callgrind"))
+        || (g.creator.is_none() && g.has_desc);
+    if valgrind && !final_newline {
+        return Err(ParseError::new(
+            "the file ends mid-line (no final newline): it is truncated",
+        ));
+    }
+    let callgrind_cut = g.summary.is_some() && g.totals.is_none() && g.creator.is_some();
+    let cachegrind_cut = g.creator.is_none() && g.has_desc && g.summary.is_none();
+    if callgrind_cut || cachegrind_cut {
+        let last = if callgrind_cut { "totals:" } else { "summary:" };
+        return Err(ParseError::new(format!(
+            "no `{last}` line at the end: the file is truncated"
+        )));
+    }
+    Ok(())
 }
 
 /// `totals:` must equal the sum of the self costs: otherwise cost lines were lost or misread,
@@ -323,7 +351,8 @@ impl Reader {
                 self.func = None;
                 self.prev_positions.clear();
             }
-            "pid" | "thread" | "desc" | "event" => {}
+            "desc" => self.g.has_desc = true,
+            "pid" | "thread" | "event" => {}
             _ => return Err(format!("unknown header line `{key}:`")),
         }
         Ok(())

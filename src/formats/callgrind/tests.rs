@@ -219,4 +219,8 @@ fn bad_files_say_what_is_wrong() {
     assert!(err("events: Ir\nfl=a\nfn=f\n1 2\ntotals: 5\n").contains("add up to 2"));
     assert!(err("events: Ir\n").contains("no cost lines"));
     assert!(err("fl=a\n").contains("before the `events:` line"));
+    assert!(err("desc: x\nevents: Ir\nfl=a\nfn=f\n1 2").contains("ends mid-line"));
+    let cut = "creator: callgrind-3.19.0\nevents: Ir\nsummary: 5\nfl=a\nfn=f\n1 2\n";
+    assert!(err(cut).contains("no `totals:` line"));
+    assert!(err("desc: I1 cache:\nevents: Ir\nfl=a\nfn=f\n1 2\n").contains("no `summary:` line"));
 }

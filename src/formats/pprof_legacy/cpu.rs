@@ -82,6 +82,11 @@ pub fn parse(b: &[u8]) -> Outcome {
         Ok(rest) => rest,
         Err(e) => return Outcome::Error(e),
     };
+    if !rest.is_empty() && !rest.ends_with(b"\n") {
+        return Outcome::Error(
+            "the memory map after the samples ends mid-line: the file is truncated".into(),
+        );
+    }
     let text = String::from_utf8_lossy(rest);
     if java {
         raw.java_frames = Some(super::java::frames(&text));
@@ -93,7 +98,8 @@ pub fn parse(b: &[u8]) -> Outcome {
     Outcome::Profile(raw)
 }
 
-/// Read samples up to the trailer; returns the bytes after it (the text part).
+/// Read samples up to the trailer; returns the bytes after it (the text part). Without the
+/// trailer the file was cut short (pprof reads on; a partial profile would give wrong numbers).
 fn samples<'a>(
     b: &'a [u8],
     w: Words,
@@ -141,7 +147,10 @@ fn samples<'a>(
             bytes: None,
         });
     }
-    Ok(&b[b.len()..])
+    Err(format!(
+        "the samples end without the end-of-data trailer after {} samples: the file is truncated",
+        raw.samples.len()
+    ))
 }
 
 /// When nearly every sample (all but one in 32) has the same second frame, it is the signal
@@ -198,7 +207,7 @@ mod tests {
     #[test]
     fn a_second_frame_shared_by_all_samples_is_the_signal_handler() {
         let b = words64(&[
-            0, 3, 0, 10000, 0, 5, 2, 0x401000, 0x402001, 1, 2, 0x405000, 0x402001,
+            0, 3, 0, 10000, 0, 5, 2, 0x401000, 0x402001, 1, 2, 0x405000, 0x402001, 0, 1, 0,
         ]);
         let Outcome::Profile(raw) = parse(&b) else {
             panic!("not read")
@@ -218,6 +227,12 @@ mod tests {
         };
         assert_eq!(raw.samples[0].addrs, vec![0x1234]);
         assert_eq!(raw.period, 100_000);
+    }
+
+    #[test]
+    fn missing_trailer_is_an_error() {
+        let b = words64(&[0, 3, 0, 10000, 0, 5, 1, 0x401000]);
+        assert!(matches!(parse(&b), Outcome::Error(e) if e.contains("truncated")));
     }
 
     #[test]

@@ -153,6 +153,11 @@ fn read(data: &[u8]) -> Result<Raw, ParseError> {
             e.valid_up_to()
         ))
     })?;
+    if !text.ends_with('\n') {
+        return Err(ParseError::new(
+            "the file ends mid-line (no final newline): it is truncated",
+        ));
+    }
     let parsers: [fn(&str) -> Outcome; 5] = [
         text::parse_heap,
         text::parse_go_count,

@@ -103,6 +103,7 @@ pub fn parse_heap(text: &str) -> Outcome {
         ..Default::default()
     };
     let (mut sampling_v2, mut has_alloc) = (false, false);
+    let in_use = header_in_use(first);
     if let Some(h) = heap_header_re().captures(first) {
         let period: i64 = h[6].parse().unwrap_or(0);
         has_alloc = (h[3] != h[1] && &h[3] != "0") || (h[4] != h[2] && &h[4] != "0");
@@ -131,6 +132,7 @@ pub fn parse_heap(text: &str) -> Outcome {
         ]
     };
     let mut rest = lines.clone();
+    let mut sum = (0i64, 0i64);
     for (n, line) in lines.enumerate() {
         rest.next();
         let line = line.trim();
@@ -141,15 +143,42 @@ pub fn parse_heap(text: &str) -> Outcome {
             break;
         }
         match heap_sample(line, raw.period, sampling_v2, has_alloc) {
-            Ok(s) => raw.samples.push(s),
+            Ok((s, (count, bytes))) => {
+                raw.samples.push(s);
+                sum = (sum.0.saturating_add(count), sum.1.saturating_add(bytes));
+            }
             Err(e) => return Outcome::Error(format!("line {}: {e}", n + 2)),
         }
+    }
+    if let Some(want) = in_use.filter(|&w| w != sum) {
+        return Outcome::Error(format!(
+            "the header says {} objects and {} bytes in use but the samples add up to {} and {}: the file is truncated or corrupt",
+            want.0, want.1, sum.0, sum.1
+        ));
     }
     raw.mappings = maps::massage(maps::parse(&rest.collect::<Vec<_>>().join("\n")));
     Outcome::Profile(raw)
 }
 
-fn heap_sample(line: &str, rate: i64, v2: bool, with_alloc: bool) -> Result<RawSample, String> {
+/// The in-use totals of a heap header (`heap profile: COUNT: BYTES [...]`).
+fn header_in_use(first: &str) -> Option<(i64, i64)> {
+    let c = [
+        heap_header_re(),
+        growth_header_re(),
+        fragmentation_header_re(),
+    ]
+    .iter()
+    .find_map(|re| re.captures(first))?;
+    Some((c[1].parse().ok()?, c[2].parse().ok()?))
+}
+
+/// One sample line, with its in-use count and bytes as written (before unsampling).
+fn heap_sample(
+    line: &str,
+    rate: i64,
+    v2: bool,
+    with_alloc: bool,
+) -> Result<(RawSample, (i64, i64)), String> {
     let c = heap_sample_re().captures(line).ok_or_else(|| {
         format!("expected `count: bytes [count: bytes] @ addresses`, got {line:?}")
     })?;
@@ -174,12 +203,14 @@ fn heap_sample(line: &str, rate: i64, v2: bool, with_alloc: bool) -> Result<RawS
         add(&c[3], &c[4], "allocation")?;
     }
     add(&c[1], &c[2], "inuse")?;
+    let written = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
     let addrs = adjust(hex_addresses(&c[5])?, false);
-    Ok(RawSample {
+    let sample = RawSample {
         addrs,
         values,
         bytes: Some(block),
-    })
+    };
+    Ok((sample, written))
 }
 
 /// Unsample a heap sample taken with a Poisson process of mean `rate` bytes: each sample of
@@ -205,6 +236,7 @@ pub fn parse_go_count(text: &str) -> Outcome {
         return Outcome::Unrecognized;
     };
     let kind = h[1].to_string();
+    let total: Option<i64> = first.rsplit(' ').next().and_then(|t| t.parse().ok());
     let mut raw = Raw {
         sample_types: vec![ValueType::new(kind.clone(), "count")],
         period_type: Some(ValueType::new(kind, "count")),
@@ -242,6 +274,13 @@ pub fn parse_go_count(text: &str) -> Outcome {
             bytes: None,
         });
     }
+    let sum: i64 = raw.samples.iter().map(|s| s.values[0]).sum();
+    if total.is_some_and(|t| t != sum) {
+        return Outcome::Error(format!(
+            "the header says a total of {} but the samples add up to {sum}: the file is truncated or corrupt",
+            total.unwrap_or(0)
+        ));
+    }
     raw.mappings = trailing_maps(rest.into_iter());
     Outcome::Profile(raw)
 }
@@ -269,9 +308,15 @@ pub fn parse_thread(text: &str) -> Outcome {
         period: 1,
         ..Default::default()
     };
-    while i < all.len() && !maps::is_sentinel(all[i]) {
-        let line = all[i];
-        if line.starts_with("---- no stack trace for") {
+    loop {
+        let Some(&line) = all.get(i) else {
+            // pprof refuses this too: a thread dump ends with its memory map.
+            return Outcome::Error(
+                "the threads end without the memory map that follows them: the file is truncated"
+                    .into(),
+            );
+        };
+        if maps::is_sentinel(line) || line.starts_with("---- no stack trace for") {
             break;
         }
         if !thread_start_re().is_match(line) {
