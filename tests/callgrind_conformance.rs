@@ -376,6 +376,14 @@ fn real_recordings_match_callgrind_annotate() {
             "callgrind-cache.out",
             &["--tool=callgrind", "--cache-sim=yes", "--branch-sim=yes"][..],
         ),
+        (
+            "callgrind-instr.out",
+            &[
+                "--tool=callgrind",
+                "--dump-instr=yes",
+                "--collect-jumps=yes",
+            ][..],
+        ),
         ("cachegrind.out", &["--tool=cachegrind"][..]),
     ];
     for (name, args) in runs {
@@ -449,4 +457,37 @@ fn truncated_recordings_are_refused() {
         }
     }
     eprintln!("{refused} truncated recordings refused");
+}
+
+/// A run dumped in parts into one file (`--combine-dumps=yes --dump-every-bb=N`) adds up to
+/// the same self costs as the run dumped once.
+#[test]
+fn parts_of_one_run_add_up_to_the_whole_run() {
+    if !have_valgrind() || !common::have("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = workload(dir.path());
+    let whole = valgrind(dir.path(), &bin, "whole.out", &["--tool=callgrind"]);
+    let parts = valgrind(
+        dir.path(),
+        &bin,
+        "parts.out",
+        &[
+            "--tool=callgrind",
+            "--combine-dumps=yes",
+            "--dump-every-bb=20000",
+        ],
+    );
+    let text = std::fs::read_to_string(&parts).unwrap();
+    let count = text.lines().filter(|l| l.starts_with("part:")).count();
+    assert!(count > 1, "expected several parts, got {count}");
+    let flat = |f: &Path| -> Vec<(String, u64)> {
+        profdiff_top(f, "Ir")
+            .into_iter()
+            .map(|(n, (flat, _))| (n, flat))
+            .collect()
+    };
+    assert_eq!(flat(&parts), flat(&whole));
+    eprintln!("{count} parts add up to the whole run");
 }

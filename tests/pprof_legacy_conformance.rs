@@ -187,7 +187,11 @@ fn go_table(bin: &Path, prof: &Path, sample_index: &str, unit: &str) -> Option<(
 
 /// profdiff's table of the same sample type, from its JSON: (total, rows).
 fn our_table(prof: &Path, sample_index: &str) -> (i64, Rows) {
-    let args = [
+    our_table_with(prof, sample_index, &[])
+}
+
+fn our_table_with(prof: &Path, sample_index: &str, more: &[&str]) -> (i64, Rows) {
+    let mut args = vec![
         "-n",
         "1000",
         "--node-fraction",
@@ -197,6 +201,7 @@ fn our_table(prof: &Path, sample_index: &str) -> (i64, Rows) {
         "--format",
         "json",
     ];
+    args.extend(more);
     let v: serde_json::Value =
         serde_json::from_str(&common::pprof_top::profdiff(prof, &args)).unwrap();
     let rows = v["rows"]
@@ -302,6 +307,18 @@ fn gperftools_cpu_profile_matches_go_pprof() {
             assert!(same >= 3, "inner, hot, cold, main should be named");
         }
     }
+    // The binary moved away: `--symfs` finds it by name, with the same result.
+    let before = our_table(&prof, "cpu");
+    let moved = dir.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(&bin, moved.join(bin.file_name().unwrap())).unwrap();
+    let lost = our_table(&prof, "cpu");
+    assert!(
+        !lost.1.iter().any(|r| r.0 == "inner"),
+        "symbolized without the binary?"
+    );
+    let found = our_table_with(&prof, "cpu", &["--symfs", moved.to_str().unwrap()]);
+    assert_eq!(found, before);
 }
 
 #[test]
