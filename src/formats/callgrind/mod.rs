@@ -30,7 +30,9 @@
 mod stacks;
 
 use crate::error::ParseError;
-use crate::model::{Function, Line, Location, LocationId, Profile, ProfileBuilder, ValueType};
+use crate::model::{
+    Function, Line, Location, LocationId, Mapping, Profile, ProfileBuilder, ValueType,
+};
 use rustc_hash::FxHashMap;
 
 /// True when `data` starts like a callgrind or cachegrind file: its first meaningful lines are
@@ -90,7 +92,7 @@ pub(crate) struct CallGraph {
     pub events: Vec<String>,
     pub funcs: Vec<FuncKey>,
     index: FxHashMap<FuncKey, u32>,
-    /// Objects (`ob=`) functions were seen in, for the mappings.
+    /// The object (`ob=`) each function was first seen in: its location's mapping.
     pub objects: Vec<Option<String>>,
     /// `self_cost[f][e]`.
     pub self_cost: Vec<Vec<u64>>,
@@ -509,7 +511,12 @@ fn to_profile(g: &CallGraph) -> Profile {
         .map(|e| ValueType::new(e.clone(), "count"))
         .collect();
     let mut b = ProfileBuilder::new(types);
-    let locs: Vec<LocationId> = g.funcs.iter().map(|f| location(&mut b, f)).collect();
+    let locs: Vec<LocationId> = g
+        .funcs
+        .iter()
+        .zip(&g.objects)
+        .map(|(f, object)| location(&mut b, f, object.as_deref()))
+        .collect();
     let mut cut_paths = 0u64;
     for e in 0..g.events.len() {
         let built = stacks::build(g, e);
@@ -546,7 +553,15 @@ fn to_profile(g: &CallGraph) -> Profile {
     b.finish()
 }
 
-fn location(b: &mut ProfileBuilder, f: &FuncKey) -> LocationId {
+/// A function's one location, in a mapping named after its object (`ob=`) when known.
+fn location(b: &mut ProfileBuilder, f: &FuncKey, object: Option<&str>) -> LocationId {
+    let mapping = object.map(|o| {
+        b.mapping(Mapping {
+            file: o.to_string(),
+            has_functions: true,
+            ..Default::default()
+        })
+    });
     let file = if f.file == "???" {
         String::new()
     } else {
@@ -559,6 +574,7 @@ fn location(b: &mut ProfileBuilder, f: &FuncKey) -> LocationId {
         start_line: 0,
     });
     b.location(Location {
+        mapping,
         lines: vec![Line {
             function,
             line: 0,
