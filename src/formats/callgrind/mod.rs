@@ -511,6 +511,10 @@ fn to_profile(g: &CallGraph) -> Profile {
         .map(|e| ValueType::new(e.clone(), "count"))
         .collect();
     let mut b = ProfileBuilder::new(types);
+    // The profiled program's object first: it is the profile's main binary (`File:`).
+    if let Some(main) = main_object(g) {
+        b.mapping(object_mapping(main));
+    }
     let locs: Vec<LocationId> = g
         .funcs
         .iter()
@@ -553,15 +557,28 @@ fn to_profile(g: &CallGraph) -> Profile {
     b.finish()
 }
 
+/// The object whose file name is the command's program.
+fn main_object(g: &CallGraph) -> Option<&str> {
+    let program = g.command.as_deref()?.split_whitespace().next()?;
+    let name = program.rsplit('/').next()?;
+    g.objects
+        .iter()
+        .flatten()
+        .find(|o| o.rsplit('/').next() == Some(name))
+        .map(String::as_str)
+}
+
+fn object_mapping(file: &str) -> Mapping {
+    Mapping {
+        file: file.to_string(),
+        has_functions: true,
+        ..Default::default()
+    }
+}
+
 /// A function's one location, in a mapping named after its object (`ob=`) when known.
 fn location(b: &mut ProfileBuilder, f: &FuncKey, object: Option<&str>) -> LocationId {
-    let mapping = object.map(|o| {
-        b.mapping(Mapping {
-            file: o.to_string(),
-            has_functions: true,
-            ..Default::default()
-        })
-    });
+    let mapping = object.map(|o| b.mapping(object_mapping(o)));
     let file = if f.file == "???" {
         String::new()
     } else {

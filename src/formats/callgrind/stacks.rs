@@ -20,8 +20,12 @@
 //! Where stacks cannot equal the call graph: recursion. A call of a function to itself is not
 //! a new frame (a stack counts a function once, as pprof's `cum` does), so its inclusive cost
 //! is the outermost call's, where `callgrind_annotate` adds the recursive calls on top (and can
-//! show more than 100%). Mutual recursion (a cycle of calls) is cut at the edge that closes the
-//! cycle. Cost arriving beyond what a function spends is dropped; cost a function spends
+//! show more than 100%). Functions calling each other in a cycle are treated as one unit, as
+//! gprof treats cycles: the cost of the cycle, arriving through the calls into it, is spread
+//! over its members by what each spends, each shown as called from the member the cycle was
+//! entered through; that member's `cum` is then the cycle's cost entered there, and the calls
+//! inside the cycle are not frames of their own. The functions around a cycle stay exact. The
+//! cost arriving beyond what a function spends is dropped; cost a function spends
 //! beyond what arrives starts at the function itself (a root stack). To bound the work, a
 //! function keeps at most [`MAX_PATHS`] distinct call paths; cheaper ones start at the function
 //! itself (counted in `cut_paths`).
