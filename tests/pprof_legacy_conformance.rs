@@ -411,3 +411,120 @@ fn truncated_fixtures_are_refused() {
         "{refused} truncated legacy profiles refused, {undetectable} cut at a line end of a format without totals read"
     );
 }
+
+/// A sample as (frames, `bytes` label) → values, frames being addresses (`0x…`) or, for
+/// locations without one (Java), function names; identical samples summed.
+type Stacks = std::collections::BTreeMap<(Vec<String>, Option<i64>), Vec<i64>>;
+
+fn add_stack(into: &mut Stacks, key: (Vec<String>, Option<i64>), values: &[i64]) {
+    let entry = into.entry(key).or_insert_with(|| vec![0; values.len()]);
+    for (a, b) in entry.iter_mut().zip(values) {
+        *a += b;
+    }
+}
+
+/// The samples of a `.string` dump.
+fn dump_stacks(path: &Path) -> Stacks {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut frames = std::collections::HashMap::new();
+    let mut section = "";
+    let mut samples: Vec<(Vec<i64>, Vec<String>, Option<i64>)> = Vec::new();
+    for line in text.lines() {
+        if ["Samples:", "Locations", "Mappings"].contains(&line.trim()) {
+            section = line.trim();
+            continue;
+        }
+        match section {
+            "Samples:" => {
+                let t = line.trim();
+                if let Some(n) = t.strip_prefix("bytes:[").and_then(|r| r.strip_suffix(']')) {
+                    samples.last_mut().unwrap().2 = n.parse().ok();
+                } else if let Some((values, ids)) = t.split_once(':') {
+                    let Ok(values) = values.split_whitespace().map(str::parse).collect() else {
+                        continue;
+                    };
+                    let ids = ids.split_whitespace().map(String::from).collect();
+                    samples.push((values, ids, None));
+                }
+            }
+            "Locations" => {
+                let Some((id, rest)) = line.trim().split_once(": ") else {
+                    continue;
+                };
+                let mut words = rest.split_whitespace();
+                let addr = words.next().unwrap_or("");
+                let frame = if addr == "0x0" {
+                    words.next().unwrap_or("").to_string()
+                } else {
+                    addr.to_string()
+                };
+                frames.insert(id.to_string(), frame);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Stacks::new();
+    for (values, ids, bytes) in samples {
+        let key: Vec<String> = ids.iter().map(|i| frames[i].clone()).collect();
+        add_stack(&mut out, (key, bytes), &values);
+    }
+    out
+}
+
+/// The samples as profdiff reads the file.
+fn our_stacks(path: &Path) -> Stacks {
+    let p = profdiff::formats::read_path(path.to_str().unwrap(), &Default::default()).unwrap();
+    let mut out = Stacks::new();
+    for s in &p.samples {
+        let key = s
+            .locations
+            .iter()
+            .map(|&l| {
+                let loc = &p.locations[l as usize];
+                match loc.lines.first() {
+                    Some(line) if loc.address == 0 => p.function_name(line.function).to_string(),
+                    _ => format!("{:#x}", loc.address),
+                }
+            })
+            .collect();
+        let bytes = s
+            .labels
+            .iter()
+            .find(|l| l.key == "bytes")
+            .and_then(|l| l.num);
+        add_stack(&mut out, (key, bytes), &s.values);
+    }
+    out
+}
+
+/// Every sample of every fixture — its stack of addresses (names for Java), values and `bytes`
+/// label — equals the `.string` dump.
+#[test]
+fn fixture_samples_equal_the_dumps() {
+    let Some(dir) = common::fixtures() else {
+        return;
+    };
+    let mut stacks = 0;
+    for entry in std::fs::read_dir(dir.join("pprof-legacy")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "string") {
+            continue;
+        }
+        let dump = dump_stacks(&path.with_file_name(format!(
+            "{}.string",
+            path.file_name().unwrap().to_str().unwrap()
+        )));
+        let ours = our_stacks(&path);
+        assert_eq!(
+            ours.len(),
+            dump.len(),
+            "{}: distinct stacks",
+            path.display()
+        );
+        for (key, values) in &dump {
+            assert_eq!(ours.get(key), Some(values), "{}: {key:?}", path.display());
+        }
+        stacks += dump.len();
+    }
+    eprintln!("{stacks} distinct stacks identical to the .string dumps");
+}
