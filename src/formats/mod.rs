@@ -5,6 +5,7 @@
 //! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped,
 //! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
+pub mod encoding;
 pub mod folded;
 pub mod perf_data;
 pub mod perf_script;
@@ -219,13 +220,17 @@ pub fn gunzip(data: &[u8], limit: u64) -> std::result::Result<Vec<u8>, ParseErro
 /// Load an input and decompress it if it is gzip.
 pub fn load(path: &str, opts: &ReadOptions) -> Result<Bytes> {
     let raw = load_raw(path)?;
-    if is_gzip(&raw) {
+    let data = if is_gzip(&raw) {
         let v = gunzip(&raw, opts.max_decompressed)
             .map_err(|e| Error::input(display_path(path), e.0))?;
-        Ok(Bytes::Owned(v))
+        Bytes::Owned(v)
     } else {
-        Ok(raw)
-    }
+        raw
+    };
+    Ok(match encoding::utf16_to_utf8(&data) {
+        Some(utf8) => Bytes::Owned(utf8),
+        None => data,
+    })
 }
 
 /// Guess the format of (decompressed) bytes.
@@ -264,12 +269,11 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         {
             return Some(Format::Speedscope);
         }
-        if text.contains("\"nodes\"")
-            && (text.contains("\"samples\"") || text.contains("\"callFrame\""))
-        {
+        if v8::sniff(text) {
             return Some(Format::V8CpuProfile);
         }
-        return None;
+        // Folded stacks may start with `[` or `{` too (`[unknown];main 3`, `{closure};f 1`).
+        return detect_text(text).filter(|&f| f == Format::Folded);
     }
     if text
         .chars()
@@ -288,8 +292,10 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     detect_text(text)
 }
 
-/// Folded vs `perf script`: folded lines all end in a count and never start with whitespace;
-/// perf script has indented stack lines or `comm pid time: event:` headers.
+/// Folded vs `perf script`: folded lines all end in a count and never start with whitespace
+/// (except py-spy's frameless ` 7`); perf script has indented `addr symbol (dso)` stack lines
+/// and `comm pid time: event:` headers. Anything else (legacy pprof text, `sample` output,
+/// logs) is neither.
 fn detect_text(text: &str) -> Option<Format> {
     let mut folded = 0usize;
     let mut perf = 0usize;
@@ -298,12 +304,10 @@ fn detect_text(text: &str) -> Option<Format> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
     let sampled: Vec<&str> = lines.by_ref().take(400).collect();
     for l in &sampled {
-        if l.starts_with([' ', '\t']) {
+        if perf_script::sniff_stack_line(l) || perf_script::sniff_event_header(l) {
             perf += 1;
         } else if folded::parse_line(l).is_some() {
             folded += 1;
-        } else if l.contains(':') {
-            perf += 1;
         }
     }
     // A few odd lines in a folded file (a comment, a truncated line) must not turn it into

@@ -486,6 +486,14 @@ impl<'a> Reader<'_, 'a> {
                 _ => ParseError::new("no samples found"),
             });
         }
+        // A file of which almost nothing was recognized is not perf script, whatever the
+        // few lines that happened to look like it (macOS `sample` text, logs).
+        if self.odd_lines > self.samples + self.total_frames {
+            return Err(ParseError::new(format!(
+                "does not look like perf script: {} of its lines are unrecognized (first: {})",
+                self.odd_lines, self.notes[0]
+            )));
+        }
         let event = self.event.clone().unwrap_or_default();
         let period_type = match event.as_str() {
             "cpu-clock" | "task-clock" => ValueType::new("cpu", "nanoseconds"),
@@ -513,6 +521,18 @@ impl<'a> Reader<'_, 'a> {
         p.metadata.insert("tool".into(), "perf script".into());
         Ok(self.b.finish())
     }
+}
+
+/// True for a line that looks like a `perf script` event header (`comm pid[/tid] ...: event:`):
+/// a comm, an all-digit pid word, then a `:`.
+pub fn sniff_event_header(line: &str) -> bool {
+    !line.starts_with([' ', '\t'])
+        && Reader::event_parts(line).is_some_and(|(_, _, _, end)| line[end..].contains(':'))
+}
+
+/// True for a line that looks like a `perf script` stack line (`\t addr symbol (dso)`).
+pub fn sniff_stack_line(line: &str) -> bool {
+    line.starts_with([' ', '\t']) && Reader::stack_parts(line).is_some()
 }
 
 /// Kernel dso: `[kernel.kallsyms]`, `[module]`, `*.ko`, `vmlinux[-version]`; not `[unknown]`.
