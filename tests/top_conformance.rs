@@ -111,6 +111,15 @@ fn summary(out: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The table's rows (after the column header), trailing spaces trimmed.
+fn table_rows(out: &str) -> Vec<&str> {
+    out.lines()
+        .skip_while(|l| !l.trim_start().starts_with("flat  flat%"))
+        .skip(1)
+        .map(str::trim_end)
+        .collect()
+}
+
 fn check(file: &Path, go_args: &[&str], our_args: &[&str]) -> usize {
     let Some(go) = go_top(file, go_args) else {
         return 0;
@@ -120,6 +129,13 @@ fn check(file: &Path, go_args: &[&str], our_args: &[&str]) -> usize {
         summary(&table),
         summary(&go),
         "summary differs for {go_args:?} on {}",
+        file.display()
+    );
+    // Issue 14 bug 10: the table itself, name column included, is pprof's line for line.
+    assert_eq!(
+        table_rows(&table),
+        table_rows(&go),
+        "table differs for {go_args:?} on {}",
         file.display()
     );
     let mut json_args = our_args.to_vec();
