@@ -11,6 +11,7 @@ pub mod perf_data;
 pub mod perf_script;
 pub mod pprof;
 pub mod speedscope;
+pub mod unrecognized;
 pub mod v8;
 
 use crate::error::{Error, ParseError, Result};
@@ -19,6 +20,10 @@ use crate::model::Profile;
 use crate::symbolize::StackVisitor;
 use std::io::Read;
 use std::path::PathBuf;
+
+/// What profdiff reads, for error messages.
+const READABLE: &str = "it reads pprof, perf.data, perf script, folded stacks, speedscope, V8 \
+    cpuprofile, DTrace stacks, macOS sample, xctrace XML and Instruments deep copies";
 
 /// Formats profdiff reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,16 +269,19 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if text.contains("speedscope")
-            || (text.contains("\"shared\"") && text.contains("\"profiles\""))
-        {
+        if speedscope::sniff(text) {
             return Some(Format::Speedscope);
         }
         if v8::sniff(text) {
             return Some(Format::V8CpuProfile);
         }
-        // Folded stacks may start with `[` or `{` too (`[unknown];main 3`, `{closure};f 1`).
-        return detect_text(text).filter(|&f| f == Format::Folded);
+        // Folded stacks may start with `[` or `{` too (`[unknown];main 3`, `{closure};f 1`):
+        // then their first line is a folded line, which a JSON document's never is.
+        let first = trimmed.lines().next().unwrap_or("");
+        if folded::parse_line(first).is_some_and(|(stack, _)| !stack.is_empty()) {
+            return detect_text(text).filter(|&f| f == Format::Folded);
+        }
+        return None;
     }
     if text
         .chars()
@@ -294,27 +302,36 @@ pub fn detect(data: &[u8]) -> Option<Format> {
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace
 /// (except py-spy's frameless ` 7`); perf script has indented `addr symbol (dso)` stack lines
-/// and `comm pid time: event:` headers. Anything else (legacy pprof text, `sample` output,
+/// and `comm pid time: event:` headers (at least one: Java stack dumps have lines like the
+/// stack lines). Folded lines must be most of the sampled lines (the
+/// folded reader refuses a mostly invalid file). Anything else (legacy pprof text, `sample` output,
 /// logs) is neither.
 fn detect_text(text: &str) -> Option<Format> {
     let mut folded = 0usize;
     let mut perf = 0usize;
+    let mut other = 0usize;
+    let mut headers = 0usize;
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
     let sampled: Vec<&str> = lines.by_ref().take(400).collect();
     for l in &sampled {
-        if perf_script::sniff_stack_line(l) || perf_script::sniff_event_header(l) {
+        if perf_script::sniff_event_header(l) {
+            headers += 1;
+            perf += 1;
+        } else if perf_script::sniff_stack_line(l) {
             perf += 1;
         } else if folded::parse_line(l).is_some() {
             folded += 1;
+        } else {
+            other += 1;
         }
     }
     // A few odd lines in a folded file (a comment, a truncated line) must not turn it into
     // perf script, whose stack lines are indented and so never parse as folded.
-    if folded > 0 && folded >= perf * 4 {
+    if folded > 0 && folded >= perf * 4 && folded >= other {
         Some(Format::Folded)
-    } else if perf > 0 {
+    } else if headers > 0 {
         Some(Format::PerfScript)
     } else {
         None
@@ -431,7 +448,11 @@ fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
     let format = detect(&data).ok_or_else(|| {
         Error::input(
             shown,
-            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope or V8 cpuprofile)",
+            format!(
+                "unrecognized profile format: looks like {}, which profdiff does not read ({})",
+                unrecognized::describe(&data),
+                READABLE
+            ),
         )
     })?;
     Ok((data, format))

@@ -530,11 +530,21 @@ impl<'a> Reader<'_, 'a> {
     }
 }
 
-/// True for a line that looks like a `perf script` event header (`comm pid[/tid] ...: event:`):
-/// a comm, an all-digit pid word, then a `:`.
+/// True for a line that looks like a `perf script` event header (`comm pid[/tid] [cpu]
+/// time: ... event:`): a comm, an all-digit pid word, then a `seconds.fraction:` time.
 pub fn sniff_event_header(line: &str) -> bool {
+    let is_time = |w: &str| {
+        w.strip_suffix(':')
+            .and_then(|t| t.split_once('.'))
+            .is_some_and(|(s, f)| {
+                !s.is_empty()
+                    && !f.is_empty()
+                    && (s.bytes().chain(f.bytes())).all(|b| b.is_ascii_digit())
+            })
+    };
     !line.starts_with([' ', '\t'])
-        && Reader::event_parts(line).is_some_and(|(_, _, _, end)| line[end..].contains(':'))
+        && Reader::event_parts(line)
+            .is_some_and(|(_, _, _, end)| line[end..].split_whitespace().any(is_time))
 }
 
 /// True for a line that looks like a `perf script` stack line (`\t addr symbol (dso)`).

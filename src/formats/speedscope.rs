@@ -85,6 +85,14 @@ struct Stack {
     counted: bool,
 }
 
+/// True for JSON text that looks like a speedscope file: its `$schema` URL, or the
+/// `shared` frames and `profiles` keys. (The word "speedscope" alone is no sign: Chrome
+/// traces recorded on speedscope's site are full of it.)
+pub fn sniff(text: &str) -> bool {
+    text.contains("speedscope.app/file-format-schema")
+        || (text.contains("\"shared\"") && text.contains("\"profiles\""))
+}
+
 /// Parse a speedscope file.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     let file: File = serde_json::from_slice(data)

@@ -143,7 +143,15 @@ impl CpuProfile {
 
 /// True for JSON text that looks like a `.cpuprofile`, current (`nodes` with `callFrame`s or
 /// `samples`) or old (`head` with `functionName`).
+/// Chrome traces embed cpuprofile nodes in trace events (`ph`, `traceEvents`): not claimed.
 pub fn sniff(text: &str) -> bool {
+    let object = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{');
+    if !object || text.contains("\"traceEvents\"") || text.contains("\"ph\"") {
+        return false;
+    }
     (text.contains("\"nodes\"") && (text.contains("\"samples\"") || text.contains("\"callFrame\"")))
         || (text.contains("\"head\"") && text.contains("\"functionName\""))
 }
