@@ -5,14 +5,18 @@
 //! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped,
 //! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
+pub mod dtrace;
 pub mod encoding;
 pub mod folded;
+pub mod instruments;
 pub mod perf_data;
 pub mod perf_script;
 pub mod pprof;
+pub mod sample;
 pub mod speedscope;
 pub mod unrecognized;
 pub mod v8;
+pub mod xctrace;
 
 use crate::error::{Error, ParseError, Result};
 use crate::model::ops::Merger;
@@ -34,6 +38,11 @@ pub enum Format {
     Folded,
     Speedscope,
     V8CpuProfile,
+    // Collapsed by inferno's collapsers: detected and read by their modules.
+    Dtrace,
+    MacSample,
+    Xctrace,
+    InstrumentsDeepCopy,
 }
 
 impl Format {
@@ -45,6 +54,10 @@ impl Format {
             Format::Folded => "folded stacks",
             Format::Speedscope => "speedscope",
             Format::V8CpuProfile => "V8 cpuprofile",
+            Format::Dtrace => "DTrace stacks",
+            Format::MacSample => "macOS sample",
+            Format::Xctrace => "xctrace XML",
+            Format::InstrumentsDeepCopy => "Instruments deep copy",
         }
     }
 }
@@ -268,6 +281,9 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         }
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if let Some(f) = detect_collapsed_inputs(trimmed) {
+        return Some(f);
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         if speedscope::sniff(text) {
             return Some(Format::Speedscope);
@@ -298,6 +314,22 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         text
     };
     detect_text(text)
+}
+
+/// The inputs of inferno's other collapsers (DTrace, `sample`, xctrace) and Instruments deep
+/// copies, each recognized by its own module.
+fn detect_collapsed_inputs(text: &str) -> Option<Format> {
+    if xctrace::sniff(text) {
+        Some(Format::Xctrace)
+    } else if sample::sniff(text) {
+        Some(Format::MacSample)
+    } else if instruments::sniff(text) {
+        Some(Format::InstrumentsDeepCopy)
+    } else if dtrace::sniff(text) {
+        Some(Format::Dtrace)
+    } else {
+        None
+    }
 }
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace
@@ -418,6 +450,10 @@ pub fn parse_visiting(
         Format::Folded => (folded::parse(data)?, visit),
         Format::Speedscope => (speedscope::parse(data)?, visit),
         Format::V8CpuProfile => (v8::parse(data)?, visit),
+        Format::Dtrace => (dtrace::parse(data)?, visit),
+        Format::MacSample => (sample::parse(data)?, visit),
+        Format::Xctrace => (xctrace::parse(data)?, visit),
+        Format::InstrumentsDeepCopy => (instruments::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
