@@ -176,7 +176,7 @@ fn collapse_fixtures_equal_live_inferno() {
             _ => "inferno-collapse-xctrace",
         };
         if !common::have(tool) {
-            eprintln!("notice: skipping: {tool} not installed (cargo install inferno)");
+            common::skip_log::skipped(&format!("{tool} not installed (cargo install inferno)"));
             continue;
         }
         let out = std::process::Command::new(tool)

@@ -82,7 +82,7 @@ fn diff_folded_conformance() {
             "bad_before.txt vs inferno-diff-folded"
         );
     } else {
-        eprintln!("notice: skipping: inferno-diff-folded not installed (cargo install inferno)");
+        common::skip_log::skipped("inferno-diff-folded not installed (cargo install inferno)");
     }
 }
 

@@ -188,10 +188,10 @@ fn perf_script_fixtures_fold_like_stackcollapse() {
         cases.len()
     );
     if stale_skipped > 0 {
-        eprintln!(
-            "notice: skipping: {stale_skipped} Java --pid/--tid cases need inferno-collapse-perf \
+        common::skip_log::skipped(&format!(
+            "{stale_skipped} Java --pid/--tid cases need inferno-collapse-perf \
              (cargo install inferno)"
-        );
+        ));
     }
     assert!(cases.len() >= 80, "only {} cases found", cases.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -158,7 +158,7 @@ fn flamegraph_frame_count_equals_inferno() {
             .unwrap();
         assert_eq!(ours, frames(&String::from_utf8_lossy(&out.stdout)));
     } else {
-        eprintln!("notice: skipping: inferno-flamegraph not installed (cargo install inferno)");
+        common::skip_log::skipped("inferno-flamegraph not installed (cargo install inferno)");
     }
 }
 

@@ -31,7 +31,7 @@ fn pyspy_speedscope_is_read() {
         if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
             panic!("py-spy or python3 missing (pip install py-spy)");
         }
-        eprintln!("notice: skipping: py-spy or python3 not installed (pip install py-spy)");
+        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -57,7 +57,7 @@ fn pyspy_speedscope_is_read() {
     if !st.status.success() {
         let msg = String::from_utf8_lossy(&st.stderr);
         if msg.contains("ermission") && std::env::var("PROFDIFF_REQUIRE_FIXTURES").is_err() {
-            eprintln!("notice: skipping: py-spy may not ptrace here: {msg}");
+            common::skip_log::skipped(&format!("py-spy may not ptrace here: {msg}"));
             return;
         }
         panic!("py-spy failed: {msg}");

@@ -4,6 +4,9 @@
 //! PROFDIFF_REQUIRE_FIXTURES=1.
 #![allow(dead_code)]
 
+#[path = "../common/skip_log.rs"]
+mod skip_log;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +18,7 @@ fn skip(why: &str) -> bool {
     if require() {
         panic!("PROFDIFF_REQUIRE_FIXTURES=1 but {why}");
     }
-    eprintln!("notice: skipping: {why}");
+    skip_log::skipped(why);
     false
 }
 

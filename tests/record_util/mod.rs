@@ -2,6 +2,9 @@
 //! sampling works here, reading folded output.
 #![allow(dead_code)]
 
+#[path = "../common/skip_log.rs"]
+mod skip_log;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +21,7 @@ fn skip(why: &str) -> bool {
     if required() {
         panic!("PROFDIFF_REQUIRE_FIXTURES=1 but {why}");
     }
-    eprintln!("notice: skipping: {why}");
+    skip_log::skipped(why);
     false
 }
 
