@@ -3,9 +3,6 @@
 //! CPU time), under their true call chains, and both threads are present. Built with frame
 //! pointers (fp mode) and without (dwarf mode).
 
-#[path = "common/skip_log.rs"]
-mod skip_log;
-
 mod record_util;
 use record_util::*;
 use std::process::Command;
@@ -124,7 +121,7 @@ fn go_tool_pprof_reads_the_recorded_profile() {
         if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
             panic!("PROFDIFF_REQUIRE_FIXTURES=1 but go is not installed");
         }
-        skip_log::skipped("go is not installed");
+        record_util::skip_log::skipped("go is not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

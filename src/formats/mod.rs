@@ -334,24 +334,30 @@ fn detect_collapsed_inputs(text: &str) -> Option<Format> {
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace
 /// (except py-spy's frameless ` 7`); perf script has indented `addr symbol (dso)` stack lines
-/// and `comm pid time: event:` headers (at least one: Java stack dumps have lines like the
-/// stack lines). Folded lines must be most of the sampled lines (the
+/// and `comm pid time: event:` headers (a header with a time, or an untimed header and stack
+/// lines: Java stack dumps have lines like the stack lines). Folded lines must be most of the sampled lines (the
 /// folded reader refuses a mostly invalid file). Anything else (legacy pprof text, `sample` output,
 /// logs) is neither.
 fn detect_text(text: &str) -> Option<Format> {
     let mut folded = 0usize;
     let mut perf = 0usize;
     let mut other = 0usize;
+    let mut timed_headers = 0usize;
     let mut headers = 0usize;
+    let mut stack_lines = 0usize;
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
     let sampled: Vec<&str> = lines.by_ref().take(400).collect();
     for l in &sampled {
-        if perf_script::sniff_event_header(l) {
+        if perf_script::sniff_timed_event_header(l) {
+            timed_headers += 1;
+            perf += 1;
+        } else if perf_script::sniff_event_header(l) {
             headers += 1;
             perf += 1;
         } else if perf_script::sniff_stack_line(l) {
+            stack_lines += 1;
             perf += 1;
         } else if folded::parse_line(l).is_some() {
             folded += 1;
@@ -363,7 +369,7 @@ fn detect_text(text: &str) -> Option<Format> {
     // perf script, whose stack lines are indented and so never parse as folded.
     if folded > 0 && folded >= perf * 4 && folded >= other {
         Some(Format::Folded)
-    } else if headers > 0 {
+    } else if timed_headers > 0 || (headers > 0 && stack_lines > 0) {
         Some(Format::PerfScript)
     } else {
         None
@@ -558,6 +564,17 @@ mod tests {
             Some(Format::PerfScript)
         );
         assert_eq!(detect(b"PERFILE2\x68\0\0\0"), Some(Format::PerfData));
+        // `perf script -F comm,pid,event,ip,sym,dso`: no time, but stack lines.
+        assert_eq!(
+            detect(b"dd 1234 cpu-clock:\n\tffffffff81 read (/lib/x.so)\n\n"),
+            Some(Format::PerfScript)
+        );
+        // Legacy pprof heap text is neither perf script nor folded.
+        assert_eq!(
+            detect(b"heap profile:  1: 9216 [  1: 9216] @ heapz_v2/524288\n     1:  9216 [  1:  9216] @ 0xc635c8 0x42ecc3\n"),
+            None
+        );
+
         assert_eq!(
             detect(br#"{"$schema":"https://www.speedscope.app/file-format-schema.json","shared":{"frames":[]},"profiles":[]}"#),
             Some(Format::Speedscope)

@@ -531,8 +531,15 @@ impl<'a> Reader<'_, 'a> {
 }
 
 /// True for a line that looks like a `perf script` event header (`comm pid[/tid] [cpu]
-/// time: ... event:`): a comm, an all-digit pid word, then a `seconds.fraction:` time.
+/// time: ... event:`): a comm, an all-digit pid word, then a `:` (an event name, or the time).
 pub fn sniff_event_header(line: &str) -> bool {
+    !line.starts_with([' ', '\t'])
+        && Reader::event_parts(line).is_some_and(|(_, _, _, end)| line[end..].contains(':'))
+}
+
+/// [`sniff_event_header`] with a `seconds.fraction:` time after the pid, as `perf script`
+/// prints by default: a strong sign on its own.
+pub fn sniff_timed_event_header(line: &str) -> bool {
     let is_time = |w: &str| {
         w.strip_suffix(':')
             .and_then(|t| t.split_once('.'))

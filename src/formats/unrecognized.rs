@@ -22,7 +22,8 @@ pub fn describe(data: &[u8]) -> String {
 }
 
 fn describe_binary(data: &[u8]) -> String {
-    // gperftools' CPUPROFILE header: words 0, 3 (header size), 0 (version), period.
+    // The legacy CPU profile header (gperftools' CPUPROFILE, old Go and Java): words 0, 3
+    // (header size), 0 or 1 (version), then the period.
     let words = |size: usize| -> Vec<u64> {
         data.chunks_exact(size)
             .take(3)
@@ -32,7 +33,8 @@ fn describe_binary(data: &[u8]) -> String {
             })
             .collect()
     };
-    if words(8) == [0, 3, 0] || words(4) == [0, 3, 0] {
+    let header = |w: Vec<u64>| w.len() == 3 && w[0] == 0 && w[1] == 3 && w[2] <= 1;
+    if header(words(8)) || header(words(4)) {
         return "a legacy binary CPU profile (gperftools CPUPROFILE)".to_string();
     }
     let shown: Vec<String> = data.iter().take(8).map(|b| format!("{b:02x}")).collect();

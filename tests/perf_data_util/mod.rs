@@ -4,8 +4,10 @@
 //! PROFDIFF_REQUIRE_FIXTURES=1.
 #![allow(dead_code)]
 
+// Test binaries that also load tests/common load this file twice: that is intended.
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/skip_log.rs"]
-mod skip_log;
+pub mod skip_log;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,8 +2,10 @@
 //! sampling works here, reading folded output.
 #![allow(dead_code)]
 
+// Test binaries that also load tests/common load this file twice: that is intended.
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/skip_log.rs"]
-mod skip_log;
+pub mod skip_log;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
