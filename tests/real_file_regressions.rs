@@ -43,7 +43,9 @@ fn write(dir: &Path, name: &str, data: &[u8]) -> std::path::PathBuf {
     p
 }
 
-/// Bug 1: py-spy `--format raw` writes samples without frames as ` 7`; inferno counts them.
+/// Bug 1: py-spy `--format raw` writes samples without frames as ` 7`. flamegraph.pl counts
+/// them in its total (inferno-flamegraph reads the file but skips such lines with a
+/// warning); profdiff keeps them, so the total is the file's sum of counts.
 #[test]
 fn pyspy_raw_frameless_lines_are_counted() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,13 @@
 //!
 //! Counts may be fractional (`12.5`); profile values are integers, so fractional counts are
 //! truncated toward zero, as inferno's `diff-folded` does. Lines that do not end in a count are
-//! an error naming the line. Empty frames (`a;;b`) are kept as `[unknown]`.
+//! skipped with a warning giving their count and the first one's line number (as inferno and
+//! speedscope skip them); a file where they are the majority is refused. Empty frames
+//! (`a;;b`) are kept as `[unknown]`. A line with a count and no frames (py-spy writes ` 7`
+//! for samples without Python frames) is a sample with an empty stack: it counts in the
+//! total, as in flamegraph.pl (inferno-flamegraph skips it). Two counts per line (`stack
+//! BEFORE AFTER`, inferno's `diff-folded` output) make a differential file with `before` and
+//! `after` sample types.
 
 use crate::error::ParseError;
 use crate::model::ops::{MergeError, Merger};

@@ -549,14 +549,17 @@ pub fn sniff_timed_event_header(line: &str) -> bool {
                     && (s.bytes().chain(f.bytes())).all(|b| b.is_ascii_digit())
             })
     };
-    !line.starts_with([' ', '\t'])
-        && Reader::event_parts(line)
-            .is_some_and(|(_, _, _, end)| line[end..].split_whitespace().any(is_time))
+    // perf right-aligns short comms, so a timed header may start with spaces.
+    Reader::event_parts(line)
+        .is_some_and(|(_, _, _, end)| line[end..].split_whitespace().any(is_time))
 }
 
-/// True for a line that looks like a `perf script` stack line (`\t addr symbol (dso)`).
+/// True for a line that looks like a `perf script` stack line (`\t addr symbol (dso)`;
+/// old perf versions did not indent them, but the address is then hex).
 pub fn sniff_stack_line(line: &str) -> bool {
-    line.starts_with([' ', '\t']) && Reader::stack_parts(line).is_some()
+    let indented = line.starts_with([' ', '\t']);
+    Reader::stack_parts(line)
+        .is_some_and(|(pc, _, _)| indented || pc.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Kernel dso: `[kernel.kallsyms]`, `[module]`, `*.ko`, `vmlinux[-version]`; not `[unknown]`.
