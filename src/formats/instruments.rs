@@ -17,7 +17,7 @@ use crate::model::{Profile, ProfileBuilder, ValueType};
 /// The weight columns, by header name.
 const WEIGHT_COLUMNS: &[&str] = &["Weight", "Running Time", "Bytes Used"];
 const SYMBOL_COLUMNS: &[&str] = &["Symbol Name", "Symbol Names"];
-const SELF_COLUMNS: &[&str] = &["Self Weight", "Self"];
+const SELF_COLUMNS: &[&str] = &["Self Weight", "Self", "Self (ms)"];
 
 /// True for a deep copy: a tab-separated header with a weight and a symbol column.
 pub fn sniff(text: &str) -> bool {
@@ -25,19 +25,20 @@ pub fn sniff(text: &str) -> bool {
 }
 
 /// The columns of a header row that are read.
-struct Columns {
+struct Columns<'h> {
     weight: usize,
     symbol: usize,
-    own: Option<usize>,
+    /// The self-weight column and its header.
+    own: Option<(usize, &'h str)>,
 }
 
-fn columns(header: &str) -> Option<Columns> {
+fn columns(header: &str) -> Option<Columns<'_>> {
     let names: Vec<&str> = header.trim_end().split('\t').map(str::trim).collect();
     let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(n));
     Some(Columns {
         weight: find(WEIGHT_COLUMNS)?,
         symbol: find(SYMBOL_COLUMNS)?,
-        own: find(SELF_COLUMNS),
+        own: find(SELF_COLUMNS).map(|i| (i, names[i])),
     })
 }
 
@@ -59,12 +60,22 @@ impl Kind {
     }
 }
 
-/// A weight cell (`4.93 s  100.0%`, `846.00 ms`, `12.5 Kc`, `73.00 MB`) → (kind, value in
-/// nanoseconds, cycles or bytes).
+/// A weight cell (`4.93 s  100.0%`, `4273.0ms   99.9%`, `12.5 Kc`, ` 73.00 MB`) → (kind,
+/// value in nanoseconds, cycles or bytes).
 fn weight(cell: &str) -> Option<(Kind, f64)> {
     let mut words = cell.split_whitespace();
-    let number: f64 = words.next()?.parse().ok()?;
-    let (kind, scale) = match words.next()? {
+    let first = words.next()?;
+    // The unit follows the number, with a space (Instruments 10 and later) or without.
+    let split = first
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(first.len());
+    let number: f64 = first[..split].parse().ok()?;
+    let unit = if split < first.len() {
+        &first[split..]
+    } else {
+        words.next()?
+    };
+    let (kind, scale) = match unit {
         "ns" => (Kind::Time, 1.0),
         "µs" | "us" => (Kind::Time, 1e3),
         "ms" => (Kind::Time, 1e6),
@@ -81,6 +92,23 @@ fn weight(cell: &str) -> Option<(Kind, f64)> {
         _ => return None,
     };
     (number.is_finite() && number >= 0.0).then_some((kind, number * scale))
+}
+
+/// A self-weight cell: like a weight, `-` for none, or a bare number of milliseconds under
+/// older versions' `Self (ms)` header.
+fn self_weight(cell: &str, header: &str, kind: Kind) -> Option<f64> {
+    let cell = cell.trim();
+    if cell == "-" || cell.is_empty() {
+        return Some(0.0);
+    }
+    match weight(cell) {
+        Some((k, v)) => (k == kind).then_some(v),
+        None if header == "Self (ms)" && kind == Kind::Time => {
+            let ms: f64 = cell.parse().ok()?;
+            (ms.is_finite() && ms >= 0.0).then_some(ms * 1e6)
+        }
+        None => None,
+    }
 }
 
 /// One call-tree node on the path being read.
@@ -123,9 +151,13 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
             return Err(bad("fewer columns than the header"));
         };
         let (k, w) = weight(wcell).ok_or_else(|| bad("unreadable weight"))?;
-        let own = match cols.own.map(|i| cells.get(i).and_then(|c| weight(c))) {
-            Some(Some((k2, own))) if k2 == k => Some(own),
-            Some(_) => return Err(bad("unreadable self weight")),
+        let own = match cols.own {
+            Some((i, header)) => Some(
+                cells
+                    .get(i)
+                    .and_then(|c| self_weight(c, header, k))
+                    .ok_or_else(|| bad("unreadable self weight"))?,
+            ),
             None => None,
         };
         if *kind.get_or_insert(k) != k {
@@ -219,6 +251,38 @@ mod tests {
             vec![
                 ("main".to_string(), 6_000_000),
                 ("main;f".to_string(), 4_000_000)
+            ]
+        );
+    }
+
+    /// Instruments 7's layout: `Running Time` glued to its unit, `Self (ms)` bare numbers,
+    /// an empty column before the symbols; `-` for no self weight (Instruments 13).
+    #[test]
+    fn older_and_cycle_layouts() {
+        let t = "Running Time\tSelf (ms)\t\tSymbol Name\n\
+10.0ms   100.0%\t2\t \tstart\n\
+8.0ms   80.0%\t8\t \t main\n";
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(
+            fold(&p, 0),
+            vec![
+                ("start".to_string(), 2_000_000),
+                ("start;main".to_string(), 8_000_000)
+            ]
+        );
+        let t = "Weight\tSelf Weight\t\tSymbol Name\n\
+1.50 Kc  100.0%\t-\t \tstart\n\
+532 cycles    0.0%\t532 cycles\t \t main\n";
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(p.sample_types, vec![ValueType::new("cycles", "count")]);
+        assert_eq!(fold(&p, 0), vec![("start;main".to_string(), 532)]);
+        let t = "Bytes Used\tCount\t\tSymbol Name\n 2.00 KB  100.0%\t3\t \tstart\n 1.00 KB  50.0%\t1\t \t main\n";
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(
+            fold(&p, 0),
+            vec![
+                ("start".to_string(), 1024),
+                ("start;main".to_string(), 1024)
             ]
         );
     }
