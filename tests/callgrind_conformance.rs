@@ -26,7 +26,9 @@ fn have_valgrind() -> bool {
     if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
         panic!("PROFDIFF_REQUIRE_FIXTURES=1 but valgrind is not installed");
     }
-    eprintln!("notice: skipping: valgrind not found (install valgrind for the callgrind conformance test)");
+    common::skip_log::skipped(
+        "valgrind not found (install valgrind for the callgrind conformance test)",
+    );
     false
 }
 

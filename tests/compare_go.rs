@@ -18,7 +18,7 @@ fn require() -> bool {
 fn go_sample_pair() {
     if !common::have("go") {
         assert!(!require(), "go is required (PROFDIFF_REQUIRE_FIXTURES=1)");
-        eprintln!("notice: skipping: `go` not found");
+        common::skip_log::skipped("`go` not found");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -45,10 +45,7 @@ fn go_sample_pair() {
     if !probe.status.success() {
         let err = String::from_utf8_lossy(&probe.stderr);
         assert!(!require(), "cannot read the Go profile: {err}");
-        eprintln!(
-            "notice: skipping: this build cannot read pprof yet: {}",
-            err.trim()
-        );
+        common::skip_log::skipped(&format!("this build cannot read pprof yet: {}", err.trim()));
         return;
     }
     let compare = |old: &[&str], new: &[&str], extra: &[&str]| {

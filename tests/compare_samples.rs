@@ -27,7 +27,7 @@ fn recorded_sample_pair() {
             std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() != Ok("1"),
             "samples/ missing"
         );
-        eprintln!("notice: skipping: samples/base-1.pb.gz not found");
+        common::skip_log::skipped("samples/base-1.pb.gz not found");
         return;
     }
     let mut args: Vec<String> = [

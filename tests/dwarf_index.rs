@@ -161,7 +161,7 @@ fn libc_debug_file_matches_addr2line() {
             std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() != Ok("1"),
             "libc debug file (libc6-dbg) required"
         );
-        eprintln!("notice: skipping: no libc debug file (install libc6-dbg)");
+        common::skip_log::skipped("no libc debug file (install libc6-dbg)");
         return;
     };
     let probes = probe_addresses(&debug, 30_000);

@@ -192,7 +192,7 @@ fn converted_perf_data_opens_in_go_pprof() {
         if perf_data_util::require() {
             panic!("PROFDIFF_REQUIRE_FIXTURES=1 but go is missing");
         }
-        eprintln!("notice: skipping: go not installed");
+        common::skip_log::skipped("go not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

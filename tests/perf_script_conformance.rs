@@ -75,6 +75,39 @@ fn expected(path: &Path) -> Vec<String> {
     lines
 }
 
+/// FlameGraph's own expected output for a Java input with `--pid` / `--tid` (stale, see the
+/// caller).
+fn stale_java_result(fg: &Path, opt: &str, exp: &Path) -> bool {
+    exp.starts_with(fg)
+        && matches!(opt, "pid" | "tid")
+        && expected(exp).iter().any(|l| l.starts_with("java"))
+}
+
+/// `inferno-collapse-perf --OPT input`, sorted; `None` when inferno is not installed.
+fn inferno_collapse(input: &Path, opt: &str) -> Option<Vec<String>> {
+    if !common::have("inferno-collapse-perf") {
+        return None;
+    }
+    let out = std::process::Command::new("inferno-collapse-perf")
+        .arg(format!("--{opt}"))
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "inferno-collapse-perf failed on {}",
+        input.display()
+    );
+    let mut lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    Some(lines)
+}
+
 #[test]
 fn perf_script_fixtures_fold_like_stackcollapse() {
     let Some(fx) = common::fixtures() else { return };
@@ -112,8 +145,22 @@ fn perf_script_fixtures_fold_like_stackcollapse() {
     cases.sort();
     let mut failures = Vec::new();
     let mut perl_eof_cases = 0;
+    let mut stale_skipped = 0;
     for (input, opt, exp) in &cases {
-        let want = expected(exp);
+        let want = if stale_java_result(&fg, opt, exp) {
+            // FlameGraph's results for Java with --pid/--tid predate its 2017 fix (e54f142,
+            // `$pname =~ m/^java/`): today's stackcollapse-perf.pl and inferno strip the `L`
+            // class prefix there too. inferno-collapse-perf is the reference for these.
+            match inferno_collapse(input, opt) {
+                Some(w) => w,
+                None => {
+                    stale_skipped += 1;
+                    continue;
+                }
+            }
+        } else {
+            expected(exp)
+        };
         let mut got = fold_file(input, opt, false);
         if got != want && exp.starts_with(&fg) {
             got = fold_file(input, opt, true);
@@ -140,6 +187,12 @@ fn perf_script_fixtures_fold_like_stackcollapse() {
         cases.len() - failures.len(),
         cases.len()
     );
+    if stale_skipped > 0 {
+        common::skip_log::skipped(&format!(
+            "{stale_skipped} Java --pid/--tid cases need inferno-collapse-perf \
+             (cargo install inferno)"
+        ));
+    }
     assert!(cases.len() >= 80, "only {} cases found", cases.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

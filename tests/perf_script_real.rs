@@ -20,7 +20,7 @@ fn skip(why: &str) {
     if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
         panic!("{why}");
     }
-    eprintln!("notice: skipping: {why}");
+    common::skip_log::skipped(why);
 }
 
 #[test]

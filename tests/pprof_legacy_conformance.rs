@@ -229,7 +229,9 @@ fn gperftools_lib(name: &str) -> Option<PathBuf> {
         if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
             panic!("PROFDIFF_REQUIRE_FIXTURES=1 but {name} (google-perftools) is not installed");
         }
-        eprintln!("notice: skipping: {name} not found (install google-perftools for the legacy pprof conformance test)");
+        common::skip_log::skipped(&format!(
+            "{name} not found (install google-perftools for the legacy pprof conformance test)"
+        ));
     }
     found
 }

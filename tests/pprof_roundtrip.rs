@@ -55,8 +55,8 @@ pub fn go_pprof(args: &[&str], file: &std::path::Path) -> Option<String> {
         if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
             panic!("PROFDIFF_REQUIRE_FIXTURES=1 but `go` is not installed");
         }
-        eprintln!(
-            "notice: skipping: `go` not found (install golang-go for the pprof conformance test)"
+        common::skip_log::skipped(
+            "`go` not found (install golang-go for the pprof conformance test)",
         );
         return None;
     }

@@ -121,7 +121,7 @@ fn go_tool_pprof_reads_the_recorded_profile() {
         if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
             panic!("PROFDIFF_REQUIRE_FIXTURES=1 but go is not installed");
         }
-        eprintln!("notice: skipping: go is not installed");
+        record_util::skip_log::skipped("go is not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

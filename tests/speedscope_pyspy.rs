@@ -31,7 +31,7 @@ fn pyspy_speedscope_is_read() {
         if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
             panic!("py-spy or python3 missing (pip install py-spy)");
         }
-        eprintln!("notice: skipping: py-spy or python3 not installed (pip install py-spy)");
+        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -57,7 +57,7 @@ fn pyspy_speedscope_is_read() {
     if !st.status.success() {
         let msg = String::from_utf8_lossy(&st.stderr);
         if msg.contains("ermission") && std::env::var("PROFDIFF_REQUIRE_FIXTURES").is_err() {
-            eprintln!("notice: skipping: py-spy may not ptrace here: {msg}");
+            common::skip_log::skipped(&format!("py-spy may not ptrace here: {msg}"));
             return;
         }
         panic!("py-spy failed: {msg}");
@@ -92,4 +92,50 @@ fn pyspy_speedscope_is_read() {
     assert!(roots.len() >= 2, "{roots:?}");
     let f = p.functions.iter().find(|f| f.name == "hot_loop").unwrap();
     assert!(f.filename.ends_with("app.py"), "{}", f.filename);
+}
+
+/// Issue 14 bug 1 on a real recording: `py-spy record --idle --format raw` output (which can
+/// hold frameless ` N` lines) is read as folded stacks, every count kept: the total equals
+/// the sum of the file's counts, as flamegraph.pl's "all" frame shows it.
+#[test]
+fn pyspy_raw_is_read_with_every_count() {
+    if !(common::have("py-spy") && common::have("python3")) {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("py-spy or python3 missing (pip install py-spy)");
+        }
+        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.py");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let out = dir.path().join("profile.raw");
+    let st = std::process::Command::new("py-spy")
+        .args(["record", "--idle", "--format", "raw", "-r", "200", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .output()
+        .unwrap();
+    if !st.status.success() {
+        let msg = String::from_utf8_lossy(&st.stderr);
+        if msg.contains("ermission") && std::env::var("PROFDIFF_REQUIRE_FIXTURES").is_err() {
+            common::skip_log::skipped(&format!("py-spy may not ptrace here: {msg}"));
+            return;
+        }
+        panic!("py-spy failed: {msg}");
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    let sum: i64 = text
+        .lines()
+        .filter_map(|l| l.trim_end().rsplit(' ').next()?.parse::<i64>().ok())
+        .sum();
+    let path = out.to_str().unwrap();
+    let data = formats::load(path, &ReadOptions::default()).unwrap();
+    assert_eq!(formats::detect(&data), Some(formats::Format::Folded));
+    let p = formats::read_path(path, &ReadOptions::default()).unwrap();
+    assert!(sum > 0);
+    assert_eq!(p.total(0), sum);
+    assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
 }

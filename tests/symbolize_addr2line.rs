@@ -27,7 +27,7 @@ fn have_tools(tools: &[&str]) -> bool {
     for t in tools {
         if !common::have(t) {
             assert!(!required(), "{t} is required (PROFDIFF_REQUIRE_FIXTURES=1)");
-            eprintln!("notice: skipping: {t} not installed");
+            common::skip_log::skipped(&format!("{t} not installed"));
             return false;
         }
     }
@@ -274,8 +274,8 @@ fn libc_with_separate_debug_file() {
     let libc = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
     let has_debug = Path::new("/usr/lib/debug/.build-id").is_dir();
     if !libc.exists() || !has_debug {
-        eprintln!(
-            "notice: skipping: no libc.so.6 with a separate debug file (apt install libc6-dbg)"
+        common::skip_log::skipped(
+            "no libc.so.6 with a separate debug file (apt install libc6-dbg)",
         );
         return;
     }
@@ -286,8 +286,8 @@ fn libc_with_separate_debug_file() {
         .iter()
         .any(|f| f.iter().any(|x| x.1 != "??:?" && !x.1.ends_with(":?")))
     {
-        eprintln!(
-            "notice: skipping: binutils found no line info for libc (debug file not installed)"
+        common::skip_log::skipped(
+            "binutils found no line info for libc (debug file not installed)",
         );
         return;
     }

@@ -28,7 +28,7 @@ fn compile_c() -> Option<Bin> {
             std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() != Ok("1"),
             "gcc required"
         );
-        eprintln!("notice: skipping: gcc not installed");
+        common::skip_log::skipped("gcc not installed");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -281,7 +281,7 @@ fn own_vdso_symbolizes() {
     // Our own process's vdso: map it as a recording would see it.
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     let Some(line) = maps.lines().find(|l| l.ends_with("[vdso]")) else {
-        eprintln!("notice: skipping: no [vdso] mapping");
+        common::skip_log::skipped("no [vdso] mapping");
         return;
     };
     let (s, e) = line
@@ -330,13 +330,13 @@ fn own_vdso_symbolizes() {
 #[test]
 fn real_kallsyms_lookups() {
     let Ok(text) = std::fs::read_to_string("/proc/kallsyms") else {
-        eprintln!("notice: skipping: /proc/kallsyms unreadable");
+        common::skip_log::skipped("/proc/kallsyms unreadable");
         return;
     };
     let k = match profdiff::symbolize::Kallsyms::parse(&text) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("notice: skipping: {e}");
+            common::skip_log::skipped(&e.to_string());
             return;
         }
     };
@@ -361,7 +361,7 @@ fn real_kallsyms_lookups() {
 fn separate_debug_file_via_debuglink_and_build_id() {
     let Some(bin) = compile_c() else { return };
     if !common::have("objcopy") || !common::have("strip") {
-        eprintln!("notice: skipping: binutils objcopy/strip not installed");
+        common::skip_log::skipped("binutils objcopy/strip not installed");
         return;
     }
     let dir = bin.path.parent().unwrap().to_path_buf();

@@ -25,7 +25,7 @@ fn node_cpu_prof_is_read() {
         if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
             panic!("node is missing");
         }
-        eprintln!("notice: skipping: node not installed");
+        common::skip_log::skipped("node not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -62,6 +62,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         ..a.read.to_options()
     };
     if let ([input], false) = (&a.inputs[..], a.folded) {
+        if let Some(profile) = differential_folded(input, &read)? {
+            return draw_differential(input, &profile, &a.output, &opts);
+        }
         return draw_one(input, &read, a.sample_type.as_deref(), &a.output, &opts);
     }
     let t = crate::timing::phase("load");
@@ -77,6 +80,53 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         })?;
     }
     crate::exit::drop_later(profile);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A two-count folded file (`stack BEFORE AFTER`, inferno's `diff-folded` output), read;
+/// `None` for anything else (stdin is never peeked at: it cannot be read twice).
+fn differential_folded(input: &str, read: &ReadOptions) -> anyhow::Result<Option<Profile>> {
+    if input == "-" {
+        return Ok(None);
+    }
+    let data = formats::load(input, read)?;
+    let is_diff = formats::detect(&data) == Some(formats::Format::Folded)
+        && std::str::from_utf8(&data).is_ok_and(folded::is_differential);
+    if !is_diff {
+        return Ok(None);
+    }
+    Ok(Some(formats::read_path(input, read)?))
+}
+
+/// A differential file drawn as inferno-flamegraph draws it: widths from the second count,
+/// red where it grew, blue where it shrank.
+fn draw_differential(
+    input: &str,
+    p: &Profile,
+    output: &str,
+    opts: &FlamegraphOptions,
+) -> anyhow::Result<ExitCode> {
+    warn_quality(input, p);
+    let mut counts: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for (stack, v) in folded::fold(p, 0) {
+        counts.entry(stack).or_default().0 = v;
+    }
+    for (stack, v) in folded::fold(p, 1) {
+        counts.entry(stack).or_default().1 = v;
+    }
+    let lines: Vec<String> = counts
+        .iter()
+        .map(|(stack, (before, after))| format!("{stack} {before} {after}"))
+        .collect();
+    write_atomic(output, |w| {
+        flamegraph::write_svg_from_folded(
+            lines.iter().map(String::as_str),
+            opts,
+            "samples",
+            false,
+            w,
+        )
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,6 +44,10 @@ pub struct Args {
     /// -nodefraction).
     #[arg(long, default_value_t = 0.005, value_name = "F")]
     pub node_fraction: f64,
+    /// Show each function's source file:line after its name in the table (`go tool pprof
+    /// -top` shows the name only, and so does profdiff by default).
+    #[arg(long)]
+    pub locations: bool,
     /// Write to this file instead of stdout (written atomically).
     #[arg(short, long, default_value = "-", value_name = "FILE")]
     pub output: String,
@@ -75,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     crate::output::write_atomic(&args.output, |w| match args.format {
-        OutputFormat::Table => render::write_table(&profile, &table, w),
+        OutputFormat::Table => render::write_table(&profile, &table, args.locations, w),
         OutputFormat::Markdown => render::write_markdown(&profile, &table, w),
         OutputFormat::Json => render::write_json(&profile, &table, w),
     })

@@ -4,7 +4,13 @@
 //!
 //! Counts may be fractional (`12.5`); profile values are integers, so fractional counts are
 //! truncated toward zero, as inferno's `diff-folded` does. Lines that do not end in a count are
-//! an error naming the line. Empty frames (`a;;b`) are kept as `[unknown]`.
+//! skipped with a warning giving their count and the first one's line number (as inferno and
+//! speedscope skip them); a file where they are the majority is refused. Empty frames
+//! (`a;;b`) are kept as `[unknown]`. A line with a count and no frames (py-spy writes ` 7`
+//! for samples without Python frames) is a sample with an empty stack: it counts in the
+//! total, as in flamegraph.pl (inferno-flamegraph skips it). Two counts per line (`stack
+//! BEFORE AFTER`, inferno's `diff-folded` output) make a differential file with `before` and
+//! `after` sample types.
 
 use crate::error::ParseError;
 use crate::model::ops::{MergeError, Merger};
@@ -15,33 +21,82 @@ use std::io::{self, Write};
 pub const MAX_DEPTH: usize = 16 * 1024;
 
 /// Split one folded line into (stack, count). `None` when the line has no trailing count.
+/// The stack may be empty (py-spy `--format raw` writes ` 7` for samples without frames).
 pub fn parse_line(line: &str) -> Option<(&str, f64)> {
     let line = line.trim_end();
-    let (stack, count) = line.rsplit_once([' ', '\t'])?;
-    let stack = stack.trim_end();
-    if stack.is_empty() {
+    let (stack, count) = match line.rsplit_once([' ', '\t']) {
+        Some((stack, count)) => (stack.trim_end(), count),
+        None => ("", line),
+    };
+    if stack.is_empty() && line.len() == count.len() {
+        // A bare number with nothing before it is not a folded line.
         return None;
     }
-    let c: f64 = count.parse().ok()?;
-    if !c.is_finite() || !count.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return None;
-    }
+    let c = parse_count(count)?;
     Some((stack, c))
 }
 
-/// Parse folded stacks into a profile with one sample type, `samples`/`count`.
+/// A count: digits with an optional fraction, finite.
+fn parse_count(count: &str) -> Option<f64> {
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    count.parse().ok().filter(|c: &f64| c.is_finite())
+}
+
+/// Split a differential line (`stack BEFORE AFTER`, inferno's `diff-folded` output) into
+/// (stack, before, after).
+pub fn parse_differential_line(line: &str) -> Option<(&str, f64, f64)> {
+    let (rest, after) = parse_line(line)?;
+    let (stack, before) = parse_line(rest)?;
+    Some((stack, before, after))
+}
+
+/// True when the file's folded lines carry two counts (a differential file, as inferno's
+/// `diff-folded` writes): the first lines with a count all have two.
+pub fn is_differential(text: &str) -> bool {
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter(|l| parse_line(l).is_some())
+        .take(100)
+        .peekable();
+    lines.peek().is_some() && lines.all(|l| parse_differential_line(l).is_some())
+}
+
+/// The sample types of a folded file: one count, or a differential file's `before` and
+/// `after` (the default, as inferno-flamegraph sizes frames by the second count).
+fn sample_types(differential: bool) -> Vec<ValueType> {
+    if differential {
+        vec![
+            ValueType::new("before", "count"),
+            ValueType::new("after", "count"),
+        ]
+    } else {
+        vec![ValueType::samples()]
+    }
+}
+
+/// Parse folded stacks into a profile with one sample type, `samples`/`count`, or `before`
+/// and `after` for a differential file.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
-    let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
-    let truncated = parse_into(data, &mut b)?;
+    let text = as_text(data)?;
+    let differential = is_differential(text);
+    let mut b = ProfileBuilder::new(sample_types(differential));
+    let quality = parse_into(data, &mut b)?;
     let p = b.profile_mut();
-    p.quality.truncated_stacks = truncated;
+    p.quality = quality;
+    if differential {
+        p.default_sample_type = Some(1);
+    }
     Ok(b.finish())
 }
 
 /// What a folded profile is besides its stacks: the header for [`Merger::add_stacks`].
-pub fn header() -> Profile {
+pub fn header(differential: bool) -> Profile {
     let mut p = Profile {
-        sample_types: vec![ValueType::samples()],
+        sample_types: sample_types(differential),
+        default_sample_type: differential.then_some(1),
         ..Profile::default()
     };
     p.metadata
@@ -54,12 +109,8 @@ pub fn header() -> Profile {
 /// building that profile. `Err` is an input that does not parse (the merger then holds part
 /// of it) or cannot be merged.
 pub fn merge_into(data: &[u8], m: &mut Merger) -> Result<(), MergeFoldedError> {
-    let r = m.add_stacks(&header(), |sink| {
-        parse_into(data, sink).map(|truncated| DataQuality {
-            truncated_stacks: truncated,
-            ..DataQuality::default()
-        })
-    })?;
+    let differential = is_differential(as_text(data)?);
+    let r = m.add_stacks(&header(differential), |sink| parse_into(data, sink))?;
     Ok(r?)
 }
 
@@ -72,49 +123,114 @@ pub enum MergeFoldedError {
     Merge(#[from] MergeError),
 }
 
-/// Parse folded stacks into `sink`; returns the number of stacks cut at [`MAX_DEPTH`].
-pub fn parse_into<S: StackSink + ?Sized>(data: &[u8], sink: &mut S) -> Result<u64, ParseError> {
-    let text = std::str::from_utf8(data).map_err(|e| {
+fn as_text(data: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(data).map_err(|e| {
         ParseError::new(format!(
             "not UTF-8 text (invalid byte at offset {})",
             e.valid_up_to()
         ))
-    })?;
+    })
+}
+
+/// Lines that are not folded stacks (comments other than `#`, truncated lines, log output):
+/// skipped with a warning, as inferno and speedscope do, unless they are most of the file.
+#[derive(Default)]
+struct Skipped {
+    count: u64,
+    first: Option<(usize, String)>,
+}
+
+impl Skipped {
+    fn add(&mut self, lineno: usize, line: &str) {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some((lineno, truncate_for_message(line)));
+        }
+    }
+
+    /// The warning for a readable file, or the error for a file that is mostly not folded.
+    fn verdict(self, stacks: u64, differential: bool) -> Result<Option<String>, ParseError> {
+        let Some((lineno, line)) = self.first else {
+            return Ok(None);
+        };
+        let expected = if differential {
+            "`frame;frame;... BEFORE AFTER`"
+        } else {
+            "`frame;frame;... COUNT`"
+        };
+        if stacks == 0 || self.count > stacks {
+            return Err(ParseError::new(format!(
+                "line {lineno}: expected {expected}, got {line:?} ({} of {} lines are not folded stacks)",
+                self.count,
+                self.count + stacks
+            )));
+        }
+        Ok(Some(format!(
+            "skipped {} line(s) that are not folded stacks (first: line {lineno}, {line:?})",
+            self.count
+        )))
+    }
+}
+
+/// Parse folded stacks into `sink` (one value per sample, or before and after for a
+/// [differential](is_differential) file): the returned quality counts the stacks cut at
+/// [`MAX_DEPTH`] and warns about skipped lines.
+pub fn parse_into<S: StackSink + ?Sized>(
+    data: &[u8],
+    sink: &mut S,
+) -> Result<DataQuality, ParseError> {
+    let text = as_text(data)?;
+    let differential = is_differential(text);
     let mut stack = Vec::new();
     let mut truncated = 0u64;
-    let mut any = false;
+    let mut stacks = 0u64;
+    let mut skipped = Skipped::default();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some((frames, count)) = parse_line(line) else {
-            return Err(ParseError::new(format!(
-                "line {}: expected `frame;frame;... COUNT`, got {:?}",
-                n + 1,
-                truncate_for_message(line)
-            )));
+        let parsed = if differential {
+            parse_differential_line(line).map(|(s, a, b)| (s, [a.trunc() as i64, b.trunc() as i64]))
+        } else {
+            parse_line(line).map(|(s, c)| (s, [c.trunc() as i64, 0]))
         };
-        any = true;
+        let Some((frames, values)) = parsed else {
+            skipped.add(n + 1, line);
+            continue;
+        };
+        stacks += 1;
         stack.clear();
-        let mut from = 0usize;
-        let ends =
-            memchr::memchr_iter(b';', frames.as_bytes()).chain(std::iter::once(frames.len()));
-        for i in ends {
-            if stack.len() >= MAX_DEPTH {
-                truncated += 1;
-                break;
+        if !frames.is_empty() {
+            let mut from = 0usize;
+            let ends =
+                memchr::memchr_iter(b';', frames.as_bytes()).chain(std::iter::once(frames.len()));
+            for i in ends {
+                if stack.len() >= MAX_DEPTH {
+                    truncated += 1;
+                    break;
+                }
+                // `;` is ASCII, so both ends are char boundaries.
+                stack.push(sink.frame(&frames[from..i]));
+                from = i + 1;
             }
-            // `;` is ASCII, so both ends are char boundaries.
-            stack.push(sink.frame(&frames[from..i]));
-            from = i + 1;
+            stack.reverse();
         }
-        stack.reverse();
-        sink.add_sample(&stack, &[count.trunc() as i64]);
+        let values = if differential {
+            &values[..]
+        } else {
+            &values[..1]
+        };
+        sink.add_sample(&stack, values);
     }
-    if !any {
+    if stacks == 0 && skipped.count == 0 {
         return Err(ParseError::new("no stacks found"));
     }
-    Ok(truncated)
+    let mut quality = DataQuality {
+        truncated_stacks: truncated,
+        ..DataQuality::default()
+    };
+    quality.notes.extend(skipped.verdict(stacks, differential)?);
+    Ok(quality)
 }
 
 /// Cut a line for an error message (hostile inputs can have megabyte-long lines).
@@ -240,13 +356,64 @@ mod tests {
     }
 
     #[test]
-    fn bad_lines_name_the_line() {
-        let e = parse(b"main;a 1\nmain;b\n").unwrap_err();
+    fn mostly_invalid_files_name_the_line() {
+        let e = parse(b"main;a 1\nmain;b\nmain;c\n").unwrap_err();
         assert!(e.0.starts_with("line 2:"), "{e}");
+        assert!(e.0.contains("2 of 3 lines"), "{e}");
         assert!(parse(b"").is_err());
         assert!(parse(b"\xff\xfe 1").is_err());
         assert!(parse(b"main;a -3\n").is_err());
         assert!(parse(b"main;a NaN\n").is_err());
+        assert!(parse(b"7\n").is_err());
+    }
+
+    /// Issue 14 bug 8: comments and a few malformed lines are skipped with a warning giving
+    /// the count and the first line (inferno: "Ignored N lines with invalid format").
+    #[test]
+    fn a_few_bad_lines_are_skipped_with_a_warning() {
+        let p = parse(b"// comment\nmain;a 1\nmain;b 2\ngarbage\nmain;c 3\n").unwrap();
+        assert_eq!(p.total(0), 6);
+        assert_eq!(p.quality.notes.len(), 1);
+        let note = &p.quality.notes[0];
+        assert!(
+            note.contains("skipped 2 line(s)") && note.contains("line 1"),
+            "{note}"
+        );
+    }
+
+    /// Issue 14 bug 1: py-spy `--format raw` writes samples without frames as ` 7`.
+    #[test]
+    fn empty_stacks_keep_their_count() {
+        let p = parse(b"main;a 3\n 7\n").unwrap();
+        assert_eq!(p.total(0), 10);
+        assert!(p.quality.notes.is_empty());
+    }
+
+    /// Issue 14 bug 5: two-count (differential) files are `before` and `after`, not a count
+    /// glued onto the leaf.
+    #[test]
+    fn differential_files_have_before_and_after() {
+        let p = parse(b"main;a 3 5\nmain;b 0 2\nmain;c 4 0\n").unwrap();
+        assert_eq!(
+            p.sample_types,
+            vec![
+                ValueType::new("before", "count"),
+                ValueType::new("after", "count")
+            ]
+        );
+        assert_eq!(p.default_sample_type, Some(1));
+        assert_eq!(
+            fold(&p, 0),
+            vec![("main;a".into(), 3), ("main;c".into(), 4)]
+        );
+        assert_eq!(
+            fold(&p, 1),
+            vec![("main;a".into(), 5), ("main;b".into(), 2)]
+        );
+        // A frame name ending in a number is not a second count when other lines have one.
+        let p = parse(b"main;vec 2 5\nmain;b 1\n").unwrap();
+        assert_eq!(p.sample_types.len(), 1);
+        assert_eq!(fold(&p, 0)[1], ("main;vec 2".into(), 5));
     }
 
     #[test]
@@ -308,7 +475,7 @@ mod tests {
     fn streamed_merge_reports_parse_and_type_errors() {
         let mut m = Merger::new();
         assert!(matches!(
-            merge_into(b"main;a 1\nmain;b\n", &mut m),
+            merge_into(b"main;a 1\nmain;b\nmain;c\n", &mut m),
             Err(MergeFoldedError::Parse(_))
         ));
         let mut m = Merger::new();

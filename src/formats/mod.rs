@@ -6,13 +6,19 @@
 //! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
 pub mod callgrind;
+pub mod dtrace;
+pub mod encoding;
 pub mod folded;
+pub mod instruments;
 pub mod perf_data;
 pub mod perf_script;
 pub mod pprof;
 pub mod pprof_legacy;
+pub mod sample;
 pub mod speedscope;
+pub mod unrecognized;
 pub mod v8;
+pub mod xctrace;
 
 use crate::error::{Error, ParseError, Result};
 use crate::model::ops::Merger;
@@ -20,6 +26,11 @@ use crate::model::Profile;
 use crate::symbolize::StackVisitor;
 use std::io::Read;
 use std::path::PathBuf;
+
+/// What profdiff reads, for error messages.
+const READABLE: &str = "it reads pprof, legacy pprof, perf.data, perf script, folded stacks, \
+    speedscope, V8 cpuprofile, callgrind/cachegrind, DTrace stacks, macOS sample, xctrace XML and \
+    Instruments deep copies";
 
 /// Formats profdiff reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +43,11 @@ pub enum Format {
     V8CpuProfile,
     Callgrind,
     PprofLegacy,
+    // Collapsed by inferno's collapsers: detected and read by their modules.
+    Dtrace,
+    MacSample,
+    Xctrace,
+    InstrumentsDeepCopy,
 }
 
 impl Format {
@@ -45,6 +61,10 @@ impl Format {
             Format::V8CpuProfile => "V8 cpuprofile",
             Format::Callgrind => "callgrind",
             Format::PprofLegacy => "legacy pprof",
+            Format::Dtrace => "DTrace stacks",
+            Format::MacSample => "macOS sample",
+            Format::Xctrace => "xctrace XML",
+            Format::InstrumentsDeepCopy => "Instruments deep copy",
         }
     }
 }
@@ -225,13 +245,17 @@ pub fn gunzip(data: &[u8], limit: u64) -> std::result::Result<Vec<u8>, ParseErro
 /// Load an input and decompress it if it is gzip.
 pub fn load(path: &str, opts: &ReadOptions) -> Result<Bytes> {
     let raw = load_raw(path)?;
-    if is_gzip(&raw) {
+    let data = if is_gzip(&raw) {
         let v = gunzip(&raw, opts.max_decompressed)
             .map_err(|e| Error::input(display_path(path), e.0))?;
-        Ok(Bytes::Owned(v))
+        Bytes::Owned(v)
     } else {
-        Ok(raw)
-    }
+        raw
+    };
+    Ok(match encoding::utf16_to_utf8(&data) {
+        Some(utf8) => Bytes::Owned(utf8),
+        None => data,
+    })
 }
 
 /// Guess the format of (decompressed) bytes.
@@ -267,16 +291,21 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         }
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if let Some(f) = detect_collapsed_inputs(trimmed) {
+        return Some(f);
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if text.contains("speedscope")
-            || (text.contains("\"shared\"") && text.contains("\"profiles\""))
-        {
+        if speedscope::sniff(text) {
             return Some(Format::Speedscope);
         }
-        if text.contains("\"nodes\"")
-            && (text.contains("\"samples\"") || text.contains("\"callFrame\""))
-        {
+        if v8::sniff(text) {
             return Some(Format::V8CpuProfile);
+        }
+        // Folded stacks may start with `[` or `{` too (`[unknown];main 3`, `{closure};f 1`):
+        // then their first line is a folded line, which a JSON document's never is.
+        let first = trimmed.lines().next().unwrap_or("");
+        if folded::parse_line(first).is_some_and(|(stack, _)| !stack.is_empty()) {
+            return detect_text(text).filter(|&f| f == Format::Folded);
         }
         return None;
     }
@@ -311,29 +340,60 @@ fn detect_foreign_text(data: &[u8]) -> Option<Format> {
     None
 }
 
-/// Folded vs `perf script`: folded lines all end in a count and never start with whitespace;
-/// perf script has indented stack lines or `comm pid time: event:` headers.
+/// The inputs of inferno's other collapsers (DTrace, `sample`, xctrace) and Instruments deep
+/// copies, each recognized by its own module.
+fn detect_collapsed_inputs(text: &str) -> Option<Format> {
+    if xctrace::sniff(text) {
+        Some(Format::Xctrace)
+    } else if sample::sniff(text) {
+        Some(Format::MacSample)
+    } else if instruments::sniff(text) {
+        Some(Format::InstrumentsDeepCopy)
+    } else if dtrace::sniff(text) {
+        Some(Format::Dtrace)
+    } else {
+        None
+    }
+}
+
+/// Folded vs `perf script`: folded lines all end in a count and never start with whitespace
+/// (except py-spy's frameless ` 7`); perf script has indented `addr symbol (dso)` stack lines
+/// and `comm pid time: event:` headers (a header with a time, or an untimed header and stack
+/// lines: Java stack dumps have lines like the stack lines). Folded lines must be most of the sampled lines (the
+/// folded reader refuses a mostly invalid file). Anything else (legacy pprof text, `sample` output,
+/// logs) is neither.
 fn detect_text(text: &str) -> Option<Format> {
     let mut folded = 0usize;
     let mut perf = 0usize;
+    let mut other = 0usize;
+    let mut timed_headers = 0usize;
+    let mut headers = 0usize;
+    let mut stack_lines = 0usize;
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
     let sampled: Vec<&str> = lines.by_ref().take(400).collect();
     for l in &sampled {
-        if l.starts_with([' ', '\t']) {
+        if perf_script::sniff_timed_event_header(l) {
+            timed_headers += 1;
+            perf += 1;
+        } else if perf_script::sniff_event_header(l) {
+            headers += 1;
+            perf += 1;
+        } else if perf_script::sniff_stack_line(l) {
+            stack_lines += 1;
             perf += 1;
         } else if folded::parse_line(l).is_some() {
             folded += 1;
-        } else if l.contains(':') {
-            perf += 1;
+        } else {
+            other += 1;
         }
     }
     // A few odd lines in a folded file (a comment, a truncated line) must not turn it into
     // perf script, whose stack lines are indented and so never parse as folded.
-    if folded > 0 && folded >= perf * 4 {
+    if folded > 0 && folded >= perf * 4 && folded >= other {
         Some(Format::Folded)
-    } else if perf > 0 {
+    } else if timed_headers > 0 || (headers > 0 && stack_lines > 0) {
         Some(Format::PerfScript)
     } else {
         None
@@ -422,6 +482,10 @@ pub fn parse_visiting(
         Format::V8CpuProfile => (v8::parse(data)?, visit),
         Format::Callgrind => (callgrind::parse(data)?, visit),
         Format::PprofLegacy => (pprof_legacy::parse(data, opts)?, visit),
+        Format::Dtrace => (dtrace::parse(data)?, visit),
+        Format::MacSample => (sample::parse(data)?, visit),
+        Format::Xctrace => (xctrace::parse(data)?, visit),
+        Format::InstrumentsDeepCopy => (instruments::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -452,7 +516,11 @@ fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
     let format = detect(&data).ok_or_else(|| {
         Error::input(
             shown,
-            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope, V8 cpuprofile, callgrind/cachegrind, legacy pprof)",
+            format!(
+                "unrecognized profile format: looks like {}, which profdiff does not read ({})",
+                unrecognized::describe(&data),
+                READABLE
+            ),
         )
     })?;
     Ok((data, format))
@@ -522,6 +590,17 @@ mod tests {
             Some(Format::PerfScript)
         );
         assert_eq!(detect(b"PERFILE2\x68\0\0\0"), Some(Format::PerfData));
+        // `perf script -F comm,pid,event,ip,sym,dso`: no time, but stack lines.
+        assert_eq!(
+            detect(b"dd 1234 cpu-clock:\n\tffffffff81 read (/lib/x.so)\n\n"),
+            Some(Format::PerfScript)
+        );
+        // Legacy pprof heap text is neither perf script nor folded.
+        assert_eq!(
+            detect(b"heap profile:  1: 9216 [  1: 9216] @ heapz_v2/524288\n     1:  9216 [  1:  9216] @ 0xc635c8 0x42ecc3\n"),
+            None
+        );
+
         assert_eq!(
             detect(br#"{"$schema":"https://www.speedscope.app/file-format-schema.json","shared":{"frames":[]},"profiles":[]}"#),
             Some(Format::Speedscope)

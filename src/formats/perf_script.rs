@@ -52,6 +52,8 @@ struct Reader<'o, 'a> {
     /// Root frame of the current sample (`comm`, `comm-pid`, `comm-pid/tid`).
     pname: String,
     period: Option<u64>,
+    /// Whether any sample read had a period field (else the events are counted).
+    any_period: bool,
     /// Current stack, leaf first.
     stack: Vec<LocationId>,
     truncated_now: bool,
@@ -152,6 +154,7 @@ fn read<'o, 'a>(
         skip: false,
         pname: String::new(),
         period: None,
+        any_period: false,
         stack: Vec::with_capacity(128),
         truncated_now: false,
         truncated: 0,
@@ -347,8 +350,9 @@ impl<'a> Reader<'_, 'a> {
         if self.skip {
             return;
         }
-        // stackcollapse-perf tidies Java names only when the root frame is exactly `java`.
-        let java = self.pname == "java";
+        // stackcollapse-perf and inferno tidy Java names when the root frame starts with `java`
+        // (so also with `--pid` / `--tid`: `java-4321/4322`).
+        let java = self.pname.starts_with("java");
         let key = (line, java);
         let (start, len, unknown) = match self.cache.get(&key) {
             Some(&v) => v,
@@ -369,7 +373,7 @@ impl<'a> Reader<'_, 'a> {
         if self.skip {
             return;
         }
-        let java = self.pname == "java";
+        let java = self.pname.starts_with("java");
         let start = self.resolved.len();
         if let Some(unknown) = self.resolve(line, java) {
             let len = self.resolved.len() - start;
@@ -458,6 +462,7 @@ impl<'a> Reader<'_, 'a> {
         if !self.stack.is_empty() {
             let root = self.b.frame(&self.pname);
             self.stack.push(root);
+            self.any_period |= self.period.is_some();
             let period = self.period.unwrap_or(1).min(i64::MAX as u64) as i64;
             self.b.add_sample(&self.stack, &[1, period]);
             self.samples += 1;
@@ -486,9 +491,19 @@ impl<'a> Reader<'_, 'a> {
                 _ => ParseError::new("no samples found"),
             });
         }
+        // A file of which almost nothing was recognized is not perf script, whatever the
+        // few lines that happened to look like it (macOS `sample` text, logs).
+        if self.odd_lines > self.samples + self.total_frames {
+            return Err(ParseError::new(format!(
+                "does not look like perf script: {} of its lines are unrecognized (first: {})",
+                self.odd_lines, self.notes[0]
+            )));
+        }
         let event = self.event.clone().unwrap_or_default();
+        // Without a period field (`perf script -F` without `period`) each sample is one
+        // event: counted as such, never taken for a nanosecond of cpu-clock.
         let period_type = match event.as_str() {
-            "cpu-clock" | "task-clock" => ValueType::new("cpu", "nanoseconds"),
+            "cpu-clock" | "task-clock" if self.any_period => ValueType::new("cpu", "nanoseconds"),
             "" => ValueType::new("events", "count"),
             e => ValueType::new(e, "count"),
         };
@@ -513,6 +528,38 @@ impl<'a> Reader<'_, 'a> {
         p.metadata.insert("tool".into(), "perf script".into());
         Ok(self.b.finish())
     }
+}
+
+/// True for a line that looks like a `perf script` event header (`comm pid[/tid] [cpu]
+/// time: ... event:`): a comm, an all-digit pid word, then a `:` (an event name, or the time).
+pub fn sniff_event_header(line: &str) -> bool {
+    !line.starts_with([' ', '\t'])
+        && Reader::event_parts(line).is_some_and(|(_, _, _, end)| line[end..].contains(':'))
+}
+
+/// [`sniff_event_header`] with a `seconds.fraction:` time after the pid, as `perf script`
+/// prints by default: a strong sign on its own.
+pub fn sniff_timed_event_header(line: &str) -> bool {
+    let is_time = |w: &str| {
+        w.strip_suffix(':')
+            .and_then(|t| t.split_once('.'))
+            .is_some_and(|(s, f)| {
+                !s.is_empty()
+                    && !f.is_empty()
+                    && (s.bytes().chain(f.bytes())).all(|b| b.is_ascii_digit())
+            })
+    };
+    // perf right-aligns short comms, so a timed header may start with spaces.
+    Reader::event_parts(line)
+        .is_some_and(|(_, _, _, end)| line[end..].split_whitespace().any(is_time))
+}
+
+/// True for a line that looks like a `perf script` stack line (`\t addr symbol (dso)`;
+/// old perf versions did not indent them, but the address is then hex).
+pub fn sniff_stack_line(line: &str) -> bool {
+    let indented = line.starts_with([' ', '\t']);
+    Reader::stack_parts(line)
+        .is_some_and(|(pc, _, _)| indented || pc.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Kernel dso: `[kernel.kallsyms]`, `[module]`, `*.ko`, `vmlinux[-version]`; not `[unknown]`.
@@ -714,6 +761,46 @@ V8 WorkerThread 24636/25607 [000] 94564.109216: 10101010 cpu-clock:\n\
             got[1].0,
             "dd-?/29776;[dd <400a1b>];__read_nocancel;fsnotify_[k]"
         );
+    }
+
+    /// Issue 14 bug 4: without a period field each sample is one cpu-clock event, not 1 ns.
+    #[test]
+    fn samples_without_period_count_events() {
+        let t = "iperf 27409/28744 [000] 441995.133575: cpu-clock: \n\
+\t          59fef5 copy_user (/vmlinux)\n\n\
+iperf 27409/28744 [000] 441995.143575: cpu-clock: \n\
+\t          59fef5 copy_user (/vmlinux)\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert_eq!(p.sample_types[1], ValueType::new("cpu-clock", "count"));
+        assert_eq!(p.total(1), 2);
+    }
+
+    /// Issue 14 bug 6: Java's `L` class prefix goes also with `--pid` / `--tid`, as in
+    /// stackcollapse-perf.pl (since 2017) and inferno.
+    #[test]
+    fn java_tidying_with_pid_and_tid() {
+        let t = "java 4321/4322 [000] 1.0: 1 cycles: \n\
+\t    7f00 Lio/netty/Loop;.run()V (/tmp/perf-4321.map)\n\n";
+        for (o, root) in [
+            (Options::default(), "java"),
+            (
+                Options {
+                    include_pid: true,
+                    ..Default::default()
+                },
+                "java-4321",
+            ),
+            (
+                Options {
+                    include_tid: true,
+                    ..Default::default()
+                },
+                "java-4321/4322",
+            ),
+        ] {
+            let got = folded(t, &o, None);
+            assert_eq!(got, vec![(format!("{root};io/netty/Loop:.run"), 1)]);
+        }
     }
 
     #[test]

@@ -85,6 +85,14 @@ struct Stack {
     counted: bool,
 }
 
+/// True for JSON text that looks like a speedscope file: its `$schema` URL, or the
+/// `shared` frames and `profiles` keys. (The word "speedscope" alone is no sign: Chrome
+/// traces recorded on speedscope's site are full of it.)
+pub fn sniff(text: &str) -> bool {
+    text.contains("speedscope.app/file-format-schema")
+        || (text.contains("\"shared\"") && text.contains("\"profiles\""))
+}
+
 /// Parse a speedscope file.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     let file: File = serde_json::from_slice(data)
@@ -198,12 +206,14 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
             }
             stack.push(root);
             values.iter_mut().for_each(|v| *v = 0);
-            if let (Some(i), true) = (count_idx, s.counted) {
-                values[i] = if weight_idx.is_none() {
-                    to_i64(s.weight)?
-                } else {
-                    1
-                };
+            // Unit `none`: the weights (sampled or evented) are the counts themselves.
+            // Otherwise a sampled stack counts one sample; evented time spans count none.
+            if let Some(i) = count_idx {
+                if weight_idx.is_none() {
+                    values[i] = to_i64(s.weight)?;
+                } else if s.counted {
+                    values[i] = 1;
+                }
             }
             if let Some(i) = weight_idx {
                 values[i] = to_i64(s.weight * factor)?;
@@ -441,6 +451,21 @@ mod tests {
         let p = parse(t.as_bytes()).unwrap();
         assert_eq!(p.sample_types, vec![ValueType::samples()]);
         assert_eq!(fold(&p, 0), vec![("profile 0;f".to_string(), 7)]);
+    }
+
+    /// Issue 14 bug 2: an evented file with `"unit": "none"` read as 0 samples.
+    #[test]
+    fn evented_unit_none_counts_weights() {
+        let t = r#"{"shared":{"frames":[{"name":"a"},{"name":"b"}]},"profiles":[{"type":"evented",
+          "name":"t","unit":"none","startValue":0,"endValue":14,"events":[
+          {"type":"O","frame":0,"at":0},{"type":"O","frame":1,"at":2},
+          {"type":"C","frame":1,"at":6},{"type":"C","frame":0,"at":14}]}]}"#;
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(p.sample_types, vec![ValueType::samples()]);
+        assert_eq!(
+            fold(&p, 0),
+            vec![("t;a".to_string(), 10), ("t;a;b".to_string(), 4)]
+        );
     }
 
     // ---- bad input ----

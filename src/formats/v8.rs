@@ -19,7 +19,14 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct CpuProfile {
+    #[serde(default)]
     nodes: Vec<Node>,
+    /// The old format's tree (V8's C++ API, `v8-profiler-node8`): see [`OldNode`].
+    #[serde(default)]
+    head: Option<OldNode>,
+    /// The old format's sample times, absolute µs.
+    #[serde(default)]
+    timestamps: Vec<f64>,
     #[serde(default, rename = "startTime")]
     start_time: Option<f64>,
     #[serde(default, rename = "endTime")]
@@ -55,12 +62,107 @@ struct CallFrame {
     column_number: Option<i64>,
 }
 
+/// A node of the old format: the tree is nested (`head` is the root, children are nodes, not
+/// ids), the call frame's fields sit on the node, line numbers are 1-based, `startTime` and
+/// `endTime` are seconds and samples have absolute `timestamps` instead of deltas. Chrome
+/// DevTools still reads it (`CPUProfileDataModel`'s legacy conversion); so does speedscope.
+#[derive(Deserialize)]
+struct OldNode {
+    id: i64,
+    #[serde(default, rename = "functionName")]
+    function_name: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default, rename = "lineNumber")]
+    line_number: Option<i64>,
+    #[serde(default, rename = "columnNumber")]
+    column_number: Option<i64>,
+    #[serde(default, rename = "hitCount")]
+    hit_count: Option<i64>,
+    #[serde(default)]
+    children: Vec<OldNode>,
+}
+
+impl CpuProfile {
+    /// Bring an old-format profile into the current form (flat nodes, 0-based lines, µs,
+    /// deltas); a current one is returned unchanged.
+    fn upgrade(mut self) -> CpuProfile {
+        let Some(head) = self.head.take() else {
+            return self;
+        };
+        let mut pending = vec![head];
+        while let Some(n) = pending.pop() {
+            self.nodes.push(Node {
+                id: n.id,
+                call_frame: CallFrame {
+                    function_name: n.function_name,
+                    url: n.url,
+                    line_number: n.line_number.map(|l| l - 1),
+                    column_number: n.column_number.map(|c| c - 1),
+                },
+                hit_count: n.hit_count,
+                children: n.children.iter().map(|c| c.id).collect(),
+                parent: None,
+            });
+            pending.extend(n.children.into_iter().rev());
+        }
+        // Files written by v8-profiler cut `startTime` to whole seconds: the first sample's
+        // time is the better start when it is later.
+        let first = self.timestamps.first().copied();
+        let start = match (self.start_time.map(|s| s * 1e6), first) {
+            (Some(s), Some(f)) => Some(s.max(f)),
+            (s, f) => s.or(f),
+        };
+        let mut stamps = std::mem::take(&mut self.timestamps);
+        // A timestamp past the last sample is when that sample ended.
+        let end = if stamps.len() > self.samples.len() {
+            let end = stamps[self.samples.len()];
+            stamps.truncate(self.samples.len());
+            Some(end)
+        } else {
+            let last = stamps.last().copied();
+            match (self.end_time.map(|e| e * 1e6), last) {
+                (Some(e), Some(l)) => Some(e.max(l)),
+                (e, l) => e.or(l),
+            }
+        };
+        let mut prev = start.unwrap_or(0.0);
+        self.time_deltas = stamps
+            .iter()
+            .map(|&t| {
+                let d = t - prev;
+                prev = t;
+                d
+            })
+            .collect();
+        self.start_time = start;
+        self.end_time = end;
+        self
+    }
+}
+
+/// True for JSON text that looks like a `.cpuprofile`, current (`nodes` with `callFrame`s or
+/// `samples`) or old (`head` with `functionName`).
+/// Chrome traces embed cpuprofile nodes in trace events (`ph`, `traceEvents`): not claimed.
+pub fn sniff(text: &str) -> bool {
+    let object = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{');
+    if !object || text.contains("\"traceEvents\"") || text.contains("\"ph\"") {
+        return false;
+    }
+    (text.contains("\"nodes\"") && (text.contains("\"samples\"") || text.contains("\"callFrame\"")))
+        || (text.contains("\"head\"") && text.contains("\"functionName\""))
+}
+
 const NO_PARENT: usize = usize::MAX;
 
 /// Parse a `.cpuprofile`.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     let cp: CpuProfile = serde_json::from_slice(data)
         .map_err(|e| ParseError::new(format!("not a valid V8 cpuprofile JSON file: {e}")))?;
+    let cp = cp.upgrade();
     if cp.nodes.is_empty() {
         return Err(ParseError::new("no nodes in the profile"));
     }
@@ -264,6 +366,28 @@ mod tests {
       {"id":4,"callFrame":{"functionName":"(garbage collector)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"hitCount":1},
       {"id":5,"callFrame":{"functionName":"fib","scriptId":"1","url":"file:///app.js","lineNumber":9,"columnNumber":12},"hitCount":2}
     ],"startTime":1000,"endTime":1100,"samples":[5,2,5,4],"timeDeltas":[10,20,30,25]}"#;
+
+    /// Issue 14 bug 8: the old format (nested `head`, seconds, absolute timestamps).
+    #[test]
+    fn reads_old_head_tree_format() {
+        let t = r#"{"head":{"functionName":"(root)","url":"","lineNumber":-1,"id":1,"hitCount":0,
+          "children":[{"functionName":"main","url":"a.js","lineNumber":3,"id":2,"hitCount":1,
+            "children":[{"functionName":"f","url":"a.js","lineNumber":9,"id":3,"hitCount":2,
+              "children":[]}]}]},
+          "startTime":10,"endTime":10,"samples":[2,3,3],
+          "timestamps":[10000100,10000200,10000500,10001000]}"#;
+        let p = parse(t.as_bytes()).unwrap();
+        // main: 100 µs; f: 300 + 500 µs (the last timestamp ends the last sample).
+        assert_eq!(
+            fold(&p, 1),
+            vec![("main".to_string(), 100), ("main;f".to_string(), 800)]
+        );
+        assert_eq!(fold(&p, 0)[1].1, 2);
+        assert_eq!(p.duration_nanos, 900_000);
+        // Lines stay 1-based as written.
+        let f = p.functions.iter().find(|f| f.name == "f").unwrap();
+        assert_eq!(f.filename, "a.js");
+    }
 
     #[test]
     fn reads_tree_samples_and_time() {

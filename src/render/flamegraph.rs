@@ -90,7 +90,7 @@ fn inferno_options<'a>(
         .map_err(|e: String| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     o.deterministic = true;
     o.hash = true;
-    o.min_width = opts.min_width;
+    o.min_width = min_width_percent(opts);
     o.title = title;
     o.subtitle = subtitle;
     o.count_name = count_name;
@@ -100,6 +100,20 @@ fn inferno_options<'a>(
         o.direction = Direction::Inverted;
     }
     Ok(o)
+}
+
+/// Image width when none is given (inferno's and flamegraph.pl's default).
+const DEFAULT_WIDTH: usize = 1200;
+/// Padding left and right of the frames (inferno's and flamegraph.pl's `xpad`).
+const XPAD: usize = 10;
+
+/// `--minwidth` is in pixels, as in flamegraph.pl (`$minwidth / $widthpertime`); inferno's
+/// renderer (0.12) takes a percentage of the total, so the pixels are converted to the share
+/// of the drawing area's width they cover.
+fn min_width_percent(opts: &FlamegraphOptions) -> f64 {
+    let width = opts.width.unwrap_or(DEFAULT_WIDTH);
+    let drawn = width.saturating_sub(2 * XPAD).max(1) as f64;
+    opts.min_width * 100.0 / drawn
 }
 
 fn default_title(opts: &FlamegraphOptions) -> String {
@@ -136,7 +150,7 @@ pub fn write_svg_tree(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let t = crate::timing::phase("  flamegraph tree finish");
-    let tree = tree.finish(opts.min_width);
+    let tree = tree.finish(min_width_percent(opts));
     drop(t);
     if tree.is_empty() {
         return Err(io::Error::new(
@@ -767,6 +781,32 @@ mod tests {
             "{lines} of {}",
             p.samples.len()
         );
+    }
+
+    /// Issue 14 bug 7: `--minwidth` is in pixels (flamegraph.pl: frames narrower than
+    /// 0.1 px of the 1180 px drawing area are omitted), not a percentage.
+    #[test]
+    fn minwidth_is_in_pixels() {
+        // 1 of 10,000 samples is 0.118 px wide at 1200 px: drawn. 1 of 20,000 is 0.059 px.
+        let frames = |text: &str, width: Option<usize>| {
+            let p = folded::parse(text.as_bytes()).unwrap();
+            let opts = FlamegraphOptions {
+                width,
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            write_svg(&p, 0, &opts, &mut out).unwrap();
+            String::from_utf8(out).unwrap().matches("<g>").count()
+        };
+        assert!(
+            frames("main;big 9999\nmain;tiny 1\n", None)
+                > frames("main;big 19999\nmain;tiny 1\n", None)
+        );
+        // all, main, big, tiny / all, main, big
+        assert_eq!(frames("main;big 9999\nmain;tiny 1\n", None), 4);
+        assert_eq!(frames("main;big 19999\nmain;tiny 1\n", None), 3);
+        // The same share at 600 px is 0.058 px: omitted.
+        assert_eq!(frames("main;big 9999\nmain;tiny 1\n", Some(600)), 3);
     }
 
     #[test]

@@ -380,8 +380,14 @@ fn display_name(r: &TopRow) -> String {
     }
 }
 
-/// The terminal table, laid out like `go tool pprof -top` with the function's file:line added.
-pub fn write_table(p: &Profile, t: &TopTable, w: &mut dyn Write) -> io::Result<()> {
+/// The terminal table, laid out like `go tool pprof -top`, name for name; with `locations`,
+/// each function's file:line follows its name.
+pub fn write_table(
+    p: &Profile,
+    t: &TopTable,
+    locations: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let f = Formatter::new(t);
     for l in header_lines(p, t) {
         writeln!(w, "{l}")?;
@@ -393,7 +399,7 @@ pub fn write_table(p: &Profile, t: &TopTable, w: &mut dyn Write) -> io::Result<(
     )?;
     for r in &t.rows {
         let mut name = display_name(r);
-        if let Some(loc) = location(r) {
+        if let Some(loc) = location(r).filter(|_| locations) {
             name.push_str("  ");
             name.push_str(&loc);
         }

@@ -5,6 +5,8 @@ pub mod pprof_top;
 
 use std::path::PathBuf;
 
+pub mod skip_log;
+
 /// The conformance fixtures folder (`../shared/fixtures` beside the project, or
 /// `PROFDIFF_FIXTURES`). `None` (with a printed notice) when absent, unless
 /// `PROFDIFF_REQUIRE_FIXTURES=1`, where absence fails the test.
@@ -21,10 +23,10 @@ pub fn fixtures() -> Option<PathBuf> {
             dir.display()
         );
     }
-    eprintln!(
-        "notice: skipping: conformance fixtures not found at {} (set PROFDIFF_FIXTURES)",
+    skip_log::skipped(&format!(
+        "conformance fixtures not found at {} (set PROFDIFF_FIXTURES)",
         dir.display()
-    );
+    ));
     None
 }
 

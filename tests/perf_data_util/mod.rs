@@ -4,6 +4,11 @@
 //! PROFDIFF_REQUIRE_FIXTURES=1.
 #![allow(dead_code)]
 
+// Test binaries that also load tests/common load this file twice: that is intended.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/skip_log.rs"]
+pub mod skip_log;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +20,7 @@ fn skip(why: &str) -> bool {
     if require() {
         panic!("PROFDIFF_REQUIRE_FIXTURES=1 but {why}");
     }
-    eprintln!("notice: skipping: {why}");
+    skip_log::skipped(why);
     false
 }
 

@@ -2,6 +2,11 @@
 //! sampling works here, reading folded output.
 #![allow(dead_code)]
 
+// Test binaries that also load tests/common load this file twice: that is intended.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/skip_log.rs"]
+pub mod skip_log;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +23,7 @@ fn skip(why: &str) -> bool {
     if required() {
         panic!("PROFDIFF_REQUIRE_FIXTURES=1 but {why}");
     }
-    eprintln!("notice: skipping: {why}");
+    skip_log::skipped(why);
     false
 }
 

@@ -1,0 +1,102 @@
+//! What an input looks like when no reader claims it, so the error names the kind of file
+//! instead of blaming a reader that was only a guess ("invalid perf script" for a heap
+//! profile). These are hints from a glance at the content, never a reason to read the file.
+
+/// A short description of `data` (decompressed): "Chrome trace events JSON", "a legacy pprof
+/// heap profile (text)", "text starting with \"...\"", ...
+pub fn describe(data: &[u8]) -> String {
+    let head = &data[..data.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let bad = text.chars().filter(|&c| c == '\u{fffd}').count();
+    if head.contains(&0) || bad * 20 > text.len().max(1) {
+        return describe_binary(data);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return describe_json(trimmed);
+    }
+    if trimmed.starts_with('<') {
+        return "XML".to_string();
+    }
+    describe_text(trimmed)
+}
+
+fn describe_binary(data: &[u8]) -> String {
+    // The legacy CPU profile header (gperftools' CPUPROFILE, old Go and Java): words 0, 3
+    // (header size), 0 or 1 (version), then the period.
+    let words = |size: usize| -> Vec<u64> {
+        data.chunks_exact(size)
+            .take(3)
+            .map(|c| match size {
+                8 => u64::from_le_bytes(c.try_into().unwrap()),
+                _ => u32::from_le_bytes(c.try_into().unwrap()) as u64,
+            })
+            .collect()
+    };
+    let header = |w: Vec<u64>| w.len() == 3 && w[0] == 0 && w[1] == 3 && w[2] <= 1;
+    if header(words(8)) || header(words(4)) {
+        return "a legacy binary CPU profile (gperftools CPUPROFILE)".to_string();
+    }
+    let shown: Vec<String> = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("binary data (first bytes {})", shown.join(" "))
+}
+
+fn describe_json(text: &str) -> String {
+    let has = |k: &str| text.contains(&format!("\"{k}\""));
+    if has("traceEvents") || (has("ph") && has("ts")) {
+        "Chrome trace events JSON".to_string()
+    } else if has("meta") && has("threads") {
+        "Firefox Profiler (Gecko or processed) JSON".to_string()
+    } else {
+        "JSON that is neither speedscope nor a V8 .cpuprofile".to_string()
+    }
+}
+
+fn describe_text(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("").trim();
+    let legacy_pprof = [
+        ("heap profile:", "heap"),
+        ("--- heapz", "heap"),
+        ("--- contention", "contention"),
+        ("--- growthz", "growth"),
+        ("threadcreate profile:", "thread"),
+        ("goroutine profile:", "goroutine"),
+        ("--- threadz", "thread"),
+    ];
+    if let Some((_, kind)) = legacy_pprof.iter().find(|(p, _)| first.starts_with(p)) {
+        return format!("a legacy pprof {kind} profile (text)");
+    }
+    if text.contains("\nevents:") && (text.contains("\nfn=") || text.contains("\nfl=")) {
+        return "valgrind callgrind/cachegrind output".to_string();
+    }
+    let mut shown: String = first.chars().take(60).collect();
+    if shown.len() < first.len() {
+        shown.push('…');
+    }
+    format!("text that is neither folded stacks nor perf script (first line {shown:?})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_what_the_file_looks_like() {
+        assert_eq!(
+            describe(b"heap profile:  1: 2 [ 1: 2] @ heapz_v2/524288\n"),
+            "a legacy pprof heap profile (text)"
+        );
+        assert_eq!(
+            describe(b"--- contentionz 1 ---\ncycles/second = 3\n"),
+            "a legacy pprof contention profile (text)"
+        );
+        assert_eq!(
+            describe(br#"{"traceEvents":[{"ph":"B","ts":1}]}"#),
+            "Chrome trace events JSON"
+        );
+        assert!(describe(b"hello world\n").contains("\"hello world\""));
+        let mut cpu = vec![0u8; 64];
+        cpu[8] = 3;
+        assert!(describe(&cpu).contains("gperftools"));
+    }
+}
