@@ -595,10 +595,10 @@ mod tests {
             detect(b"dd 1234 cpu-clock:\n\tffffffff81 read (/lib/x.so)\n\n"),
             Some(Format::PerfScript)
         );
-        // Legacy pprof heap text is neither perf script nor folded.
+        // Legacy pprof heap text is neither perf script nor folded: its own reader takes it.
         assert_eq!(
             detect(b"heap profile:  1: 9216 [  1: 9216] @ heapz_v2/524288\n     1:  9216 [  1:  9216] @ 0xc635c8 0x42ecc3\n"),
-            None
+            Some(Format::PprofLegacy)
         );
 
         assert_eq!(
