@@ -26,6 +26,40 @@ pub enum Format {
     Json,
 }
 
+/// `--normalize`: the CLI spelling of [`Normalize`] (the analysis layer does not know clap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NormalizeArg {
+    None,
+    Total,
+    Auto,
+}
+
+impl From<NormalizeArg> for Normalize {
+    fn from(a: NormalizeArg) -> Normalize {
+        match a {
+            NormalizeArg::None => Normalize::None,
+            NormalizeArg::Total => Normalize::Total,
+            NormalizeArg::Auto => Normalize::Auto,
+        }
+    }
+}
+
+/// `--match`: the CLI spelling of [`MatchBy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MatchArg {
+    Name,
+    NameFile,
+}
+
+impl From<MatchArg> for MatchBy {
+    fn from(a: MatchArg) -> MatchBy {
+        match a {
+            MatchArg::Name => MatchBy::Name,
+            MatchArg::NameFile => MatchBy::NameFile,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Examples:\n  profdiff compare old.pb.gz new.pb.gz\n  profdiff compare old-1.pb.gz old-2.pb.gz -- new-1.pb.gz new-2.pb.gz\n  profdiff compare --old a b c --new d e f --fail-on 5% --html report.html\n\nExit status: 0 no gate tripped, 1 a --fail-on gate tripped (significant regression), 2 usage or input error."
@@ -47,10 +81,10 @@ pub struct Args {
     /// total (fixed-duration captures); auto: total when both sides know their capture
     /// durations and these agree within 10% per run, else none. The report says which.
     #[arg(long, value_enum, default_value = "auto")]
-    pub normalize: Normalize,
+    pub normalize: NormalizeArg,
     /// Function identity across builds: normalized name, or name + source file.
     #[arg(long = "match", value_enum, default_value = "name")]
-    pub match_by: MatchBy,
+    pub match_by: MatchArg,
     /// Sample type to compare (kind like `cpu`/`samples`, or index); default: the profile's.
     #[arg(long, value_name = "TYPE")]
     pub sample_type: Option<String>,
@@ -158,7 +192,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let o = pick(&old, &old_paths, args.sample_type.as_deref())?;
         let n = pick(&new, &new_paths, args.sample_type.as_deref())?;
-        let lines = diff::diff_folded(&o, &n, args.normalize == Normalize::Total, args.strip_hex);
+        let lines = diff::diff_folded(
+            &o,
+            &n,
+            args.normalize == NormalizeArg::Total,
+            args.strip_hex,
+        );
         write_atomic(&args.output, |w| {
             for (s, a, b) in &lines {
                 writeln!(w, "{s} {a} {b}")?;
@@ -169,8 +208,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let dopts = DiffOptions {
-        normalize: args.normalize,
-        match_by: args.match_by,
+        normalize: args.normalize.into(),
+        match_by: args.match_by.into(),
         sample_type: args.sample_type.clone(),
         alpha: args.alpha,
         seed: args.seed,
