@@ -2,7 +2,7 @@
 //! (the CLI asks only on a TTY without `NO_COLOR`).
 
 use super::*;
-use crate::analysis::diff::Diff;
+use crate::analysis::diff::{Diff, HotFrame};
 use crate::analysis::gate::Verdict;
 use std::io::{self, Write};
 
@@ -20,7 +20,7 @@ fn rows(d: &Diff, list: &[FunctionDiff], limit: usize) -> Vec<[String; 8]> {
                 fmt_pp(f.delta_pp),
                 fmt_ratio(f),
                 fmt_pct(f.explained),
-                fmt_sig(f.significance.as_ref()),
+                fmt_fn_sig(d, f),
             ]
         })
         .collect()
@@ -81,6 +81,24 @@ fn table(w: &mut dyn Write, rows: &[[String; 8]], color: bool, red: bool) -> io:
     Ok(())
 }
 
+/// One hot path as indented lines, root side first; names cut to `max_name` characters.
+pub fn hot_path_lines(d: &Diff, p: &[HotFrame], max_name: usize) -> Vec<String> {
+    p.iter()
+        .enumerate()
+        .map(|(depth, f)| {
+            format!(
+                "{}{}  {} → {} ({}, self {})",
+                "  ".repeat(depth),
+                short(&f.name, max_name),
+                fmt_q(d, f.old),
+                fmt_q(d, f.new),
+                fmt_q_delta(d, f.delta),
+                fmt_q_delta(d, f.self_delta)
+            )
+        })
+        .collect()
+}
+
 /// The terminal report.
 pub fn write_terminal(
     d: &Diff,
@@ -106,7 +124,7 @@ pub fn write_terminal(
         fmt_delta_abs(d, t.delta),
         t.relative
             .map_or(String::new(), |r| format!(", {:+.1}%", r * 100.0)),
-        fmt_sig(t.significance.as_ref())
+        fmt_total_sig(d)
     )?;
     writeln!(w, "{}", normalize_line(d))?;
     writeln!(w, "old: {}", quality_line(d, true))?;
@@ -143,17 +161,8 @@ pub fn write_terminal(
     }
     for (i, p) in d.hot_paths.iter().enumerate() {
         writeln!(w, "#{}", i + 1)?;
-        for (depth, f) in p.iter().enumerate() {
-            writeln!(
-                w,
-                "  {}{}  {} → {} ({}, self {})",
-                "  ".repeat(depth),
-                short(&f.name, 70),
-                fmt_q(d, f.old),
-                fmt_q(d, f.new),
-                fmt_q_delta(d, f.delta),
-                fmt_q_delta(d, f.self_delta)
-            )?;
+        for line in hot_path_lines(d, p, 70) {
+            writeln!(w, "  {line}")?;
         }
     }
     Ok(())
@@ -168,13 +177,66 @@ fn md_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// Rows a Markdown table shows before the rest goes into a collapsed `<details>` block, so a
+/// PR comment stays short.
+const MD_VISIBLE_ROWS: usize = 5;
+
 fn md_table(w: &mut dyn Write, rows: &[[String; 8]]) -> io::Result<()> {
+    let (shown, rest) = rows.split_at(rows.len().min(MD_VISIBLE_ROWS));
+    md_table_rows(w, shown)?;
+    if !rest.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "<details><summary>{} more</summary>", rest.len())?;
+        writeln!(w)?;
+        md_table_rows(w, rest)?;
+        writeln!(w)?;
+        writeln!(w, "</details>")?;
+    }
+    Ok(())
+}
+
+fn md_table_rows(w: &mut dyn Write, rows: &[[String; 8]]) -> io::Result<()> {
     writeln!(w, "| {} |", HEAD.join(" | "))?;
     writeln!(w, "|---|--:|--:|--:|--:|--:|--:|---|")?;
     for r in rows {
         let mut r = r.clone();
         r[0] = format!("`{}`", r[0].replace('`', "'").replace('|', "\\|"));
         writeln!(w, "| {} |", r.join(" | "))?;
+    }
+    Ok(())
+}
+
+/// One hot path as a fenced code block.
+fn md_hot_path(w: &mut dyn Write, d: &Diff, i: usize, p: &[HotFrame]) -> io::Result<()> {
+    writeln!(w, "{}.", i + 1)?;
+    writeln!(w, "```")?;
+    for line in hot_path_lines(d, p, usize::MAX) {
+        writeln!(w, "{}", line.replace("```", "'''"))?;
+    }
+    writeln!(w, "```")
+}
+
+/// Hot paths: the first one shown, the others collapsed.
+fn md_hot_paths(w: &mut dyn Write, d: &Diff) -> io::Result<()> {
+    writeln!(w, "#### Hot paths")?;
+    writeln!(w)?;
+    let Some((first, rest)) = d.hot_paths.split_first() else {
+        return writeln!(w, "none (nothing grew)");
+    };
+    md_hot_path(w, d, 0, first)?;
+    if !rest.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "<details><summary>{} more hot paths</summary>",
+            rest.len()
+        )?;
+        writeln!(w)?;
+        for (i, p) in rest.iter().enumerate() {
+            md_hot_path(w, d, i + 1, p)?;
+        }
+        writeln!(w)?;
+        writeln!(w, "</details>")?;
     }
     Ok(())
 }
@@ -192,7 +254,7 @@ pub fn write_markdown(d: &Diff, v: &Verdict, limit: usize, w: &mut dyn Write) ->
         fmt_delta_abs(d, t.delta),
         t.relative
             .map_or(String::new(), |r| format!(", {:+.1}%", r * 100.0)),
-        md_escape(&fmt_sig(t.significance.as_ref()))
+        md_escape(&fmt_total_sig(d))
     )?;
     writeln!(w, "{}", md_escape(&normalize_line(d)))?;
     writeln!(w)?;
@@ -218,25 +280,7 @@ pub fn write_markdown(d: &Diff, v: &Verdict, limit: usize, w: &mut dyn Write) ->
         md_table(w, &rows(d, &d.improvements, limit))?;
     }
     writeln!(w)?;
-    writeln!(w, "#### Hot paths")?;
-    writeln!(w)?;
-    for (i, p) in d.hot_paths.iter().enumerate() {
-        writeln!(w, "{}.", i + 1)?;
-        writeln!(w, "```")?;
-        for (depth, f) in p.iter().enumerate() {
-            writeln!(
-                w,
-                "{}{}  {} → {} ({}, self {})",
-                "  ".repeat(depth),
-                f.name.replace("```", "'''"),
-                fmt_q(d, f.old),
-                fmt_q(d, f.new),
-                fmt_q_delta(d, f.delta),
-                fmt_q_delta(d, f.self_delta)
-            )?;
-        }
-        writeln!(w, "```")?;
-    }
+    md_hot_paths(w, d)?;
     writeln!(w)?;
     writeln!(w, "<details><summary>Data quality</summary>")?;
     writeln!(w)?;
