@@ -511,6 +511,8 @@ impl<'a> Reader<'_, 'a> {
             p.metadata.insert("event".into(), event);
         }
         p.metadata.insert("tool".into(), "perf script".into());
+        // Every stack sits under its `comm` (or `comm-PID/TID`).
+        crate::model::roots::mark_thread_roots(p);
         Ok(self.b.finish())
     }
 }
