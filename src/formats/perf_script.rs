@@ -54,6 +54,11 @@ struct Reader<'o, 'a> {
     period: Option<u64>,
     /// Current stack, leaf first.
     stack: Vec<LocationId>,
+    /// Per entry of `stack`: perf marked its line `(inlined)`, so it belongs to the location
+    /// of the next frame that is not (same address, inline chain innermost first).
+    inlined: Vec<bool>,
+    /// Inline chains seen (the one-line locations, innermost first) → their joined location.
+    chains: rustc_hash::FxHashMap<Box<[LocationId]>, LocationId>,
     truncated_now: bool,
     truncated: u64,
     unknown_frames: u64,
@@ -68,7 +73,7 @@ struct Reader<'o, 'a> {
     /// Stack line (borrowed from the input) and whether Java tidying applied → its frames in
     /// `resolved` (start, len) and how many of them are unknown. The same addresses repeat in
     /// every sample, so most lines are one hash lookup.
-    cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32)>,
+    cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32, bool)>,
 }
 
 /// A memory-mapped input's pages are handed back to the kernel every this many bytes read.
@@ -153,6 +158,8 @@ fn read<'o, 'a>(
         pname: String::new(),
         period: None,
         stack: Vec::with_capacity(128),
+        inlined: Vec::with_capacity(128),
+        chains: Default::default(),
         truncated_now: false,
         truncated: 0,
         unknown_frames: 0,
@@ -350,19 +357,24 @@ impl<'a> Reader<'_, 'a> {
         // stackcollapse-perf tidies Java names only when the root frame is exactly `java`.
         let java = self.pname == "java";
         let key = (line, java);
-        let (start, len, unknown) = match self.cache.get(&key) {
+        let (start, len, unknown, inlined) = match self.cache.get(&key) {
             Some(&v) => v,
             None => {
                 let start = self.resolved.len();
                 let Some(unknown) = self.resolve(line, java) else {
                     return;
                 };
-                let v = (start as u32, (self.resolved.len() - start) as u32, unknown);
+                let v = (
+                    start as u32,
+                    (self.resolved.len() - start) as u32,
+                    unknown,
+                    is_inlined_line(line),
+                );
                 self.cache.insert(key, v);
                 v
             }
         };
-        self.push_frames(start as usize, len as usize, unknown);
+        self.push_frames(start as usize, len as usize, unknown, inlined);
     }
 
     fn stack_line(&mut self, line: &str) {
@@ -373,13 +385,13 @@ impl<'a> Reader<'_, 'a> {
         let start = self.resolved.len();
         if let Some(unknown) = self.resolve(line, java) {
             let len = self.resolved.len() - start;
-            self.push_frames(start, len, unknown);
+            self.push_frames(start, len, unknown, is_inlined_line(line));
             // Not cached: drop the frames again so `resolved` only grows with the cache.
             self.resolved.truncate(start);
         }
     }
 
-    fn push_frames(&mut self, start: usize, len: usize, unknown: u32) {
+    fn push_frames(&mut self, start: usize, len: usize, unknown: u32, inlined: bool) {
         self.unknown_frames += unknown as u64;
         self.total_frames += len as u64;
         for i in start..start + len {
@@ -388,7 +400,54 @@ impl<'a> Reader<'_, 'a> {
                 break;
             }
             self.stack.push(self.resolved[i]);
+            self.inlined.push(inlined);
         }
+    }
+
+    /// Join each run of `(inlined)` frames with the frame they were inlined into, into one
+    /// location whose lines are the chain innermost first (the model's inline frames), so
+    /// analyses can tell the function a user can open from the std code inlined into it.
+    /// Frame names, and so folded output, stay the same.
+    fn join_inline_chains(&mut self) {
+        if !self.inlined.iter().any(|&i| i) {
+            return;
+        }
+        let mut out = 0;
+        let mut i = 0;
+        while i < self.stack.len() {
+            let mut end = i;
+            while end + 1 < self.stack.len() && self.inlined[end] {
+                end += 1;
+            }
+            self.stack[out] = if end == i {
+                self.stack[i]
+            } else {
+                self.chain_location(i, end + 1)
+            };
+            out += 1;
+            i = end + 1;
+        }
+        self.stack.truncate(out);
+    }
+
+    /// The location joining `stack[from..to]` (one-line locations, innermost first).
+    fn chain_location(&mut self, from: usize, to: usize) -> LocationId {
+        let chain = &self.stack[from..to];
+        if let Some(&l) = self.chains.get(chain) {
+            return l;
+        }
+        let profile = self.b.profile();
+        let lines = chain
+            .iter()
+            .flat_map(|&l| profile.locations[l as usize].lines.iter().copied())
+            .collect();
+        let key: Box<[LocationId]> = chain.into();
+        let l = self.b.location(crate::model::Location {
+            lines,
+            ..Default::default()
+        });
+        self.chains.insert(key, l);
+        l
     }
 
     /// Turn one stack line into frames appended (leaf first) to `resolved`; returns how many
@@ -455,6 +514,8 @@ impl<'a> Reader<'_, 'a> {
     }
 
     fn end_sample(&mut self) {
+        self.join_inline_chains();
+        self.inlined.clear();
         if !self.stack.is_empty() {
             let root = self.b.frame(&self.pname);
             self.stack.push(root);
@@ -515,6 +576,11 @@ impl<'a> Reader<'_, 'a> {
         crate::model::roots::mark_thread_roots(p);
         Ok(self.b.finish())
     }
+}
+
+/// perf's mark of a frame inlined into the next one: `(inlined)` in place of the dso.
+fn is_inlined_line(line: &str) -> bool {
+    line.trim_end().ends_with(" (inlined)")
 }
 
 /// Kernel dso: `[kernel.kallsyms]`, `[module]`, `*.ko`, `vmlinux[-version]`; not `[unknown]`.
@@ -754,6 +820,39 @@ V8 WorkerThread 24636/25607 [000] 94564.109216: 10101010 cpu-clock:\n\
             "<F as alloc::boxed::FnBox<A>>::call_box"
         );
         assert_eq!(fix_rust_symbol("_ZN4test1a2bcE"), "_ZN4test1a2bcE");
+    }
+
+    #[test]
+    fn inlined_frames_join_the_function_they_were_inlined_into() {
+        // perf script (with DWARF inline info) writes each inlined frame on its own line,
+        // `(inlined)` in place of the dso, at the address of the real frame below it.
+        let t = "app 1 1.0: 1 cpu-clock:\n\
+                 \t 153de core::ptr::copy+0x33e (inlined)\n\
+                 \t 153de app::partition+0x33e (inlined)\n\
+                 \t 153de app::quicksort+0x33e (/bin/app)\n\
+                 \t 14e3a app::quicksort+0x30a (/bin/app)\n\
+                 \t 17844 main+0x64 (/bin/app)\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        p.validate().unwrap();
+        let s = &p.samples[0];
+        // Leaf location: the chain innermost first; recursion stays two frames; root `app`.
+        assert_eq!(s.locations.len(), 4);
+        let leaf: Vec<String> = p
+            .location_frames(s.locations[0])
+            .map(|c| c.into_owned())
+            .collect();
+        assert_eq!(
+            leaf,
+            ["core::ptr::copy", "app::partition", "app::quicksort"]
+        );
+        // Frame names, and so folded stacks, are the same as stackcollapse-perf's.
+        assert_eq!(
+            fold(&p, p.default_value_index()),
+            vec![(
+                "app;main;app::quicksort;app::quicksort;app::partition;core::ptr::copy".to_string(),
+                1
+            )]
+        );
     }
 
     #[test]
