@@ -7,7 +7,7 @@
 //! - `profdiff compare --old A B C --new D E F` — the same, spelled out.
 
 use super::common::{self, ReadArgs};
-use crate::analysis::diff::{self, DiffOptions, MatchBy, Normalize};
+use crate::analysis::diff::{self, DiffOptions, Inlines, MatchBy, Normalize};
 use crate::analysis::gate::{self, Gate};
 use crate::output::write_atomic;
 use crate::render::compare::{html, json, svg, text};
@@ -60,6 +60,25 @@ impl From<MatchArg> for MatchBy {
     }
 }
 
+/// `--inlines`: the CLI spelling of [`Inlines`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InlinesArg {
+    /// Inlined code counts as the function it was inlined into (the one you can edit); the
+    /// inlined callees show as detail.
+    Fold,
+    /// Every inline frame is a function of its own, as pprof shows them.
+    Keep,
+}
+
+impl From<InlinesArg> for Inlines {
+    fn from(a: InlinesArg) -> Inlines {
+        match a {
+            InlinesArg::Fold => Inlines::Fold,
+            InlinesArg::Keep => Inlines::Keep,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Examples:\n  profdiff compare old.pb.gz new.pb.gz\n  profdiff compare old-1.pb.gz old-2.pb.gz -- new-1.pb.gz new-2.pb.gz\n  profdiff compare --old a b c --new d e f --fail-on 5% --html report.html\n\nExit status: 0 no gate tripped, 1 a --fail-on gate tripped (significant regression), 2 usage or input error."
@@ -85,6 +104,10 @@ pub struct Args {
     /// Function identity across builds: normalized name, or name + source file.
     #[arg(long = "match", value_enum, default_value = "name")]
     pub match_by: MatchArg,
+    /// Inline frames (std iterators, `wrapping_add`, … compiled into their caller): fold them
+    /// into the function they were inlined into, or keep each as a function (pprof's view).
+    #[arg(long, value_enum, default_value = "fold")]
+    pub inlines: InlinesArg,
     /// Sample type to compare (kind like `cpu`/`samples`, or index); default: the profile's.
     #[arg(long, value_name = "TYPE")]
     pub sample_type: Option<String>,
@@ -210,6 +233,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dopts = DiffOptions {
         normalize: args.normalize.into(),
         match_by: args.match_by.into(),
+        inlines: args.inlines.into(),
         sample_type: args.sample_type.clone(),
         alpha: args.alpha,
         seed: args.seed,

@@ -41,6 +41,12 @@ pub fn is_thread_root(p: &Profile, sample: &Sample) -> bool {
     root_name(p, root).is_some_and(|n| without_ids(n).is_some())
 }
 
+/// Whether location `loc` is a process/thread label by its name alone (see [`without_ids`]),
+/// for inputs whose reader could not say.
+pub fn is_label_location(p: &Profile, loc: u32) -> bool {
+    root_name(p, loc).is_some_and(|n| without_ids(n).is_some())
+}
+
 /// The single name of a one-frame location, `None` for anything else (code with inline
 /// frames, addresses).
 fn root_name(p: &Profile, loc: u32) -> Option<&str> {

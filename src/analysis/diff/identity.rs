@@ -7,10 +7,32 @@
 //! `[module+0x…]` collapsed to `[module]` (or `[unknown]`). With [`MatchBy::NameFile`] the
 //! source file is part of the key. A leaf `runtime.asyncPreempt` (Go's preemption trampoline)
 //! is attributed to its caller.
+//!
+//! **The function a user can change.** A location's inline frames (std iterator adapters,
+//! `wrapping_add`, … compiled into the caller) are not functions anyone can open: with
+//! [`Inlines::Fold`] (the default) a location counts as the real function it physically
+//! belongs to (its last line), and the inlined callee that was executing is kept beside the
+//! stack as detail ([`Run::inline_leaf`], [`inline_detail`]). [`Inlines::Keep`] keeps every
+//! inline frame a function of its own, as pprof does.
+//!
+//! **Process and thread roots** (`comm`, executable names, py-spy's `Thread N "…"`, see
+//! [`crate::model::roots`]) are labels that change between runs and builds: they are left out
+//! of the key stacks, so `old/bench` and `new/bench-2` line up.
 
-use super::MatchBy;
-use crate::model::Profile;
+use super::{FunctionDiff, InlinedCallee, MatchBy};
+use crate::model::{roots, Profile};
 use rustc_hash::FxHashMap;
+
+/// How inline frames count for function identity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Inlines {
+    /// An inlined callee's time is its enclosing real function's (detail keeps the callee).
+    #[default]
+    Fold,
+    /// Every inline frame is a function of its own (pprof's default).
+    Keep,
+}
 
 /// Normalize a function name for matching across builds. `module` is the file of the mapping
 /// the frame belongs to, when known.
@@ -106,15 +128,37 @@ impl Keys {
 pub(super) struct Run {
     /// (root-first key stack, value) per sample.
     pub(super) stacks: Vec<(Vec<u32>, f64)>,
+    /// Per stack with folded inlines: the key of the inlined callee that was executing in the
+    /// leaf function (`NO_INLINE` when the leaf's own code was).
+    pub(super) inline_leaf: Vec<u32>,
     pub(super) total: f64,
     /// Value of one sample in the compared unit (for the Poisson model).
     pub(super) per_sample: f64,
 }
 
-pub(super) fn reduce(p: &Profile, value: usize, keys: &mut Keys, by: MatchBy) -> Run {
-    // Keys per location (root-first within the location: outer function, then inlined).
-    let mut loc_keys: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
+/// No inlined callee: see [`Run::inline_leaf`].
+pub(super) const NO_INLINE: u32 = u32::MAX;
+
+/// Options of [`reduce`].
+#[derive(Clone, Copy)]
+pub(super) struct Identity {
+    pub(super) by: MatchBy,
+    pub(super) inlines: Inlines,
+}
+
+/// Keys of one location, root-first (outer function, then inlined callees when kept), and the
+/// innermost inlined callee when inlines are folded.
+struct LocKeys {
+    keys: Vec<u32>,
+    inlined: u32,
+}
+
+pub(super) fn reduce(p: &Profile, value: usize, keys: &mut Keys, id: Identity) -> Run {
+    let mut loc_keys: Vec<Option<LocKeys>> = Vec::new();
+    loc_keys.resize_with(p.locations.len(), || None);
+    let marked_roots = roots::has_thread_roots(p);
     let mut stacks = Vec::with_capacity(p.samples.len());
+    let mut inline_leaf = Vec::with_capacity(p.samples.len());
     let mut total = 0.0;
     for s in &p.samples {
         let v = s.values.get(value).copied().unwrap_or(0);
@@ -123,50 +167,139 @@ pub(super) fn reduce(p: &Profile, value: usize, keys: &mut Keys, by: MatchBy) ->
         }
         let v = v as f64;
         total += v;
-        let mut stack = Vec::with_capacity(s.locations.len());
-        for &l in s.locations.iter().rev() {
-            let entry = &mut loc_keys[l as usize];
-            if entry.is_none() {
-                let loc = &p.locations[l as usize];
-                let module = loc
-                    .mapping
-                    .and_then(|m| p.mappings.get(m as usize))
-                    .map(|m| m.file.as_str());
-                let mut ks = Vec::with_capacity(loc.lines.len().max(1));
-                if loc.lines.is_empty() {
-                    let raw = p.unknown_frame_name(loc);
-                    ks.push(keys.intern(normalize_name(&raw, module), None, by));
-                } else {
-                    for line in loc.lines.iter().rev() {
-                        let f = &p.functions[line.function as usize];
-                        let file = (!f.filename.is_empty()).then(|| f.filename.clone());
-                        let name = if f.name.is_empty() {
-                            &f.system_name
-                        } else {
-                            &f.name
-                        };
-                        ks.push(keys.intern(normalize_name(name, module), file, by));
-                    }
-                }
-                *entry = Some(ks);
-            }
-            stack.extend_from_slice(entry.as_ref().unwrap());
+        let locs = match s.locations.split_last() {
+            Some((&root, rest)) if marked_roots || roots::is_label_location(p, root) => rest,
+            _ => &s.locations[..],
+        };
+        let mut stack = Vec::with_capacity(locs.len());
+        for &l in locs.iter().rev() {
+            let entry = loc_keys[l as usize].get_or_insert_with(|| location_keys(p, l, keys, id));
+            stack.extend_from_slice(&entry.keys);
         }
+        let mut leaf_inline = locs
+            .first()
+            .and_then(|&l| loc_keys[l as usize].as_ref())
+            .map_or(NO_INLINE, |e| e.inlined);
         // Go's async-preemption trampoline is injected into whatever loop was interrupted;
         // its samples are the caller's work (the trampoline only saves registers).
         if stack.len() > 1 && keys.names[*stack.last().unwrap() as usize] == "runtime.asyncPreempt"
         {
             stack.pop();
+            leaf_inline = NO_INLINE;
         }
         if stack.is_empty() {
-            stack.push(keys.intern(crate::model::UNKNOWN.into(), None, by));
+            stack.push(keys.intern(crate::model::UNKNOWN.into(), None, id.by));
         }
         stacks.push((stack, v));
+        inline_leaf.push(leaf_inline);
     }
     Run {
         stacks,
+        inline_leaf,
         total,
         per_sample: per_sample_value(p, value),
+    }
+}
+
+/// The keys of location `l`; see [`LocKeys`].
+fn location_keys(p: &Profile, l: u32, keys: &mut Keys, id: Identity) -> LocKeys {
+    let loc = &p.locations[l as usize];
+    let module = loc
+        .mapping
+        .and_then(|m| p.mappings.get(m as usize))
+        .map(|m| m.file.as_str());
+    let mut key_of = |line: &crate::model::Line| {
+        let f = &p.functions[line.function as usize];
+        let file = (!f.filename.is_empty()).then(|| f.filename.clone());
+        let name = if f.name.is_empty() {
+            &f.system_name
+        } else {
+            &f.name
+        };
+        keys.intern(normalize_name(name, module), file, id.by)
+    };
+    match (loc.lines.as_slice(), id.inlines) {
+        ([], _) => {
+            let raw = p.unknown_frame_name(loc);
+            LocKeys {
+                keys: vec![keys.intern(normalize_name(&raw, module), None, id.by)],
+                inlined: NO_INLINE,
+            }
+        }
+        ([innermost, .., real], Inlines::Fold) => {
+            let inlined = key_of(innermost);
+            LocKeys {
+                keys: vec![key_of(real)],
+                inlined,
+            }
+        }
+        (lines, _) => LocKeys {
+            keys: lines.iter().rev().map(key_of).collect(),
+            inlined: NO_INLINE,
+        },
+    }
+}
+
+/// For each row, the inlined callees its self-time change went through, largest change in the
+/// row's direction first (at most three). Values in the compared quantity, per-run means.
+pub(super) fn inline_detail(
+    keys: &Keys,
+    old: &[Run],
+    new: &[Run],
+    shares: bool,
+    rows: &mut [FunctionDiff],
+) {
+    let side = |runs: &[Run]| {
+        let mut m: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+        for r in runs {
+            let w = if shares {
+                1.0 / (r.total * runs.len() as f64)
+            } else {
+                1.0 / runs.len() as f64
+            };
+            for ((stack, v), &inl) in r.stacks.iter().zip(&r.inline_leaf) {
+                if let (Some(&leaf), true) = (stack.last(), inl != NO_INLINE) {
+                    *m.entry((leaf, inl)).or_default() += v * w;
+                }
+            }
+        }
+        m
+    };
+    let (o, n) = (side(old), side(new));
+    if o.is_empty() && n.is_empty() {
+        return;
+    }
+    let mut by_fn: FxHashMap<u32, Vec<InlinedCallee>> = FxHashMap::default();
+    for &(f, c) in o.keys().chain(n.keys()) {
+        let list = by_fn.entry(f).or_default();
+        if list.iter().any(|x| x.key == c) {
+            continue;
+        }
+        let (ov, nv) = (
+            o.get(&(f, c)).copied().unwrap_or(0.0),
+            n.get(&(f, c)).copied().unwrap_or(0.0),
+        );
+        list.push(InlinedCallee {
+            name: keys.names[c as usize].clone(),
+            old: ov,
+            new: nv,
+            delta: nv - ov,
+            key: c,
+        });
+    }
+    for row in rows {
+        let Some(list) = by_fn.get(&row.key) else {
+            continue;
+        };
+        let sign = row.delta.signum();
+        let mut l: Vec<InlinedCallee> = list
+            .iter()
+            .filter(|c| c.delta * sign > 0.0)
+            .cloned()
+            .collect();
+        l.sort_by(|a, b| (b.delta * sign).total_cmp(&(a.delta * sign)));
+        l.truncate(3);
+        row.inlined = l;
     }
 }
 

@@ -30,7 +30,7 @@ mod significance;
 mod table;
 
 pub use folded::{diff_folded, strip_hex_digits};
-pub use identity::{normalize_name, strip_rust_hash};
+pub use identity::{normalize_name, strip_rust_hash, Inlines};
 
 use crate::model::{unit_nanos, Profile};
 use identity::{Keys, Run};
@@ -58,6 +58,8 @@ pub enum MatchBy {
 pub struct DiffOptions {
     pub normalize: Normalize,
     pub match_by: MatchBy,
+    /// Whether inline frames fold into their enclosing function.
+    pub inlines: Inlines,
     /// Sample type (kind or index); `None` = each profile's default.
     pub sample_type: Option<String>,
     /// Significance level.
@@ -76,6 +78,7 @@ impl Default for DiffOptions {
         DiffOptions {
             normalize: Normalize::Auto,
             match_by: MatchBy::Name,
+            inlines: Inlines::Fold,
             sample_type: None,
             alpha: 0.05,
             bootstrap_rounds: 2000,
@@ -172,7 +175,22 @@ pub struct FunctionDiff {
     /// Cumulative delta in the compared quantity.
     pub cum_delta: f64,
     pub significance: Option<Significance>,
+    /// With folded inlines: the inlined callees this function's change went through, largest
+    /// first (the std code a user cannot open, shown as detail of the function they can).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inlined: Vec<InlinedCallee>,
     /// Index of the function key (internal).
+    #[serde(skip)]
+    key: u32,
+}
+
+/// An inlined callee's part of a function's self value (compared quantity, per run).
+#[derive(Clone, Debug, Serialize)]
+pub struct InlinedCallee {
+    pub name: String,
+    pub old: f64,
+    pub new: f64,
+    pub delta: f64,
     #[serde(skip)]
     key: u32,
 }
@@ -209,6 +227,7 @@ pub struct Diff {
     pub normalize_requested: Normalize,
     pub normalize_reason: String,
     pub match_by: MatchBy,
+    pub inlines: Inlines,
     pub alpha: f64,
     pub old: SideSummary,
     pub new: SideSummary,
@@ -234,8 +253,12 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     let unit = CommonUnit::of(old, &old_v, new, &new_v)?;
 
     let mut keys = Keys::default();
-    let old_runs = reduce_side(old, &old_v, &unit.scale_old, &mut keys, opts.match_by);
-    let new_runs = reduce_side(new, &new_v, &unit.scale_new, &mut keys, opts.match_by);
+    let id = identity::Identity {
+        by: opts.match_by,
+        inlines: opts.inlines,
+    };
+    let old_runs = reduce_side(old, &old_v, &unit.scale_old, &mut keys, id);
+    let new_runs = reduce_side(new, &new_v, &unit.scale_new, &mut keys, id);
     let old_sum = side_summary(old, &old_runs, &old_v, "old")?;
     let new_sum = side_summary(new, &new_runs, &new_v, "new")?;
 
@@ -267,6 +290,9 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     };
     ctx.annotate(&mut regressions);
     ctx.annotate(&mut improvements);
+    for rows in [&mut regressions, &mut improvements] {
+        identity::inline_detail(&keys, &old_runs, &new_runs, shares, rows);
+    }
     let total = TotalDiff {
         old: ot,
         new: nt,
@@ -287,6 +313,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
         normalize_requested: opts.normalize,
         normalize_reason,
         match_by: opts.match_by,
+        inlines: opts.inlines,
         alpha: opts.alpha,
         old: old_sum,
         new: new_sum,
@@ -376,13 +403,13 @@ fn reduce_side(
     vs: &[usize],
     scales: &[f64],
     keys: &mut Keys,
-    by: MatchBy,
+    id: identity::Identity,
 ) -> Vec<Run> {
     ps.iter()
         .zip(vs)
         .zip(scales)
         .map(|((p, &v), &s)| {
-            let mut r = identity::reduce(p, v, keys, by);
+            let mut r = identity::reduce(p, v, keys, id);
             if s != 1.0 {
                 for st in &mut r.stacks {
                     st.1 *= s;

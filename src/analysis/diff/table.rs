@@ -82,6 +82,7 @@ fn rows(
             explained: 0.0,
             cum_delta: q(nc, nt) - q(oc, ot),
             significance: None,
+            inlined: Vec::new(),
             key: k as u32,
         });
     }

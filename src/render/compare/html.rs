@@ -68,7 +68,9 @@ fn table(out: &mut String, d: &Diff, list: &[FunctionDiff], limit: usize, class:
             "<tr class=\"{}\"><td class=\"fn\" title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{bar}{}</td><td>{}</td></tr>\n",
             if sig { "sig" } else { "noise" },
             esc(&f.name),
-            esc(&short(&f.name, 90)),
+            esc(&short(&f.name, 90))
+                + &inline_detail(d, f, 60)
+                    .map_or(String::new(), |t| format!("<div class=\"inl\">{}</div>", esc(&t))),
             esc(&o),
             esc(&n),
             esc(&fmt_q_delta(d, f.delta)),
@@ -97,7 +99,7 @@ pub fn write_html(
         _ => "neutral",
     };
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>profdiff compare</title>\n<style>\n");
-    o.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 16px}\nh1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\n.verdict{padding:10px 14px;border-radius:6px;font-weight:600;margin:8px 0}\n.bad{background:#fde8e8;border-left:5px solid #d33}.good{background:#e6f4ea;border-left:5px solid #2a2}.neutral{background:#eef2f7;border-left:5px solid #789}\n.scroll{overflow-x:auto;max-width:100%}\ntable{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\nth{background:#f6f6f6}td.fn,th:first-child{text-align:left;font-family:ui-monospace,Menlo,monospace}\ntd.fn{width:100%;max-width:0;min-width:12em;overflow:hidden;text-overflow:ellipsis}\ntr.noise td{color:#888}.bar{display:inline-block;height:9px;vertical-align:middle;border-radius:2px}.bar.up{background:#d33}.bar.down{background:#37c}\npre{background:#f8f8f8;padding:10px;border-radius:4px;overflow-x:auto;font-size:13px}\niframe{width:100%;height:620px;border:1px solid #ddd;border-radius:4px}\n.warn{background:#fff6dd;border-left:4px solid #e0a800;padding:6px 10px;margin:6px 0}\n.meta{color:#555}ul{margin:4px 0}\n");
+    o.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 16px}\nh1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\n.verdict{padding:10px 14px;border-radius:6px;font-weight:600;margin:8px 0}\n.bad{background:#fde8e8;border-left:5px solid #d33}.good{background:#e6f4ea;border-left:5px solid #2a2}.neutral{background:#eef2f7;border-left:5px solid #789}\n.scroll{overflow-x:auto;max-width:100%}\ntable{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\nth{background:#f6f6f6}td.fn,th:first-child{text-align:left;font-family:ui-monospace,Menlo,monospace}\ntd.fn{width:100%;max-width:0;min-width:12em;overflow:hidden;text-overflow:ellipsis}\ntr.noise td{color:#888}.inl{color:#666;font-size:12px;overflow:hidden;text-overflow:ellipsis}.bar{display:inline-block;height:9px;vertical-align:middle;border-radius:2px}.bar.up{background:#d33}.bar.down{background:#37c}\npre{background:#f8f8f8;padding:10px;border-radius:4px;overflow-x:auto;font-size:13px}\niframe{width:100%;height:620px;border:1px solid #ddd;border-radius:4px}\n.warn{background:#fff6dd;border-left:4px solid #e0a800;padding:6px 10px;margin:6px 0}\n.meta{color:#555}ul{margin:4px 0}\n");
     o.push_str("</style></head><body>\n<h1>profdiff compare</h1>\n");
     o.push_str(&format!(
         "<div class=\"verdict {status_class}\">{}</div>\n",

@@ -145,6 +145,21 @@ pub fn fmt_q_delta(d: &Diff, v: f64) -> String {
     }
 }
 
+/// For a significant row whose change went through inlined callees: `inlined: <u64>::
+/// wrapping_mul +140.1ms, …` (names cut to `max_name` characters).
+pub fn inline_detail(d: &Diff, f: &FunctionDiff, max_name: usize) -> Option<String> {
+    let significant = f.significance.as_ref().is_some_and(|s| s.significant);
+    if !significant || f.inlined.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = f
+        .inlined
+        .iter()
+        .map(|c| format!("{} {}", short(&c.name, max_name), fmt_q_delta(d, c.delta)))
+        .collect();
+    Some(format!("inlined: {}", parts.join(", ")))
+}
+
 /// One line naming the normalization in force and why.
 pub fn normalize_line(d: &Diff) -> String {
     let what = match d.normalize {

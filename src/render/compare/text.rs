@@ -6,13 +6,20 @@ use crate::analysis::diff::{Diff, HotFrame};
 use crate::analysis::gate::Verdict;
 use std::io::{self, Write};
 
-/// Rows of the attribution table (functions with a reported significance first `limit`).
-fn rows(d: &Diff, list: &[FunctionDiff], limit: usize) -> Vec<[String; 8]> {
+/// One row of the attribution table: its cells and, for a significant change that went
+/// through inlined callees, a detail line naming them.
+struct Row {
+    cells: [String; 8],
+    inlined: Option<String>,
+}
+
+/// Rows of the attribution table (the first `limit`).
+fn rows(d: &Diff, list: &[FunctionDiff], limit: usize) -> Vec<Row> {
     list.iter()
         .take(limit)
         .map(|f| {
             let (o, n) = self_old_new(d, f);
-            [
+            let cells = [
                 f.name.clone(),
                 o,
                 n,
@@ -21,7 +28,11 @@ fn rows(d: &Diff, list: &[FunctionDiff], limit: usize) -> Vec<[String; 8]> {
                 fmt_ratio(f),
                 fmt_pct(f.explained),
                 fmt_fn_sig(d, f),
-            ]
+            ];
+            Row {
+                cells,
+                inlined: inline_detail(d, f, 50),
+            }
         })
         .collect()
 }
@@ -37,12 +48,12 @@ const HEAD: [&str; 8] = [
     "significance",
 ];
 
-fn table(w: &mut dyn Write, rows: &[[String; 8]], color: bool, red: bool) -> io::Result<()> {
+fn table(w: &mut dyn Write, full: &[Row], color: bool, red: bool) -> io::Result<()> {
     let mut width = HEAD.map(|h| h.chars().count());
-    let rows: Vec<[String; 8]> = rows
+    let rows: Vec<[String; 8]> = full
         .iter()
         .map(|r| {
-            let mut r = r.clone();
+            let mut r = r.cells.clone();
             r[0] = short(&r[0], 60);
             r
         })
@@ -75,8 +86,11 @@ fn table(w: &mut dyn Write, rows: &[[String; 8]], color: bool, red: bool) -> io:
         }
     };
     line(w, &HEAD.map(String::from), true, false)?;
-    for r in &rows {
+    for (r, full) in rows.iter().zip(full) {
         line(w, r, false, !r[7].starts_with('~'))?;
+        if let Some(detail) = &full.inlined {
+            writeln!(w, "  ↳ {detail}")?;
+        }
     }
     Ok(())
 }
@@ -181,7 +195,7 @@ fn md_escape(s: &str) -> String {
 /// PR comment stays short.
 const MD_VISIBLE_ROWS: usize = 5;
 
-fn md_table(w: &mut dyn Write, rows: &[[String; 8]]) -> io::Result<()> {
+fn md_table(w: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
     let (shown, rest) = rows.split_at(rows.len().min(MD_VISIBLE_ROWS));
     md_table_rows(w, shown)?;
     if !rest.is_empty() {
@@ -195,12 +209,15 @@ fn md_table(w: &mut dyn Write, rows: &[[String; 8]]) -> io::Result<()> {
     Ok(())
 }
 
-fn md_table_rows(w: &mut dyn Write, rows: &[[String; 8]]) -> io::Result<()> {
+fn md_table_rows(w: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
     writeln!(w, "| {} |", HEAD.join(" | "))?;
     writeln!(w, "|---|--:|--:|--:|--:|--:|--:|---|")?;
-    for r in rows {
-        let mut r = r.clone();
+    for row in rows {
+        let mut r = row.cells.clone();
         r[0] = format!("`{}`", r[0].replace('`', "'").replace('|', "\\|"));
+        if let Some(detail) = &row.inlined {
+            r[0].push_str(&format!("<br><sub>{}</sub>", md_escape(detail)));
+        }
         writeln!(w, "| {} |", r.join(" | "))?;
     }
     Ok(())
