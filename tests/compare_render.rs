@@ -67,11 +67,13 @@ fn markdown_folds_long_detail() {
         2,
         "{md}"
     );
-    // The first hot path is shown, the others are folded.
-    let hot = &md[md.find("#### Hot paths").unwrap()..];
-    let fold = hot.find("more hot paths</summary>").expect(&md);
-    assert!(hot[..fold].contains("1.\n```"), "{hot}");
-    assert!(hot[fold..].contains("2.\n```"), "{hot}");
+    // The first hot path is shown, any others are folded.
+    let hot = &md[md.find("#### Hot paths").unwrap()..md.find("Data quality").unwrap()];
+    assert!(hot.contains("1.\n```"), "{hot}");
+    if let Some(second) = hot.find("2.\n```") {
+        let fold = hot.find("more hot paths</summary>").expect(hot);
+        assert!(fold < second, "{hot}");
+    }
     // Every `<details>` is closed, and tables inside start after a blank line (GitHub
     // renders Markdown inside `<details>` only then).
     assert_eq!(

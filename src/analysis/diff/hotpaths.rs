@@ -1,5 +1,11 @@
 //! Hot paths: the merged call tree of both sides, the greedy descent to where an increase
 //! sits, and the tree as two-column folded lines for the differential flamegraph.
+//!
+//! A path's leading frames that only pass the whole change down to one child (program
+//! start-up, thread entry, runtime wrappers: `_start → __libc_start_main → main →
+//! lang_start → …`) say nothing about where the change is; they are marked
+//! [`HotFrame::elided`] ([`mark_elided`]) so reports start at the frame where the change
+//! splits or first sits in self time, and say how many frames they left out.
 
 use super::identity::Run;
 use super::HotFrame;
@@ -144,9 +150,9 @@ impl Tree {
                 node = best;
             }
             if let Some(&end) = path.last() {
-                let end_score = self.self_delta(end).max(self.delta(end) * 0.5);
-                if end_score > 0.0 {
-                    paths.push((end_score, path));
+                if self.self_delta(end).max(self.delta(end)) > 0.0 {
+                    // Ordered by the increase the path leads to.
+                    paths.push((self.delta(end).max(self.self_delta(end)), path));
                 }
             }
             starts.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -156,15 +162,19 @@ impl Tree {
         paths
             .into_iter()
             .map(|(_, p)| {
-                p.into_iter()
+                let mut frames: Vec<HotFrame> = p
+                    .into_iter()
                     .map(|n| HotFrame {
                         name: names[self.key[n as usize] as usize].clone(),
                         old: self.old[n as usize],
                         new: self.new[n as usize],
                         delta: self.delta(n),
                         self_delta: self.self_delta(n),
+                        elided: false,
                     })
-                    .collect()
+                    .collect();
+                mark_elided(&mut frames);
+                frames
             })
             .collect()
     }
@@ -203,5 +213,76 @@ impl Tree {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+}
+
+/// Mark the leading frames of a hot path that only pass the whole change down: each has
+/// (within 5 % of the largest change on the path) the same change as the next frame and no
+/// self change of its own. The last frame is never elided, nor a lone leading frame (a
+/// "1 frame left out" line would be as long as the frame).
+pub(super) fn mark_elided(path: &mut [HotFrame]) {
+    let scale = path
+        .iter()
+        .map(|f| f.delta.abs().max(f.self_delta.abs()))
+        .fold(0.0, f64::max);
+    let tol = 0.05 * scale;
+    let passes_down =
+        |w: &[HotFrame]| (w[0].delta - w[1].delta).abs() <= tol && w[0].self_delta.abs() <= tol;
+    let n = path.windows(2).take_while(|w| passes_down(w)).count();
+    if n >= 2 {
+        for f in &mut path[..n] {
+            f.elided = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(name: &str, delta: f64, self_delta: f64) -> HotFrame {
+        HotFrame {
+            name: name.into(),
+            old: 0.0,
+            new: delta,
+            delta,
+            self_delta,
+            elided: false,
+        }
+    }
+
+    #[test]
+    fn start_up_chain_is_elided_up_to_the_split() {
+        // _start → libc → main carry the whole +100; main splits it (+90 to work, the rest
+        // to other children), work's self holds it.
+        let mut p = vec![
+            frame("_start", 100.0, 0.0),
+            frame("__libc_start_main", 100.0, 0.0),
+            frame("lang_start", 99.0, 0.0),
+            frame("main", 99.0, 0.0),
+            frame("work", 90.0, 90.0),
+        ];
+        mark_elided(&mut p);
+        let kept: Vec<&str> = p
+            .iter()
+            .filter(|f| !f.elided)
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(kept, ["main", "work"]);
+    }
+
+    #[test]
+    fn short_or_splitting_paths_keep_every_frame() {
+        let mut p = vec![frame("main", 100.0, 0.0), frame("work", 100.0, 100.0)];
+        mark_elided(&mut p);
+        assert!(p.iter().all(|f| !f.elided), "one leading frame stays");
+        let mut p = vec![
+            frame("main", 100.0, 0.0),
+            frame("a", 60.0, 0.0),
+            frame("b", 60.0, 0.0),
+            frame("c", 60.0, 60.0),
+        ];
+        mark_elided(&mut p);
+        assert!(p.iter().all(|f| !f.elided), "the change splits at the root");
     }
 }

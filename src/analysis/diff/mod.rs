@@ -204,6 +204,9 @@ pub struct HotFrame {
     pub new: f64,
     pub delta: f64,
     pub self_delta: f64,
+    /// A leading frame that only passes the whole change down (start-up, thread entry):
+    /// reports leave it out and say how many they left out.
+    pub elided: bool,
 }
 
 /// The total's change (always absolute per run: a share total is 1 on both sides).

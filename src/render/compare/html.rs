@@ -129,16 +129,9 @@ pub fn write_html(
     }
     for (i, p) in d.hot_paths.iter().enumerate() {
         o.push_str(&format!("<p><b>#{}</b></p><pre>", i + 1));
-        for (depth, f) in p.iter().enumerate() {
-            o.push_str(&esc(&format!(
-                "{}{}  {} → {} ({}, self {})\n",
-                "  ".repeat(depth),
-                f.name,
-                fmt_q(d, f.old),
-                fmt_q(d, f.new),
-                fmt_q_delta(d, f.delta),
-                fmt_q_delta(d, f.self_delta)
-            )));
+        for line in super::text::hot_path_lines(d, p, usize::MAX) {
+            o.push_str(&esc(&line));
+            o.push('\n');
         }
         o.push_str("</pre>\n");
     }

@@ -95,22 +95,30 @@ fn table(w: &mut dyn Write, full: &[Row], color: bool, red: bool) -> io::Result<
     Ok(())
 }
 
-/// One hot path as indented lines, root side first; names cut to `max_name` characters.
+/// One hot path as indented lines, root side first; names cut to `max_name` characters. The
+/// leading frames that only pass the whole change down are left out, and counted.
 pub fn hot_path_lines(d: &Diff, p: &[HotFrame], max_name: usize) -> Vec<String> {
-    p.iter()
-        .enumerate()
-        .map(|(depth, f)| {
-            format!(
-                "{}{}  {} → {} ({}, self {})",
-                "  ".repeat(depth),
-                short(&f.name, max_name),
-                fmt_q(d, f.old),
-                fmt_q(d, f.new),
-                fmt_q_delta(d, f.delta),
-                fmt_q_delta(d, f.self_delta)
-            )
-        })
-        .collect()
+    let elided = p.iter().take_while(|f| f.elided).count();
+    let mut out = Vec::with_capacity(p.len() - elided + 1);
+    if elided > 0 {
+        out.push(format!(
+            "… {elided} frames passing the whole change down ({} → {}) …",
+            short(&p[0].name, 40),
+            short(&p[elided - 1].name, 40)
+        ));
+    }
+    for (depth, f) in p[elided..].iter().enumerate() {
+        out.push(format!(
+            "{}{}  {} → {} ({}, self {})",
+            "  ".repeat(depth),
+            short(&f.name, max_name),
+            fmt_q(d, f.old),
+            fmt_q(d, f.new),
+            fmt_q_delta(d, f.delta),
+            fmt_q_delta(d, f.self_delta)
+        ));
+    }
+    out
 }
 
 /// The terminal report.
