@@ -5,7 +5,8 @@
 //! start-up, thread entry, runtime wrappers: `_start → __libc_start_main → main →
 //! lang_start → …`) say nothing about where the change is; they are marked
 //! [`HotFrame::elided`] ([`mark_elided`]) so reports start at the frame where the change
-//! splits or first sits in self time, and say how many frames they left out.
+//! splits, sits in self time, or where the user's own code begins ([`is_user_file`]), and say
+//! how many frames they left out.
 
 use super::identity::Run;
 use super::HotFrame;
@@ -101,7 +102,12 @@ impl Tree {
     /// inclusive increase, in shares mode (where inclusive shares near the root barely move)
     /// it still leads to where the share grew. Siblings scoring at least a quarter of the
     /// best start further paths.
-    pub(super) fn hot_paths(&self, names: &[String], max: usize) -> Vec<Vec<HotFrame>> {
+    pub(super) fn hot_paths(
+        &self,
+        names: &[String],
+        files: &[Option<String>],
+        max: usize,
+    ) -> Vec<Vec<HotFrame>> {
         let n = self.key.len();
         let mut below = vec![f64::NEG_INFINITY; n];
         for id in (1..n).rev() {
@@ -166,6 +172,7 @@ impl Tree {
                     .into_iter()
                     .map(|n| HotFrame {
                         name: names[self.key[n as usize] as usize].clone(),
+                        file: files[self.key[n as usize] as usize].clone(),
                         old: self.old[n as usize],
                         new: self.new[n as usize],
                         delta: self.delta(n),
@@ -216,18 +223,42 @@ impl Tree {
     }
 }
 
+/// Whether a source file is the user's own code rather than a toolchain's, the system's or a
+/// dependency's: an absolute path outside the places those live in. Unknown and relative
+/// files (glibc's `./csu/…`, Python's `<frozen …>`, `node:internal/…`) are not.
+pub fn is_user_file(file: &str) -> bool {
+    const SYSTEM_PREFIXES: [&str; 6] = ["/rustc/", "/usr/", "/lib/", "/lib64/", "/build/", "/opt/"];
+    const DEPENDENCY_PARTS: [&str; 8] = [
+        "/.cargo/registry/",
+        "/.cargo/git/",
+        "/.rustup/",
+        "/site-packages/",
+        "/dist-packages/",
+        "/node_modules/",
+        "/src/runtime/",
+        "/pkg/mod/",
+    ];
+    file.starts_with('/')
+        && !SYSTEM_PREFIXES.iter().any(|p| file.starts_with(p))
+        && !DEPENDENCY_PARTS.iter().any(|p| file.contains(p))
+}
+
 /// Mark the leading frames of a hot path that only pass the whole change down: each has
-/// (within 5 % of the largest change on the path) the same change as the next frame and no
-/// self change of its own. The last frame is never elided, nor a lone leading frame (a
-/// "1 frame left out" line would be as long as the frame).
+/// (within 5 % of the largest change on the path) the same change as the next frame, no self
+/// change of its own, and is not the user's code (the first user frame is where a reader
+/// starts looking). The last frame is never elided, nor a lone leading frame (a "1 frame
+/// left out" line would be as long as the frame).
 pub(super) fn mark_elided(path: &mut [HotFrame]) {
     let scale = path
         .iter()
         .map(|f| f.delta.abs().max(f.self_delta.abs()))
         .fold(0.0, f64::max);
     let tol = 0.05 * scale;
-    let passes_down =
-        |w: &[HotFrame]| (w[0].delta - w[1].delta).abs() <= tol && w[0].self_delta.abs() <= tol;
+    let passes_down = |w: &[HotFrame]| {
+        (w[0].delta - w[1].delta).abs() <= tol
+            && w[0].self_delta.abs() <= tol
+            && !w[0].file.as_deref().is_some_and(is_user_file)
+    };
     let n = path.windows(2).take_while(|w| passes_down(w)).count();
     if n >= 2 {
         for f in &mut path[..n] {
@@ -243,6 +274,7 @@ mod tests {
     fn frame(name: &str, delta: f64, self_delta: f64) -> HotFrame {
         HotFrame {
             name: name.into(),
+            file: None,
             old: 0.0,
             new: delta,
             delta,
@@ -269,6 +301,35 @@ mod tests {
             .map(|f| f.name.as_str())
             .collect();
         assert_eq!(kept, ["main", "work"]);
+    }
+
+    #[test]
+    fn elision_stops_where_user_code_begins() {
+        let mut p = vec![
+            frame("_start", 100.0, 0.0),
+            frame("__libc_start_main", 100.0, 0.0),
+            frame("std::rt::lang_start", 100.0, 0.0),
+            frame("app::main", 100.0, 0.0),
+            frame("app::work", 100.0, 100.0),
+        ];
+        p[2].file = Some("/rustc/abc/library/std/src/rt.rs".into());
+        p[3].file = Some("/home/me/app/src/main.rs".into());
+        mark_elided(&mut p);
+        let kept: Vec<&str> = p
+            .iter()
+            .filter(|f| !f.elided)
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(kept, ["app::main", "app::work"]);
+        for f in [
+            "./csu/libc-start.c",
+            "<frozen importlib._bootstrap>",
+            "/usr/lib/go/src/fmt/print.go",
+            "/home/me/.cargo/registry/src/x/lib.rs",
+        ] {
+            assert!(!is_user_file(f), "{f}");
+        }
+        assert!(is_user_file("/work/bench.c"));
     }
 
     #[test]

@@ -258,7 +258,12 @@ pub(super) fn inline_detail(
                 1.0 / runs.len() as f64
             };
             for ((stack, v), &inl) in r.stacks.iter().zip(&r.inline_leaf) {
+                // A function inlined into itself (recursion unrolled by the compiler) is
+                // its own code, not a callee.
                 if let (Some(&leaf), true) = (stack.last(), inl != NO_INLINE) {
+                    if leaf == inl {
+                        continue;
+                    }
                     *m.entry((leaf, inl)).or_default() += v * w;
                 }
             }

@@ -199,6 +199,9 @@ pub struct InlinedCallee {
 #[derive(Clone, Debug, Serialize)]
 pub struct HotFrame {
     pub name: String,
+    /// Source file of the function, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Inclusive values of this call-tree node, compared quantity.
     pub old: f64,
     pub new: f64,
@@ -306,7 +309,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
 
     // Call tree for the hot paths and the differential flamegraph.
     let tree = hotpaths::Tree::build(&old_runs, &new_runs, shares);
-    let hot_paths = tree.hot_paths(&keys.names, opts.hot_paths);
+    let hot_paths = tree.hot_paths(&keys.names, &keys.files, opts.hot_paths);
     let tree_lines = tree.folded(&keys.names);
 
     let mut d = Diff {

@@ -107,16 +107,32 @@ pub fn hot_path_lines(d: &Diff, p: &[HotFrame], max_name: usize) -> Vec<String> 
             short(&p[elided - 1].name, 40)
         ));
     }
-    for (depth, f) in p[elided..].iter().enumerate() {
+    // Direct recursion (a frame calling itself, as merge sorts do) prints once.
+    let shown = &p[elided..];
+    let mut i = 0;
+    let mut depth = 0;
+    while i < shown.len() {
+        let f = &shown[i];
+        let run = shown[i..].iter().take_while(|g| g.name == f.name).count();
+        let self_delta: f64 = shown[i..i + run].iter().map(|g| g.self_delta).sum();
+        let (name, self_label) = if run > 1 {
+            (
+                format!("{} ×{run} (recursive)", short(&f.name, max_name)),
+                "self in all",
+            )
+        } else {
+            (short(&f.name, max_name), "self")
+        };
         out.push(format!(
-            "{}{}  {} → {} ({}, self {})",
+            "{}{name}  {} → {} ({}, {self_label} {})",
             "  ".repeat(depth),
-            short(&f.name, max_name),
             fmt_q(d, f.old),
             fmt_q(d, f.new),
             fmt_q_delta(d, f.delta),
-            fmt_q_delta(d, f.self_delta)
+            fmt_q_delta(d, self_delta)
         ));
+        i += run;
+        depth += 1;
     }
     out
 }
