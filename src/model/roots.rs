@@ -5,13 +5,14 @@
 //! They are labels, not code: a rebuilt binary gets another name (`bench` → `bench-2`) and
 //! every run gets new thread ids, so they must never decide which stacks are "the same" across
 //! runs or builds. Readers that add such a frame say so in the profile's metadata
-//! ([`THREAD_ROOTS_KEY`]); root frames shaped like the labels above count too, for inputs
-//! that cannot say (folded stacks from `stackcollapse-perf --pid`). `compare` leaves them out
+//! ([`THREAD_ROOTS_KEY`]). For inputs that cannot say (folded stacks from
+//! `stackcollapse-perf`, files written before the mark existed), root frames shaped like the
+//! labels above count, and so do roots sitting right above a process or thread entry point
+//! (`_start`, `start_thread`, `clone3`, …), which nothing but a label can call. `compare` leaves them out
 //! of function identity; `flamegraph` and `merge` of several inputs drop their ids
 //! ([`normalize_thread_roots`]) so runs of one program line up.
 
-use super::{Location, Profile, Sample};
-use std::borrow::Cow;
+use super::{Location, Profile};
 
 /// Metadata key a reader sets (to [`THREAD_ROOTS_VALUE`]) when it puts a process or thread
 /// frame at the root of every stack.
@@ -25,21 +26,46 @@ pub fn mark_thread_roots(p: &mut Profile) {
         .insert(THREAD_ROOTS_KEY.into(), THREAD_ROOTS_VALUE.into());
 }
 
-/// Whether the reader of `p` said its root frames are process/thread labels.
+/// Whether the root frames of `p` are process/thread labels: its reader said so, or most
+/// stacks have a process or thread entry point right under their root.
 pub fn has_thread_roots(p: &Profile) -> bool {
-    p.metadata.get(THREAD_ROOTS_KEY).map(String::as_str) == Some(THREAD_ROOTS_VALUE)
-}
-
-/// Whether `sample`'s outermost frame is a process/thread label rather than code.
-pub fn is_thread_root(p: &Profile, sample: &Sample) -> bool {
-    let Some(&root) = sample.locations.last() else {
-        return false;
-    };
-    if has_thread_roots(p) {
+    if p.metadata.get(THREAD_ROOTS_KEY).map(String::as_str) == Some(THREAD_ROOTS_VALUE) {
         return true;
     }
-    root_name(p, root).is_some_and(|n| without_ids(n).is_some())
+    let (mut deep, mut under_label) = (0usize, 0usize);
+    for s in &p.samples {
+        let [.., below, root] = s.locations.as_slice() else {
+            continue;
+        };
+        deep += 1;
+        let is_entry = |loc: u32| {
+            p.locations[loc as usize]
+                .lines
+                .last()
+                .is_some_and(|l| ENTRY_POINTS.contains(&p.function_name(l.function)))
+        };
+        if is_entry(*below) && !is_entry(*root) {
+            under_label += 1;
+        }
+    }
+    deep > 0 && under_label * 2 >= deep
 }
+
+/// Outermost frames of a process or a thread: only a label can sit above them.
+const ENTRY_POINTS: [&str; 12] = [
+    "_start",
+    "__libc_start_main",
+    "__libc_start_main_impl",
+    "__libc_start_call_main",
+    "start_thread",
+    "clone",
+    "clone3",
+    "__clone",
+    "__clone3",
+    "__GI___clone3",
+    "thread_start",
+    "_dl_start_user",
+];
 
 /// Whether location `loc` is a process/thread label by its name alone (see [`without_ids`]),
 /// for inputs whose reader could not say.
@@ -128,16 +154,6 @@ fn add_named_location(p: &mut Profile, like: u32, name: &str) -> u32 {
     (p.locations.len() - 1) as u32
 }
 
-/// The frame names of `sample`, root first, without its process/thread root frame when it has
-/// one (see [`is_thread_root`]).
-pub fn stack_names_without_root<'a>(p: &'a Profile, sample: &Sample) -> Vec<Cow<'a, str>> {
-    let mut names = p.stack_names(sample);
-    if is_thread_root(p, sample) && !names.is_empty() {
-        names.remove(0);
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +185,22 @@ mod tests {
         ] {
             assert_eq!(without_ids(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn roots_above_entry_points_are_labels() {
+        let p = |text: &str| crate::formats::folded::parse(text.as_bytes()).unwrap();
+        // stackcollapse-perf output: comm roots over `_start` / `clone3`.
+        assert!(has_thread_roots(&p(
+            "bench;_start;main;work 5\nbench;clone3;start_thread;w 2\n"
+        )));
+        // Code roots (Go, py-spy without labels, hand-written stacks).
+        assert!(!has_thread_roots(&p("runtime.main;main.main;work 5\n")));
+        assert!(!has_thread_roots(&p("main;work 5\nmain 1\n")));
+        // Unlabelled native stacks start at an entry point themselves.
+        assert!(!has_thread_roots(&p(
+            "_start;__libc_start_main;main 5\nclone3;start_thread;w 2\n"
+        )));
     }
 
     #[test]
