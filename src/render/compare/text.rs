@@ -107,34 +107,60 @@ pub fn hot_path_lines(d: &Diff, p: &[HotFrame], max_name: usize) -> Vec<String> 
             short(&p[elided - 1].name, 40)
         ));
     }
-    // Direct recursion (a frame calling itself, as merge sorts do) prints once.
+    // Recursion (a frame calling itself, as merge sorts do, or a cycle of frames, as nested
+    // imports do) prints one round: each frame with its outermost values and its self
+    // change summed over all rounds.
     let shown = &p[elided..];
     let mut i = 0;
     let mut depth = 0;
     while i < shown.len() {
-        let f = &shown[i];
-        let run = shown[i..].iter().take_while(|g| g.name == f.name).count();
-        let self_delta: f64 = shown[i..i + run].iter().map(|g| g.self_delta).sum();
-        let (name, self_label) = if run > 1 {
-            (
-                format!("{} ×{run} (recursive)", short(&f.name, max_name)),
-                "self in all",
-            )
-        } else {
-            (short(&f.name, max_name), "self")
-        };
-        out.push(format!(
-            "{}{name}  {} → {} ({}, {self_label} {})",
-            "  ".repeat(depth),
-            fmt_q(d, f.old),
-            fmt_q(d, f.new),
-            fmt_q_delta(d, f.delta),
-            fmt_q_delta(d, self_delta)
-        ));
-        i += run;
-        depth += 1;
+        let (period, rounds) = recursion_at(shown, i);
+        for j in 0..period {
+            let f = &shown[i + j];
+            let self_delta: f64 = (0..rounds)
+                .map(|r| shown[i + r * period + j].self_delta)
+                .sum();
+            let mut name = short(&f.name, max_name);
+            let self_label = if rounds > 1 { "self in all" } else { "self" };
+            if rounds > 1 && j == 0 {
+                name.push_str(&if period == 1 {
+                    format!(" ×{rounds} (recursive)")
+                } else {
+                    format!(" ×{rounds} (recursive, {period} frames a round)")
+                });
+            }
+            out.push(format!(
+                "{}{name}  {} → {} ({}, {self_label} {})",
+                "  ".repeat(depth),
+                fmt_q(d, f.old),
+                fmt_q(d, f.new),
+                fmt_q_delta(d, f.delta),
+                fmt_q_delta(d, self_delta)
+            ));
+            depth += 1;
+        }
+        i += period * rounds;
     }
     out
+}
+
+/// The recursion starting at `frames[i]`: the round length (1 to 8 frames) and how many
+/// times the round repeats back to back, choosing the one that covers most frames; `(1, 1)`
+/// when nothing repeats.
+fn recursion_at(frames: &[HotFrame], i: usize) -> (usize, usize) {
+    let same =
+        |a: usize, b: usize, len: usize| (0..len).all(|k| frames[a + k].name == frames[b + k].name);
+    let mut best = (1, 1);
+    for period in 1..=8 {
+        let mut rounds = 1;
+        while i + (rounds + 1) * period <= frames.len() && same(i, i + rounds * period, period) {
+            rounds += 1;
+        }
+        if rounds > 1 && period * rounds > best.0 * best.1 {
+            best = (period, rounds);
+        }
+    }
+    best
 }
 
 /// The terminal report.
