@@ -357,3 +357,69 @@ pub fn write_markdown(d: &Diff, v: &Verdict, limit: usize, w: &mut dyn Write) ->
     writeln!(w, "</details>")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::diff::{diff, DiffOptions, Normalize};
+    use crate::formats::folded;
+
+    fn profile(text: &str) -> crate::model::Profile {
+        folded::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn hot_path_prints_from_the_split_and_one_round_of_recursion() {
+        // Start-up chain; `lib_init` splits the change between `other` and a merge-sort
+        // style recursion whose innermost frame grew.
+        let stacks = |leaf: u32, other: u32| {
+            format!(
+                "_start;__libc_start_main;lib_init;sort;sort;sort;sort;leaf {leaf}\n\
+                 _start;__libc_start_main;lib_init;other {other}\n"
+            )
+        };
+        let d = diff(
+            &[profile(&stacks(100, 100))],
+            &[profile(&stacks(300, 150))],
+            &DiffOptions {
+                normalize: Normalize::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let lines = hot_path_lines(&d, &d.hot_paths[0], 80);
+        assert_eq!(
+            lines[0],
+            "… 2 frames passing the whole change down (_start → __libc_start_main) …"
+        );
+        assert!(lines[1].starts_with("lib_init  200 → 450"), "{lines:?}");
+        assert!(
+            lines[2].starts_with("  sort ×4 (recursive)  100 → 300"),
+            "{lines:?}"
+        );
+        assert!(lines[3].starts_with("    leaf  100 → 300"), "{lines:?}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
+    }
+
+    #[test]
+    fn recursion_rounds_are_found() {
+        let frames = |names: &[&str]| -> Vec<HotFrame> {
+            names
+                .iter()
+                .map(|n| HotFrame {
+                    name: n.to_string(),
+                    file: None,
+                    old: 0.0,
+                    new: 0.0,
+                    delta: 0.0,
+                    self_delta: 0.0,
+                    elided: false,
+                })
+                .collect()
+        };
+        let f = frames(&["a", "b", "c", "b", "c", "b", "c", "d"]);
+        assert_eq!(recursion_at(&f, 0), (1, 1));
+        assert_eq!(recursion_at(&f, 1), (2, 3));
+        assert_eq!(recursion_at(&f, 7), (1, 1));
+    }
+}
