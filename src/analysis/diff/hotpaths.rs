@@ -5,10 +5,10 @@
 //! start-up, thread entry, runtime wrappers: `_start → __libc_start_main → main →
 //! lang_start → …`) say nothing about where the change is; they are marked
 //! [`HotFrame::elided`] ([`mark_elided`]) so reports start at the frame where the change
-//! splits, sits in self time, or where the user's own code begins ([`is_user_file`]), and say
+//! splits, sits in self time, or where the user's own code begins ([`is_user_file`](super::identity::is_user_file)), and say
 //! how many frames they left out.
 
-use super::identity::Run;
+use super::identity::{is_user_file, Run};
 use super::HotFrame;
 use rustc_hash::FxHashMap;
 
@@ -221,26 +221,6 @@ impl Tree {
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
-}
-
-/// Whether a source file is the user's own code rather than a toolchain's, the system's or a
-/// dependency's: an absolute path outside the places those live in. Unknown and relative
-/// files (glibc's `./csu/…`, Python's `<frozen …>`, `node:internal/…`) are not.
-pub fn is_user_file(file: &str) -> bool {
-    const SYSTEM_PREFIXES: [&str; 6] = ["/rustc/", "/usr/", "/lib/", "/lib64/", "/build/", "/opt/"];
-    const DEPENDENCY_PARTS: [&str; 8] = [
-        "/.cargo/registry/",
-        "/.cargo/git/",
-        "/.rustup/",
-        "/site-packages/",
-        "/dist-packages/",
-        "/node_modules/",
-        "/src/runtime/",
-        "/pkg/mod/",
-    ];
-    file.starts_with('/')
-        && !SYSTEM_PREFIXES.iter().any(|p| file.starts_with(p))
-        && !DEPENDENCY_PARTS.iter().any(|p| file.contains(p))
 }
 
 /// Mark the leading frames of a hot path that only pass the whole change down: each has

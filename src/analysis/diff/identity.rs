@@ -8,11 +8,13 @@
 //! source file is part of the key. A leaf `runtime.asyncPreempt` (Go's preemption trampoline)
 //! is attributed to its caller.
 //!
-//! **The function a user can change.** A location's inline frames (std iterator adapters,
-//! `wrapping_add`, … compiled into the caller) are not functions anyone can open: with
-//! [`Inlines::Fold`] (the default) a location counts as the real function it physically
-//! belongs to (its last line), and the inlined callee that was executing is kept beside the
-//! stack as detail ([`Run::inline_leaf`], [`inline_detail`]). [`Inlines::Keep`] keeps every
+//! **The function a user can change.** A location's inline frames from a toolchain, the
+//! system or a dependency (std iterator adapters, `wrapping_add`, … compiled into the caller)
+//! are not functions the user can open: with [`Inlines::Fold`] (the default) they count as
+//! the function they were inlined into, and the inlined callee that was executing is kept
+//! beside the stack as detail ([`Run::inline_leaf`], [`inline_detail`]). Inlined functions of
+//! the user's own code ([`is_user_file`]) stay functions of their own, except closures and
+//! lambdas, which are code of the function that defines them. [`Inlines::Keep`] keeps every
 //! inline frame a function of its own, as pprof does.
 //!
 //! **Process and thread roots** (`comm`, executable names, py-spy's `Thread N "…"`, see
@@ -139,6 +141,43 @@ pub(super) struct Run {
 /// No inlined callee: see [`Run::inline_leaf`].
 pub(super) const NO_INLINE: u32 = u32::MAX;
 
+/// Whether a source file is the user's own code rather than a toolchain's, the system's or a
+/// dependency's: an absolute path outside the places those live in. Unknown and relative
+/// files (glibc's `./csu/…`, Python's `<frozen …>`, `node:internal/…`) are not.
+pub fn is_user_file(file: &str) -> bool {
+    const SYSTEM_PREFIXES: [&str; 6] = ["/rustc/", "/usr/", "/lib/", "/lib64/", "/build/", "/opt/"];
+    const DEPENDENCY_PARTS: [&str; 8] = [
+        "/.cargo/registry/",
+        "/.cargo/git/",
+        "/.rustup/",
+        "/site-packages/",
+        "/dist-packages/",
+        "/node_modules/",
+        "/src/runtime/",
+        "/pkg/mod/",
+    ];
+    file.starts_with('/')
+        && !SYSTEM_PREFIXES.iter().any(|p| file.starts_with(p))
+        && !DEPENDENCY_PARTS.iter().any(|p| file.contains(p))
+}
+
+/// Whether an inlined function is one of the user's own, to be shown as itself: its source
+/// file is the user's and it is not a closure or lambda (code of the function defining it).
+fn is_users_function(f: &crate::model::Function) -> bool {
+    is_user_file(&f.filename) && !is_closure(&f.name)
+}
+
+/// Rust `{{closure}}` / `{closure#0}`, C++ `{lambda(...)#1}`, Go `pkg.fn.func1`.
+fn is_closure(name: &str) -> bool {
+    name.contains("{{closure}}")
+        || name.contains("{closure#")
+        || name.contains("{lambda(")
+        || name.rsplit('.').next().is_some_and(|last| {
+            last.strip_prefix("func")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 /// Options of [`reduce`].
 #[derive(Clone, Copy)]
 pub(super) struct Identity {
@@ -226,11 +265,22 @@ fn location_keys(p: &Profile, l: u32, keys: &mut Keys, id: Identity) -> LocKeys 
                 inlined: NO_INLINE,
             }
         }
-        ([innermost, .., real], Inlines::Fold) => {
-            let inlined = key_of(innermost);
+        (lines @ [innermost, .., _], Inlines::Fold) => {
+            let last = lines.len() - 1;
+            let stays =
+                |i: usize| i == last || is_users_function(&p.functions[lines[i].function as usize]);
+            let keys_kept = (0..lines.len())
+                .rev()
+                .filter(|&i| stays(i))
+                .map(|i| key_of(&lines[i]))
+                .collect();
             LocKeys {
-                keys: vec![key_of(real)],
-                inlined,
+                keys: keys_kept,
+                inlined: if stays(0) {
+                    NO_INLINE
+                } else {
+                    key_of(innermost)
+                },
             }
         }
         (lines, _) => LocKeys {
@@ -361,6 +411,74 @@ pub(super) fn per_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inlined_library_code_folds_user_functions_stay() {
+        use crate::model::{Function, Line, Location, ProfileBuilder, ValueType};
+        let mut b = ProfileBuilder::new(vec![ValueType::samples()]);
+        let mut func = |name: &str, file: &str| {
+            b.function(Function {
+                name: name.into(),
+                system_name: name.into(),
+                filename: file.into(),
+                start_line: 0,
+            })
+        };
+        let lines: Vec<Line> = [
+            (
+                "<u64>::wrapping_add",
+                "/rustc/abc/library/core/src/num/mod.rs",
+            ),
+            ("app::helper", "/home/u/app/src/lib.rs"),
+            ("app::render::{{closure}}", "/home/u/app/src/lib.rs"),
+            (
+                "core::iter::Iterator::fold",
+                "/rustc/abc/library/core/src/iter.rs",
+            ),
+            ("app::render", "/home/u/app/src/lib.rs"),
+        ]
+        .iter()
+        .map(|(n, f)| Line {
+            function: func(n, f),
+            line: 1,
+            column: 0,
+        })
+        .collect();
+        let loc = b.location(Location {
+            lines,
+            ..Default::default()
+        });
+        let main = b.frame("main");
+        b.add_sample(&[loc, main], &[7]);
+        let p = b.finish();
+        let names = |inlines| {
+            let mut keys = Keys::default();
+            let by = MatchBy::Name;
+            let r = reduce(&p, 0, &mut keys, Identity { by, inlines });
+            let stack: Vec<String> = r.stacks[0]
+                .0
+                .iter()
+                .map(|&k| keys.names[k as usize].clone())
+                .collect();
+            let inl = r.inline_leaf[0];
+            (
+                stack,
+                (inl != NO_INLINE).then(|| keys.names[inl as usize].clone()),
+            )
+        };
+        // The user's inlined helper stays itself; the closure, std's fold and wrapping_add
+        // are code of the functions they were compiled into; wrapping_add is the detail.
+        assert_eq!(
+            names(Inlines::Fold),
+            (
+                vec!["main".into(), "app::render".into(), "app::helper".into()],
+                Some("<u64>::wrapping_add".into())
+            )
+        );
+        assert_eq!(names(Inlines::Keep).0.len(), 6);
+        assert!(is_closure("main.work.func1") && is_closure("f::{lambda(int)#1}::operator()"));
+        assert!(!is_closure("main.funcs") && !is_closure("app::render"));
+    }
 
     #[test]
     fn names_normalize_across_builds() {
