@@ -54,9 +54,10 @@ struct Reader<'o, 'a> {
     period: Option<u64>,
     /// Current stack, leaf first.
     stack: Vec<LocationId>,
-    /// Per entry of `stack`: perf marked its line `(inlined)`, so it belongs to the location
-    /// of the next frame that is not (same address, inline chain innermost first).
-    inlined: Vec<bool>,
+    /// Per entry of `stack`: whether perf marked its line `(inlined)`, and the line's address
+    /// (0 when unreadable). An inlined frame belongs to the location of the next frame when
+    /// both have the same address (the inline chain, innermost first).
+    inlined: Vec<(bool, u64)>,
     /// Inline chains seen (the one-line locations, innermost first) → their joined location.
     chains: rustc_hash::FxHashMap<Box<[LocationId]>, LocationId>,
     truncated_now: bool,
@@ -73,8 +74,12 @@ struct Reader<'o, 'a> {
     /// Stack line (borrowed from the input) and whether Java tidying applied → its frames in
     /// `resolved` (start, len) and how many of them are unknown. The same addresses repeat in
     /// every sample, so most lines are one hash lookup.
-    cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32, bool)>,
+    cache: rustc_hash::FxHashMap<(&'a str, bool), LineFrames>,
 }
+
+/// A stack line's frames in `Reader::resolved`: start, length, how many are unknown, and its
+/// inline mark (see [`inline_mark`]).
+type LineFrames = (u32, u32, u32, (bool, u64));
 
 /// A memory-mapped input's pages are handed back to the kernel every this many bytes read.
 const RELEASE_EVERY: usize = 2 << 20;
@@ -368,7 +373,7 @@ impl<'a> Reader<'_, 'a> {
                     start as u32,
                     (self.resolved.len() - start) as u32,
                     unknown,
-                    is_inlined_line(line),
+                    inline_mark(line),
                 );
                 self.cache.insert(key, v);
                 v
@@ -385,13 +390,13 @@ impl<'a> Reader<'_, 'a> {
         let start = self.resolved.len();
         if let Some(unknown) = self.resolve(line, java) {
             let len = self.resolved.len() - start;
-            self.push_frames(start, len, unknown, is_inlined_line(line));
+            self.push_frames(start, len, unknown, inline_mark(line));
             // Not cached: drop the frames again so `resolved` only grows with the cache.
             self.resolved.truncate(start);
         }
     }
 
-    fn push_frames(&mut self, start: usize, len: usize, unknown: u32, inlined: bool) {
+    fn push_frames(&mut self, start: usize, len: usize, unknown: u32, inlined: (bool, u64)) {
         self.unknown_frames += unknown as u64;
         self.total_frames += len as u64;
         for i in start..start + len {
@@ -409,14 +414,20 @@ impl<'a> Reader<'_, 'a> {
     /// analyses can tell the function a user can open from the std code inlined into it.
     /// Frame names, and so folded output, stay the same.
     fn join_inline_chains(&mut self) {
-        if !self.inlined.iter().any(|&i| i) {
+        if !self.inlined.iter().any(|&(i, _)| i) {
             return;
         }
         let mut out = 0;
         let mut i = 0;
         while i < self.stack.len() {
             let mut end = i;
-            while end + 1 < self.stack.len() && self.inlined[end] {
+            // Only a chain at the frame's own address: perf also marks frames `(inlined)`
+            // whose real frame it could not resolve (the next line is then another place).
+            while end + 1 < self.stack.len()
+                && self.inlined[end].0
+                && self.inlined[end].1 != 0
+                && self.inlined[end].1 == self.inlined[end + 1].1
+            {
                 end += 1;
             }
             self.stack[out] = if end == i {
@@ -578,9 +589,15 @@ impl<'a> Reader<'_, 'a> {
     }
 }
 
-/// perf's mark of a frame inlined into the next one: `(inlined)` in place of the dso.
-fn is_inlined_line(line: &str) -> bool {
-    line.trim_end().ends_with(" (inlined)")
+/// perf's mark of a frame inlined into the next one (`(inlined)` in place of the dso), and
+/// the line's address.
+fn inline_mark(line: &str) -> (bool, u64) {
+    let line = line.trim();
+    let pc = line
+        .split_once(' ')
+        .and_then(|(pc, _)| u64::from_str_radix(pc, 16).ok())
+        .unwrap_or(0);
+    (line.ends_with(" (inlined)"), pc)
 }
 
 /// Kernel dso: `[kernel.kallsyms]`, `[module]`, `*.ko`, `vmlinux[-version]`; not `[unknown]`.
@@ -845,6 +862,13 @@ V8 WorkerThread 24636/25607 [000] 94564.109216: 10101010 cpu-clock:\n\
             leaf,
             ["core::ptr::copy", "app::partition", "app::quicksort"]
         );
+        // An `(inlined)` frame at another address than the next one (perf could not resolve
+        // its real frame) stays a frame of its own.
+        let t = "app 1 1.0: 1 cpu-clock:\n\
+                 \t 7f1bc _IO_new_file_write (inlined)\n\
+                 \t 8f699 std::ostream::put (/lib/libstdc++.so)\n\n";
+        let other = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert_eq!(other.samples[0].locations.len(), 3);
         // Frame names, and so folded stacks, are the same as stackcollapse-perf's.
         assert_eq!(
             fold(&p, p.default_value_index()),
