@@ -4,7 +4,7 @@
 //!
 //! Comparable options: profdiff's `-n N` is pprof's `-nodecount=N`, `--node-fraction F` its
 //! `-nodefraction=F` (both default to pprof's 0.005), `--cum` its `-cum`, `--sample-type T` its
-//! `-sample_index=T`. go runs with `-symbolize=none` so it never tries to find the profiled
+//! `-sample_index=T`, `--noinlines` its `-noinlines`. go runs with `-symbolize=none` so it never tries to find the profiled
 //! binaries (which would only add warnings for these fixtures).
 
 mod common;
@@ -24,6 +24,18 @@ const CASES: &[(&[&str], &[&str])] = &[
     (
         &["-nodecount=40", "-nodefraction=0", "-cum"],
         &["-n", "40", "--node-fraction", "0", "--cum"],
+    ),
+    (
+        &["-nodecount=20", "-noinlines"],
+        &["-n", "20", "--noinlines"],
+    ),
+    (
+        &["-nodecount=60", "-nodefraction=0", "-noinlines"],
+        &["-n", "60", "--node-fraction", "0", "--noinlines"],
+    ),
+    (
+        &["-nodecount=30", "-noinlines", "-cum"],
+        &["-n", "30", "--noinlines", "--cum"],
     ),
     (
         &["-nodecount=25", "-sample_index=samples", "-nodefraction=0"],

@@ -38,6 +38,9 @@ pub struct TopOptions {
     /// Ignore call edges lighter than this fraction of the total when deciding the inline
     /// marks (pprof `-edgefraction`, default 0.001).
     pub edge_fraction: f64,
+    /// Count inlined code as the function it was inlined into: each location keeps only its
+    /// last (real) line, as pprof's `-noinlines` does.
+    pub no_inlines: bool,
 }
 
 impl Default for TopOptions {
@@ -48,6 +51,7 @@ impl Default for TopOptions {
             cum_sort: false,
             node_fraction: 0.005,
             edge_fraction: 0.001,
+            no_inlines: false,
         }
     }
 }
@@ -154,7 +158,7 @@ struct Nodes {
     loc_nodes: Vec<u32>,
 }
 
-fn build_nodes(p: &Profile) -> Nodes {
+fn build_nodes(p: &Profile, no_inlines: bool) -> Nodes {
     let mut index: FxHashMap<Key, u32> = FxHashMap::default();
     let mut nodes: Vec<Node> = Vec::new();
     let mut by_function: Vec<u32> = vec![u32::MAX; p.functions.len()];
@@ -208,7 +212,11 @@ fn build_nodes(p: &Profile) -> Nodes {
             ));
             continue;
         }
-        for line in &loc.lines {
+        let lines = match (no_inlines, loc.lines.split_last()) {
+            (true, Some((last, _))) => std::slice::from_ref(last),
+            _ => &loc.lines[..],
+        };
+        for line in lines {
             let fid = line.function as usize;
             let f = &p.functions[fid];
             if f.name.is_empty() {
@@ -268,7 +276,7 @@ pub fn top(p: &Profile, opts: &TopOptions) -> TopTable {
         .fold(0u64, u64::saturating_add)
         .min(i64::MAX as u64) as i64;
 
-    let mut g = build_nodes(p);
+    let mut g = build_nodes(p, opts.no_inlines);
 
     // Flat and cum of every node; `seen` stamps count each node once per sample.
     let mut seen = vec![u32::MAX; g.nodes.len()];

@@ -1,7 +1,7 @@
 //! Helpers shared by subcommands: loading inputs, colour and progress decisions.
 
 use crate::formats::{self, ReadOptions};
-use crate::model::{ops, Profile};
+use crate::model::{ops, roots, Profile};
 use anyhow::Context;
 use rayon::prelude::*;
 use std::io::IsTerminal;
@@ -11,6 +11,10 @@ pub fn load_merged(paths: &[String], opts: &ReadOptions) -> anyhow::Result<Profi
     let mut profiles = load_all(paths, opts)?;
     if profiles.len() == 1 {
         return Ok(profiles.pop().unwrap());
+    }
+    // Several runs: their thread ids differ, so thread roots without ids line them up.
+    for p in &mut profiles {
+        roots::normalize_thread_roots(p);
     }
     ops::merge(&profiles).context("cannot merge the inputs")
 }

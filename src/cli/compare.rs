@@ -7,7 +7,7 @@
 //! - `profdiff compare --old A B C --new D E F` — the same, spelled out.
 
 use super::common::{self, ReadArgs};
-use crate::analysis::diff::{self, DiffOptions, MatchBy, Normalize};
+use crate::analysis::diff::{self, DiffOptions, Inlines, MatchBy, Normalize};
 use crate::analysis::gate::{self, Gate};
 use crate::output::write_atomic;
 use crate::render::compare::{html, json, svg, text};
@@ -24,6 +24,59 @@ pub enum Format {
     Markdown,
     /// Versioned JSON (docs/json-compare.md).
     Json,
+}
+
+/// `--normalize`: the CLI spelling of [`Normalize`] (the analysis layer does not know clap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NormalizeArg {
+    None,
+    Total,
+    Auto,
+}
+
+impl From<NormalizeArg> for Normalize {
+    fn from(a: NormalizeArg) -> Normalize {
+        match a {
+            NormalizeArg::None => Normalize::None,
+            NormalizeArg::Total => Normalize::Total,
+            NormalizeArg::Auto => Normalize::Auto,
+        }
+    }
+}
+
+/// `--match`: the CLI spelling of [`MatchBy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MatchArg {
+    Name,
+    NameFile,
+}
+
+impl From<MatchArg> for MatchBy {
+    fn from(a: MatchArg) -> MatchBy {
+        match a {
+            MatchArg::Name => MatchBy::Name,
+            MatchArg::NameFile => MatchBy::NameFile,
+        }
+    }
+}
+
+/// `--inlines`: the CLI spelling of [`Inlines`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InlinesArg {
+    /// Inlined code counts as the function it was inlined into (the one you can edit); the
+    /// inlined callees show as detail.
+    Fold,
+    /// Every inline frame is a function of its own, as pprof shows them.
+    Keep,
+}
+
+impl From<InlinesArg> for Inlines {
+    fn from(a: InlinesArg) -> Inlines {
+        match a {
+            InlinesArg::Fold => Inlines::Fold,
+            InlinesArg::Keep => Inlines::Keep,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -47,10 +100,14 @@ pub struct Args {
     /// total (fixed-duration captures); auto: total when both sides know their capture
     /// durations and these agree within 10% per run, else none. The report says which.
     #[arg(long, value_enum, default_value = "auto")]
-    pub normalize: Normalize,
+    pub normalize: NormalizeArg,
     /// Function identity across builds: normalized name, or name + source file.
     #[arg(long = "match", value_enum, default_value = "name")]
-    pub match_by: MatchBy,
+    pub match_by: MatchArg,
+    /// Inline frames (std iterators, `wrapping_add`, … compiled into their caller): fold them
+    /// into the function they were inlined into, or keep each as a function (pprof's view).
+    #[arg(long, value_enum, default_value = "fold")]
+    pub inlines: InlinesArg,
     /// Sample type to compare (kind like `cpu`/`samples`, or index); default: the profile's.
     #[arg(long, value_name = "TYPE")]
     pub sample_type: Option<String>,
@@ -158,7 +215,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let o = pick(&old, &old_paths, args.sample_type.as_deref())?;
         let n = pick(&new, &new_paths, args.sample_type.as_deref())?;
-        let lines = diff::diff_folded(&o, &n, args.normalize == Normalize::Total, args.strip_hex);
+        let lines = diff::diff_folded(
+            &o,
+            &n,
+            args.normalize == NormalizeArg::Total,
+            args.strip_hex,
+        );
         write_atomic(&args.output, |w| {
             for (s, a, b) in &lines {
                 writeln!(w, "{s} {a} {b}")?;
@@ -169,8 +231,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let dopts = DiffOptions {
-        normalize: args.normalize,
-        match_by: args.match_by,
+        normalize: args.normalize.into(),
+        match_by: args.match_by.into(),
+        inlines: args.inlines.into(),
         sample_type: args.sample_type.clone(),
         alpha: args.alpha,
         seed: args.seed,

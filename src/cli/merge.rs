@@ -85,9 +85,16 @@ pub fn merge_paths(
     if let Some((_, e)) = first_error {
         return Err(e);
     }
-    Merger::combine(mergers)
+    let mut merged = Merger::combine(mergers)
         .context("cannot merge the inputs")?
-        .ok_or_else(|| anyhow::anyhow!("no input profiles given"))
+        .ok_or_else(|| anyhow::anyhow!("no input profiles given"))?;
+    // Several runs: their thread ids differ, so thread roots without ids line them up (and
+    // stacks that became equal are summed).
+    if paths.len() > 1 && crate::model::roots::normalize_thread_roots(&mut merged) {
+        merged = crate::model::ops::merge(std::slice::from_ref(&merged))
+            .context("cannot merge the inputs")?;
+    }
+    Ok(merged)
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {

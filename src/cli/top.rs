@@ -33,6 +33,10 @@ pub struct Args {
     /// Sort by cumulative value instead of flat.
     #[arg(long)]
     pub cum: bool,
+    /// Count inlined code as the function it was inlined into (pprof's -noinlines); by
+    /// default every inline frame is a function of its own, marked `(inline)`.
+    #[arg(long)]
+    pub noinlines: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -75,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             node_count: args.n,
             cum_sort: args.cum,
             node_fraction: args.node_fraction,
+            no_inlines: args.noinlines,
             ..TopOptions::default()
         },
     );

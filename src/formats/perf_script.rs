@@ -56,6 +56,12 @@ struct Reader<'o, 'a> {
     any_period: bool,
     /// Current stack, leaf first.
     stack: Vec<LocationId>,
+    /// Per entry of `stack`: whether perf marked its line `(inlined)`, and the line's address
+    /// (0 when unreadable). An inlined frame belongs to the location of the next frame when
+    /// both have the same address (the inline chain, innermost first).
+    inlined: Vec<(bool, u64)>,
+    /// Inline chains seen (the one-line locations, innermost first) → their joined location.
+    chains: rustc_hash::FxHashMap<Box<[LocationId]>, LocationId>,
     truncated_now: bool,
     truncated: u64,
     unknown_frames: u64,
@@ -70,8 +76,12 @@ struct Reader<'o, 'a> {
     /// Stack line (borrowed from the input) and whether Java tidying applied → its frames in
     /// `resolved` (start, len) and how many of them are unknown. The same addresses repeat in
     /// every sample, so most lines are one hash lookup.
-    cache: rustc_hash::FxHashMap<(&'a str, bool), (u32, u32, u32)>,
+    cache: rustc_hash::FxHashMap<(&'a str, bool), LineFrames>,
 }
+
+/// A stack line's frames in `Reader::resolved`: start, length, how many are unknown, and its
+/// inline mark (see [`inline_mark`]).
+type LineFrames = (u32, u32, u32, (bool, u64));
 
 /// A memory-mapped input's pages are handed back to the kernel every this many bytes read.
 const RELEASE_EVERY: usize = 2 << 20;
@@ -156,6 +166,8 @@ fn read<'o, 'a>(
         period: None,
         any_period: false,
         stack: Vec::with_capacity(128),
+        inlined: Vec::with_capacity(128),
+        chains: Default::default(),
         truncated_now: false,
         truncated: 0,
         unknown_frames: 0,
@@ -354,19 +366,24 @@ impl<'a> Reader<'_, 'a> {
         // (so also with `--pid` / `--tid`: `java-4321/4322`).
         let java = self.pname.starts_with("java");
         let key = (line, java);
-        let (start, len, unknown) = match self.cache.get(&key) {
+        let (start, len, unknown, inlined) = match self.cache.get(&key) {
             Some(&v) => v,
             None => {
                 let start = self.resolved.len();
                 let Some(unknown) = self.resolve(line, java) else {
                     return;
                 };
-                let v = (start as u32, (self.resolved.len() - start) as u32, unknown);
+                let v = (
+                    start as u32,
+                    (self.resolved.len() - start) as u32,
+                    unknown,
+                    inline_mark(line),
+                );
                 self.cache.insert(key, v);
                 v
             }
         };
-        self.push_frames(start as usize, len as usize, unknown);
+        self.push_frames(start as usize, len as usize, unknown, inlined);
     }
 
     fn stack_line(&mut self, line: &str) {
@@ -377,13 +394,13 @@ impl<'a> Reader<'_, 'a> {
         let start = self.resolved.len();
         if let Some(unknown) = self.resolve(line, java) {
             let len = self.resolved.len() - start;
-            self.push_frames(start, len, unknown);
+            self.push_frames(start, len, unknown, inline_mark(line));
             // Not cached: drop the frames again so `resolved` only grows with the cache.
             self.resolved.truncate(start);
         }
     }
 
-    fn push_frames(&mut self, start: usize, len: usize, unknown: u32) {
+    fn push_frames(&mut self, start: usize, len: usize, unknown: u32, inlined: (bool, u64)) {
         self.unknown_frames += unknown as u64;
         self.total_frames += len as u64;
         for i in start..start + len {
@@ -392,7 +409,60 @@ impl<'a> Reader<'_, 'a> {
                 break;
             }
             self.stack.push(self.resolved[i]);
+            self.inlined.push(inlined);
         }
+    }
+
+    /// Join each run of `(inlined)` frames with the frame they were inlined into, into one
+    /// location whose lines are the chain innermost first (the model's inline frames), so
+    /// analyses can tell the function a user can open from the std code inlined into it.
+    /// Frame names, and so folded output, stay the same.
+    fn join_inline_chains(&mut self) {
+        if !self.inlined.iter().any(|&(i, _)| i) {
+            return;
+        }
+        let mut out = 0;
+        let mut i = 0;
+        while i < self.stack.len() {
+            let mut end = i;
+            // Only a chain at the frame's own address: perf also marks frames `(inlined)`
+            // whose real frame it could not resolve (the next line is then another place).
+            while end + 1 < self.stack.len()
+                && self.inlined[end].0
+                && self.inlined[end].1 != 0
+                && self.inlined[end].1 == self.inlined[end + 1].1
+            {
+                end += 1;
+            }
+            self.stack[out] = if end == i {
+                self.stack[i]
+            } else {
+                self.chain_location(i, end + 1)
+            };
+            out += 1;
+            i = end + 1;
+        }
+        self.stack.truncate(out);
+    }
+
+    /// The location joining `stack[from..to]` (one-line locations, innermost first).
+    fn chain_location(&mut self, from: usize, to: usize) -> LocationId {
+        let chain = &self.stack[from..to];
+        if let Some(&l) = self.chains.get(chain) {
+            return l;
+        }
+        let profile = self.b.profile();
+        let lines = chain
+            .iter()
+            .flat_map(|&l| profile.locations[l as usize].lines.iter().copied())
+            .collect();
+        let key: Box<[LocationId]> = chain.into();
+        let l = self.b.location(crate::model::Location {
+            lines,
+            ..Default::default()
+        });
+        self.chains.insert(key, l);
+        l
     }
 
     /// Turn one stack line into frames appended (leaf first) to `resolved`; returns how many
@@ -459,6 +529,8 @@ impl<'a> Reader<'_, 'a> {
     }
 
     fn end_sample(&mut self) {
+        self.join_inline_chains();
+        self.inlined.clear();
         if !self.stack.is_empty() {
             let root = self.b.frame(&self.pname);
             self.stack.push(root);
@@ -526,6 +598,8 @@ impl<'a> Reader<'_, 'a> {
             p.metadata.insert("event".into(), event);
         }
         p.metadata.insert("tool".into(), "perf script".into());
+        // Every stack sits under its `comm` (or `comm-PID/TID`).
+        crate::model::roots::mark_thread_roots(p);
         Ok(self.b.finish())
     }
 }
@@ -560,6 +634,17 @@ pub fn sniff_stack_line(line: &str) -> bool {
     let indented = line.starts_with([' ', '\t']);
     Reader::stack_parts(line)
         .is_some_and(|(pc, _, _)| indented || pc.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// perf's mark of a frame inlined into the next one (`(inlined)` in place of the dso), and
+/// the line's address.
+fn inline_mark(line: &str) -> (bool, u64) {
+    let line = line.trim();
+    let pc = line
+        .split_once(' ')
+        .and_then(|(pc, _)| u64::from_str_radix(pc, 16).ok())
+        .unwrap_or(0);
+    (line.ends_with(" (inlined)"), pc)
 }
 
 /// Kernel dso: `[kernel.kallsyms]`, `[module]`, `*.ko`, `vmlinux[-version]`; not `[unknown]`.
@@ -839,6 +924,46 @@ iperf 27409/28744 [000] 441995.143575: cpu-clock: \n\
             "<F as alloc::boxed::FnBox<A>>::call_box"
         );
         assert_eq!(fix_rust_symbol("_ZN4test1a2bcE"), "_ZN4test1a2bcE");
+    }
+
+    #[test]
+    fn inlined_frames_join_the_function_they_were_inlined_into() {
+        // perf script (with DWARF inline info) writes each inlined frame on its own line,
+        // `(inlined)` in place of the dso, at the address of the real frame below it.
+        let t = "app 1 1.0: 1 cpu-clock:\n\
+                 \t 153de core::ptr::copy+0x33e (inlined)\n\
+                 \t 153de app::partition+0x33e (inlined)\n\
+                 \t 153de app::quicksort+0x33e (/bin/app)\n\
+                 \t 14e3a app::quicksort+0x30a (/bin/app)\n\
+                 \t 17844 main+0x64 (/bin/app)\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        p.validate().unwrap();
+        let s = &p.samples[0];
+        // Leaf location: the chain innermost first; recursion stays two frames; root `app`.
+        assert_eq!(s.locations.len(), 4);
+        let leaf: Vec<String> = p
+            .location_frames(s.locations[0])
+            .map(|c| c.into_owned())
+            .collect();
+        assert_eq!(
+            leaf,
+            ["core::ptr::copy", "app::partition", "app::quicksort"]
+        );
+        // An `(inlined)` frame at another address than the next one (perf could not resolve
+        // its real frame) stays a frame of its own.
+        let t = "app 1 1.0: 1 cpu-clock:\n\
+                 \t 7f1bc _IO_new_file_write (inlined)\n\
+                 \t 8f699 std::ostream::put (/lib/libstdc++.so)\n\n";
+        let other = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert_eq!(other.samples[0].locations.len(), 3);
+        // Frame names, and so folded stacks, are the same as stackcollapse-perf's.
+        assert_eq!(
+            fold(&p, p.default_value_index()),
+            vec![(
+                "app;main;app::quicksort;app::quicksort;app::partition;core::ptr::copy".to_string(),
+                1
+            )]
+        );
     }
 
     #[test]

@@ -237,6 +237,8 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     if let Some(e) = file.exporter.filter(|n| !n.is_empty()) {
         p.metadata.insert("tool".into(), e);
     }
+    // Every stack sits under its profile's name (a thread, for py-spy).
+    crate::model::roots::mark_thread_roots(p);
     Ok(b.finish())
 }
 

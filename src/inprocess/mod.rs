@@ -317,6 +317,7 @@ pub fn frames_to_profile<'a>(
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
     p.duration_nanos = info.duration.map(|d| d.as_nanos() as i64).unwrap_or(0);
+    crate::model::roots::mark_thread_roots(p);
     let md = &mut p.metadata;
     md.insert(
         "tool".into(),

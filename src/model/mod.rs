@@ -17,6 +17,7 @@
 //! aggregates identical stacks, so memory grows with unique stacks, not with samples.
 
 pub mod ops;
+pub mod roots;
 
 use crate::hash_index::HashIndex;
 use rustc_hash::FxHashMap;

@@ -611,6 +611,9 @@ fn assemble(
             .entry("frequency".into())
             .or_insert_with(|| f.to_string());
     }
+    if opts.thread_root_frames {
+        crate::model::roots::mark_thread_roots(p);
+    }
     b.finish()
 }
 

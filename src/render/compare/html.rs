@@ -50,26 +50,37 @@ fn table(out: &mut String, d: &Diff, list: &[FunctionDiff], limit: usize, class:
         out.push_str("<p>none</p>\n");
         return;
     }
-    out.push_str("<table><thead><tr><th>function</th><th>old</th><th>new</th><th>delta</th><th>Δshare</th><th>ratio</th><th>explains</th><th>significance</th></tr></thead><tbody>\n");
+    out.push_str("<div class=\"scroll\"><table><thead><tr><th>function</th><th>old</th><th>new</th><th>delta</th><th>Δshare</th><th>ratio</th><th>explains</th><th>significance</th></tr></thead><tbody>\n");
     for f in list.iter().take(limit) {
         let (o, n) = self_old_new(d, f);
         let sig = f.significance.as_ref().is_some_and(|s| s.significant);
-        let bar = (f.explained * 100.0).clamp(0.0, 100.0);
+        // A bar says "this row explains that much of the change": only for rows whose change
+        // is significant, so noise rows do not look like findings.
+        let bar = if sig {
+            format!(
+                "<span class=\"bar {class}\" style=\"width:{:.0}px\"></span> ",
+                (f.explained * 60.0).clamp(0.0, 60.0)
+            )
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "<tr class=\"{}\"><td class=\"fn\" title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"bar {class}\" style=\"width:{bar:.0}px\"></span> {}</td><td>{}</td></tr>\n",
+            "<tr class=\"{}\"><td class=\"fn\" title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{bar}{}</td><td>{}</td></tr>\n",
             if sig { "sig" } else { "noise" },
             esc(&f.name),
-            esc(&short(&f.name, 90)),
+            esc(&short(&f.name, 90))
+                + &inline_detail(d, f, 60)
+                    .map_or(String::new(), |t| format!("<div class=\"inl\">{}</div>", esc(&t))),
             esc(&o),
             esc(&n),
             esc(&fmt_q_delta(d, f.delta)),
             esc(&fmt_pp(f.delta_pp)),
             esc(&fmt_ratio(f)),
             esc(&fmt_pct(f.explained)),
-            esc(&fmt_sig(f.significance.as_ref())),
+            esc(&fmt_fn_sig(d, f)),
         ));
     }
-    out.push_str("</tbody></table>\n");
+    out.push_str("</tbody></table></div>\n");
 }
 
 /// Write the report. `svg_new` / `svg_old`: the two differential flamegraphs (may be empty).
@@ -88,7 +99,7 @@ pub fn write_html(
         _ => "neutral",
     };
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>profdiff compare</title>\n<style>\n");
-    o.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 16px}\nh1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\n.verdict{padding:10px 14px;border-radius:6px;font-weight:600;margin:8px 0}\n.bad{background:#fde8e8;border-left:5px solid #d33}.good{background:#e6f4ea;border-left:5px solid #2a2}.neutral{background:#eef2f7;border-left:5px solid #789}\ntable{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\nth{background:#f6f6f6}td.fn,th:first-child{text-align:left;font-family:ui-monospace,Menlo,monospace;max-width:520px;overflow:hidden;text-overflow:ellipsis}\ntr.noise td{color:#888}.bar{display:inline-block;height:9px;vertical-align:middle;border-radius:2px}.bar.up{background:#d33}.bar.down{background:#37c}\npre{background:#f8f8f8;padding:10px;border-radius:4px;overflow-x:auto;font-size:13px}\niframe{width:100%;height:620px;border:1px solid #ddd;border-radius:4px}\n.warn{background:#fff6dd;border-left:4px solid #e0a800;padding:6px 10px;margin:6px 0}\n.meta{color:#555}ul{margin:4px 0}\n");
+    o.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 16px}\nh1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\n.verdict{padding:10px 14px;border-radius:6px;font-weight:600;margin:8px 0}\n.bad{background:#fde8e8;border-left:5px solid #d33}.good{background:#e6f4ea;border-left:5px solid #2a2}.neutral{background:#eef2f7;border-left:5px solid #789}\n.scroll{overflow-x:auto;max-width:100%}\ntable{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\nth{background:#f6f6f6}td.fn,th:first-child{text-align:left;font-family:ui-monospace,Menlo,monospace}\ntd.fn{width:100%;max-width:0;min-width:12em;overflow:hidden;text-overflow:ellipsis}\ntr.noise td{color:#888}.inl{color:#666;font-size:12px;white-space:normal;overflow-wrap:anywhere}.bar{display:inline-block;height:9px;vertical-align:middle;border-radius:2px}.bar.up{background:#d33}.bar.down{background:#37c}\npre{background:#f8f8f8;padding:10px;border-radius:4px;overflow-x:auto;font-size:13px}\niframe{width:100%;height:620px;border:1px solid #ddd;border-radius:4px}\n.warn{background:#fff6dd;border-left:4px solid #e0a800;padding:6px 10px;margin:6px 0}\n.meta{color:#555}ul{margin:4px 0}\n");
     o.push_str("</style></head><body>\n<h1>profdiff compare</h1>\n");
     o.push_str(&format!(
         "<div class=\"verdict {status_class}\">{}</div>\n",
@@ -102,7 +113,7 @@ pub fn write_html(
         esc(&fmt_delta_abs(d, t.delta)),
         t.relative
             .map_or(String::new(), |r| format!(", {:+.1}%", r * 100.0)),
-        esc(&fmt_sig(t.significance.as_ref())),
+        esc(&fmt_total_sig(d)),
         esc(&normalize_line(d))
     ));
     for warn in &d.warnings {
@@ -118,16 +129,9 @@ pub fn write_html(
     }
     for (i, p) in d.hot_paths.iter().enumerate() {
         o.push_str(&format!("<p><b>#{}</b></p><pre>", i + 1));
-        for (depth, f) in p.iter().enumerate() {
-            o.push_str(&esc(&format!(
-                "{}{}  {} → {} ({}, self {})\n",
-                "  ".repeat(depth),
-                f.name,
-                fmt_q(d, f.old),
-                fmt_q(d, f.new),
-                fmt_q_delta(d, f.delta),
-                fmt_q_delta(d, f.self_delta)
-            )));
+        for line in super::text::hot_path_lines(d, p, usize::MAX) {
+            o.push_str(&esc(&line));
+            o.push('\n');
         }
         o.push_str("</pre>\n");
     }

@@ -72,12 +72,45 @@ pub fn fmt_ratio(f: &FunctionDiff) -> String {
     }
 }
 
-/// benchstat style: `p=0.003` when significant, `~ (p=0.40)` when not.
-pub fn fmt_sig(s: Option<&Significance>) -> String {
-    match s {
-        None => "".into(),
-        Some(s) if s.significant => format!("p={}", fmt_p(s.p)),
-        Some(s) => format!("~ (p={})", fmt_p(s.p)),
+/// benchstat style, with the interval of the delta as `±` next to p: `±1.2ms p=0.003` when
+/// significant, `~ (±1.2ms p=0.40)` when not. `delta` is the change the interval is around and
+/// `fmt` formats an interval half-width in the same quantity.
+pub fn fmt_sig_ci(s: Option<&Significance>, delta: f64, fmt: impl Fn(f64) -> String) -> String {
+    let Some(s) = s else {
+        return String::new();
+    };
+    let ci =
+        s.ci.map(|(lo, hi)| format!("±{} ", fmt(ci_half_width(delta, lo, hi))))
+            .unwrap_or_default();
+    if s.significant {
+        format!("{ci}p={}", fmt_p(s.p))
+    } else {
+        format!("~ ({ci}p={})", fmt_p(s.p))
+    }
+}
+
+/// The `±` of an interval `lo..hi` around `delta`: the larger distance to either end, so an
+/// asymmetric (bootstrap) interval is never shown narrower than it is.
+pub fn ci_half_width(delta: f64, lo: f64, hi: f64) -> f64 {
+    (hi - delta).abs().max((delta - lo).abs())
+}
+
+/// A function row's significance with its interval in the compared quantity.
+pub fn fmt_fn_sig(d: &Diff, f: &FunctionDiff) -> String {
+    fmt_sig_ci(f.significance.as_ref(), f.delta, |h| fmt_q_width(d, h))
+}
+
+/// The total's significance; the total is always compared in absolute values.
+pub fn fmt_total_sig(d: &Diff) -> String {
+    let t = &d.total;
+    fmt_sig_ci(t.significance.as_ref(), t.delta, |h| fmt_abs(d, h))
+}
+
+/// An interval half-width in the compared quantity (points of the total for shares).
+fn fmt_q_width(d: &Diff, h: f64) -> String {
+    match d.normalize {
+        Normalize::Total => format!("{:.2}pp", h * 100.0),
+        _ => fmt_abs(d, h),
     }
 }
 
@@ -110,6 +143,21 @@ pub fn fmt_q_delta(d: &Diff, v: f64) -> String {
         Normalize::Total => fmt_pp(v * 100.0),
         _ => fmt_delta_abs(d, v),
     }
+}
+
+/// For a significant row whose change went through inlined callees: `inlined: <u64>::
+/// wrapping_mul +140.1ms, …` (names cut to `max_name` characters).
+pub fn inline_detail(d: &Diff, f: &FunctionDiff, max_name: usize) -> Option<String> {
+    let significant = f.significance.as_ref().is_some_and(|s| s.significant);
+    if !significant || f.inlined.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = f
+        .inlined
+        .iter()
+        .map(|c| format!("{} {}", short(&c.name, max_name), fmt_q_delta(d, c.delta)))
+        .collect();
+    Some(format!("inlined: {}", parts.join(", ")))
 }
 
 /// One line naming the normalization in force and why.

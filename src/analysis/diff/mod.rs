@@ -1,0 +1,549 @@
+//! `compare`'s analysis: two sets of profiles (OLD runs, NEW runs) in, a [`Diff`] out — which
+//! functions changed, by how much, through which call path, and how sure we are.
+//!
+//! This module holds the result types and the orchestration ([`diff`]); each step lives in
+//! its own module:
+//! - [`identity`]: function keys across builds and the per-run reduction;
+//! - [`table`]: the per-function table (self/cum values, deltas, ordering);
+//! - [`significance`]: the tests and intervals;
+//! - [`hotpaths`]: the merged call tree, hot paths and differential folded lines;
+//! - [`quality`]: side summaries and data-quality warnings;
+//! - [`folded`]: the raw `diff-folded` projection.
+//!
+//! **Normalization.** [`Normalize::None`] compares absolute values per run (mean over runs):
+//! right for fixed-work benchmarks, where more time is the regression. [`Normalize::Total`]
+//! compares shares of each run's total: right for fixed-duration captures, where the total is
+//! set by the capture length. [`Normalize::Auto`] picks `total` when both sides know their
+//! durations and those (per run) agree within 10 % (fixed-duration captures), else `none`.
+//!
+//! **Significance.** ≥ 2 runs per side: Mann-Whitney U over per-run values and a bootstrap
+//! interval of the delta; when the runs are too few for U to ever reach `alpha` (3 vs 3), a
+//! Welch t-test whose variances are floored at the Poisson sampling variance decides instead.
+//! 1 run per side: the conditional binomial test of the two sample counts (exposures = the
+//! run totals for shares, equal for absolute values) and a normal-approximation interval.
+
+mod folded;
+mod hotpaths;
+mod identity;
+mod quality;
+mod significance;
+mod table;
+
+pub use folded::{diff_folded, strip_hex_digits};
+pub use identity::{normalize_name, strip_rust_hash, Inlines};
+
+use crate::model::{unit_nanos, Profile};
+use identity::{Keys, Run};
+use serde::Serialize;
+
+/// How per-run values are made comparable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalize {
+    None,
+    Total,
+    Auto,
+}
+
+/// What makes two frames "the same function" across builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchBy {
+    Name,
+    NameFile,
+}
+
+/// Options of [`diff`].
+#[derive(Clone, Debug)]
+pub struct DiffOptions {
+    pub normalize: Normalize,
+    pub match_by: MatchBy,
+    /// Whether inline frames fold into their enclosing function.
+    pub inlines: Inlines,
+    /// Sample type (kind or index); `None` = each profile's default.
+    pub sample_type: Option<String>,
+    /// Significance level.
+    pub alpha: f64,
+    /// Bootstrap resamples.
+    pub bootstrap_rounds: usize,
+    pub seed: u64,
+    /// How many hot paths to report.
+    pub hot_paths: usize,
+    /// How many functions get the full statistics (bootstrap) in each direction.
+    pub detail_limit: usize,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        DiffOptions {
+            normalize: Normalize::Auto,
+            match_by: MatchBy::Name,
+            inlines: Inlines::Fold,
+            sample_type: None,
+            alpha: 0.05,
+            bootstrap_rounds: 2000,
+            seed: 0x5EED,
+            hot_paths: 3,
+            detail_limit: 200,
+        }
+    }
+}
+
+/// Why a diff cannot be computed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DiffError(pub String);
+
+/// Summary and data quality of one side.
+#[derive(Clone, Debug, Serialize)]
+pub struct SideSummary {
+    pub runs: usize,
+    /// Sample type compared, `kind/unit`.
+    pub sample_type: String,
+    /// Sum of the compared value over all runs, in `unit`.
+    pub total: f64,
+    /// Mean total per run.
+    pub total_per_run: f64,
+    /// Number of samples (estimated from the period when the profile only has time values).
+    pub samples: f64,
+    pub duration_seconds: Option<f64>,
+    /// Samples per second, when the duration is known.
+    pub sample_rate_hz: Option<f64>,
+    pub unknown_frame_share: f64,
+    pub lost_samples: u64,
+    pub truncated_stacks: u64,
+    pub notes: Vec<String>,
+}
+
+/// Which test decided significance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestKind {
+    MannWhitney,
+    WelchPoissonFloor,
+    Binomial,
+}
+
+/// Significance of one delta.
+#[derive(Clone, Debug, Serialize)]
+pub struct Significance {
+    pub test: TestKind,
+    pub p: f64,
+    /// Mann-Whitney p as well, when ≥ 2 runs per side (benchstat's number).
+    pub p_mann_whitney: Option<f64>,
+    /// `(1 - alpha)` interval of the delta, in the compared quantity.
+    pub ci: Option<(f64, f64)>,
+    pub significant: bool,
+}
+
+/// Whether a function exists on both sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    Both,
+    New,
+    Vanished,
+}
+
+/// One function's numbers. `*_abs` are mean per-run values in `unit`; `*_share` are fractions
+/// of the mean per-run total; `delta` is in the compared quantity (`abs` for normalize none,
+/// `share` for total).
+#[derive(Clone, Debug, Serialize)]
+pub struct FunctionDiff {
+    pub name: String,
+    pub file: Option<String>,
+    pub presence: Presence,
+    pub old_self_abs: f64,
+    pub new_self_abs: f64,
+    pub old_cum_abs: f64,
+    pub new_cum_abs: f64,
+    pub old_self_share: f64,
+    pub new_self_share: f64,
+    pub old_cum_share: f64,
+    pub new_cum_share: f64,
+    /// Self delta in the compared quantity.
+    pub delta: f64,
+    /// Self delta in absolute units per run (new - old).
+    pub delta_abs: f64,
+    /// Self delta in percentage points of the total.
+    pub delta_pp: f64,
+    /// new / old self (compared quantity); `None` when old is 0.
+    pub ratio: Option<f64>,
+    /// This function's share of the regression (sum of all positive self deltas), or of the
+    /// improvement for improvements.
+    pub explained: f64,
+    /// Cumulative delta in the compared quantity.
+    pub cum_delta: f64,
+    pub significance: Option<Significance>,
+    /// With folded inlines: the inlined callees this function's change went through, largest
+    /// first (the std code a user cannot open, shown as detail of the function they can).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inlined: Vec<InlinedCallee>,
+    /// Index of the function key (internal).
+    #[serde(skip)]
+    key: u32,
+}
+
+/// An inlined callee's part of a function's self value (compared quantity, per run).
+#[derive(Clone, Debug, Serialize)]
+pub struct InlinedCallee {
+    pub name: String,
+    pub old: f64,
+    pub new: f64,
+    pub delta: f64,
+    #[serde(skip)]
+    key: u32,
+}
+
+/// One frame of a hot path.
+#[derive(Clone, Debug, Serialize)]
+pub struct HotFrame {
+    pub name: String,
+    /// Source file of the function, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Inclusive values of this call-tree node, compared quantity.
+    pub old: f64,
+    pub new: f64,
+    pub delta: f64,
+    pub self_delta: f64,
+    /// A leading frame that only passes the whole change down (start-up, thread entry):
+    /// reports leave it out and say how many they left out.
+    pub elided: bool,
+}
+
+/// The total's change (always absolute per run: a share total is 1 on both sides).
+#[derive(Clone, Debug, Serialize)]
+pub struct TotalDiff {
+    pub old: f64,
+    pub new: f64,
+    pub delta: f64,
+    pub relative: Option<f64>,
+    pub significance: Option<Significance>,
+}
+
+/// Everything `compare` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diff {
+    /// Unit of absolute values (`nanoseconds`, `samples`, …).
+    pub unit: String,
+    pub unit_is_time: bool,
+    /// Normalization actually used (`none` or `total`).
+    pub normalize: Normalize,
+    pub normalize_requested: Normalize,
+    pub normalize_reason: String,
+    pub match_by: MatchBy,
+    pub inlines: Inlines,
+    pub alpha: f64,
+    pub old: SideSummary,
+    pub new: SideSummary,
+    pub total: TotalDiff,
+    /// Functions whose self value grew, largest contribution first.
+    pub regressions: Vec<FunctionDiff>,
+    /// Functions whose self value shrank, largest first.
+    pub improvements: Vec<FunctionDiff>,
+    pub hot_paths: Vec<Vec<HotFrame>>,
+    pub warnings: Vec<String>,
+    /// The call tree as two-column folded lines (`stack old new`, compared quantity), sorted.
+    #[serde(skip)]
+    pub tree_lines: Vec<(String, f64, f64)>,
+}
+
+/// Compare OLD runs against NEW runs.
+pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff, DiffError> {
+    if old.is_empty() || new.is_empty() {
+        return Err(DiffError("each side needs at least one profile".into()));
+    }
+    let old_v = value_indices(old, "old", opts)?;
+    let new_v = value_indices(new, "new", opts)?;
+    let unit = CommonUnit::of(old, &old_v, new, &new_v)?;
+
+    let mut keys = Keys::default();
+    let id = identity::Identity {
+        by: opts.match_by,
+        inlines: opts.inlines,
+    };
+    let old_runs = reduce_side(old, &old_v, &unit.scale_old, &mut keys, id);
+    let new_runs = reduce_side(new, &new_v, &unit.scale_new, &mut keys, id);
+    let old_sum = side_summary(old, &old_runs, &old_v, "old")?;
+    let new_sum = side_summary(new, &new_runs, &new_v, "new")?;
+
+    let (normalize, normalize_reason) = choose_normalization(opts.normalize, &old_sum, &new_sum);
+    let shares = normalize == Normalize::Total;
+
+    // Per-run, per-key values.
+    let nkeys = keys.names.len();
+    let mut seen = Vec::new();
+    let mut epoch = 0u32;
+    let mut per_run = |runs: &[Run]| -> Vec<(Vec<f64>, Vec<f64>)> {
+        runs.iter()
+            .map(|r| identity::per_key(r, nkeys, &mut seen, &mut epoch))
+            .collect()
+    };
+    let old_pk = per_run(&old_runs);
+    let new_pk = per_run(&new_runs);
+    let (ot, nt) = (old_sum.total_per_run, new_sum.total_per_run);
+    let (mut regressions, mut improvements) =
+        table::function_table(&keys, &old_pk, &new_pk, (ot, nt), shares);
+
+    let ctx = significance::StatCtx {
+        old_runs: &old_runs,
+        new_runs: &new_runs,
+        old_pk: &old_pk,
+        new_pk: &new_pk,
+        shares,
+        opts,
+    };
+    ctx.annotate(&mut regressions);
+    ctx.annotate(&mut improvements);
+    for rows in [&mut regressions, &mut improvements] {
+        identity::inline_detail(&keys, &old_runs, &new_runs, shares, rows);
+    }
+    let total = TotalDiff {
+        old: ot,
+        new: nt,
+        delta: nt - ot,
+        relative: (ot > 0.0).then(|| (nt - ot) / ot),
+        significance: Some(ctx.total()),
+    };
+
+    // Call tree for the hot paths and the differential flamegraph.
+    let tree = hotpaths::Tree::build(&old_runs, &new_runs, shares);
+    let hot_paths = tree.hot_paths(&keys.names, &keys.files, opts.hot_paths);
+    let tree_lines = tree.folded(&keys.names);
+
+    let mut d = Diff {
+        unit: unit.name,
+        unit_is_time: unit.is_time,
+        normalize,
+        normalize_requested: opts.normalize,
+        normalize_reason,
+        match_by: opts.match_by,
+        inlines: opts.inlines,
+        alpha: opts.alpha,
+        old: old_sum,
+        new: new_sum,
+        total,
+        regressions,
+        improvements,
+        hot_paths,
+        warnings: Vec::new(),
+        tree_lines,
+    };
+    d.warnings = quality::quality_warnings(&d);
+    Ok(d)
+}
+
+/// The value index compared in each profile of one side.
+fn value_indices(ps: &[Profile], side: &str, opts: &DiffOptions) -> Result<Vec<usize>, DiffError> {
+    ps.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.value_index(opts.sample_type.as_deref()).ok_or_else(|| {
+                DiffError(format!(
+                    "{side} profile {}: no sample type {}",
+                    i + 1,
+                    opts.sample_type
+                        .as_deref()
+                        .unwrap_or("(the profile has none)")
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The unit both sides are compared in, and each profile's factor into it (time units are
+/// converted to nanoseconds; other units must agree exactly).
+struct CommonUnit {
+    name: String,
+    is_time: bool,
+    scale_old: Vec<f64>,
+    scale_new: Vec<f64>,
+}
+
+impl CommonUnit {
+    fn of(
+        old: &[Profile],
+        old_v: &[usize],
+        new: &[Profile],
+        new_v: &[usize],
+    ) -> Result<CommonUnit, DiffError> {
+        let unit_of = |p: &Profile, v: usize| p.sample_types[v].unit.clone();
+        let base_unit = unit_of(&old[0], old_v[0]);
+        let to_ns = unit_nanos(&base_unit).is_some();
+        let scales = |side: &str, ps: &[Profile], vs: &[usize]| -> Result<Vec<f64>, DiffError> {
+            ps.iter()
+                .zip(vs)
+                .enumerate()
+                .map(|(i, (p, &v))| {
+                    let u = unit_of(p, v);
+                    match (unit_nanos(&u), to_ns) {
+                        (Some(ns), true) => Ok(ns),
+                        (None, false) if u == base_unit => Ok(1.0),
+                        _ => Err(DiffError(format!(
+                            "{side} profile {} measures {u} but the first old profile measures {base_unit}; choose a common --sample-type",
+                            i + 1
+                        ))),
+                    }
+                })
+                .collect()
+        };
+        let scale_old = scales("old", old, old_v)?;
+        let scale_new = scales("new", new, new_v)?;
+        Ok(CommonUnit {
+            name: if to_ns {
+                "nanoseconds".to_string()
+            } else {
+                base_unit
+            },
+            is_time: to_ns,
+            scale_old,
+            scale_new,
+        })
+    }
+}
+
+/// Reduce each run of one side to key stacks, scaled into the common unit.
+fn reduce_side(
+    ps: &[Profile],
+    vs: &[usize],
+    scales: &[f64],
+    keys: &mut Keys,
+    id: identity::Identity,
+) -> Vec<Run> {
+    ps.iter()
+        .zip(vs)
+        .zip(scales)
+        .map(|((p, &v), &s)| {
+            let mut r = identity::reduce(p, v, keys, id);
+            if s != 1.0 {
+                for st in &mut r.stacks {
+                    st.1 *= s;
+                }
+                r.total *= s;
+                r.per_sample *= s;
+            }
+            r
+        })
+        .collect()
+}
+
+/// Summary of one side; an error when it has nothing of the compared type.
+fn side_summary(
+    ps: &[Profile],
+    runs: &[Run],
+    vs: &[usize],
+    side: &str,
+) -> Result<SideSummary, DiffError> {
+    let refs: Vec<&Profile> = ps.iter().collect();
+    let sum = quality::summarize(&refs, runs, vs);
+    if sum.total <= 0.0 {
+        return Err(DiffError(format!(
+            "the {side} side has no samples of the compared type"
+        )));
+    }
+    Ok(sum)
+}
+
+/// The normalization used, and why.
+fn choose_normalization(
+    requested: Normalize,
+    old: &SideSummary,
+    new: &SideSummary,
+) -> (Normalize, String) {
+    match requested {
+        Normalize::None => (Normalize::None, "requested".to_string()),
+        Normalize::Total => (Normalize::Total, "requested".to_string()),
+        Normalize::Auto => match (old.duration_seconds, new.duration_seconds) {
+            (Some(a), Some(b))
+                if (a / old.runs as f64 - b / new.runs as f64).abs()
+                    <= 0.10 * (a / old.runs as f64).max(b / new.runs as f64) =>
+            {
+                (
+                    Normalize::Total,
+                    "auto: both sides have the same capture duration, so shares of the total are compared".to_string(),
+                )
+            }
+            _ => (
+                Normalize::None,
+                "auto: capture durations differ or are unknown (fixed-work runs), so absolute values per run are compared".to_string(),
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::folded;
+
+    fn p(text: &str) -> Profile {
+        folded::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn attribution_hand_checked() {
+        // old: main;a 50, main;b 50   new: main;a 50, main;b 80, main;c 20
+        let d = diff(
+            &[p("main;a 50\nmain;b 50\n")],
+            &[p("main;a 50\nmain;b 80\nmain;c 20\n")],
+            &DiffOptions {
+                normalize: Normalize::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(d.total.old, 100.0);
+        assert_eq!(d.total.new, 150.0);
+        assert_eq!(d.regressions[0].name, "b");
+        assert_eq!(d.regressions[0].delta, 30.0);
+        assert!((d.regressions[0].explained - 0.6).abs() < 1e-12);
+        assert_eq!(d.regressions[1].name, "c");
+        assert_eq!(d.regressions[1].presence, Presence::New);
+        assert!(d.improvements.is_empty());
+        // b: 50 vs 80 with equal exposure: binomtest(50, 130, 0.5) p = 0.010851...
+        let s = d.regressions[0].significance.as_ref().unwrap();
+        assert_eq!(s.test, TestKind::Binomial);
+        assert!(s.significant);
+        // Hot path: main → b (b's +30 is larger than c's +20).
+        assert_eq!(d.hot_paths[0].len(), 2);
+        assert_eq!(d.hot_paths[0][0].name, "main");
+        assert_eq!(d.hot_paths[0][1].name, "b");
+        assert_eq!(d.hot_paths[0][0].delta, 50.0);
+    }
+
+    #[test]
+    fn shares_mode_uses_percentage_points() {
+        let d = diff(
+            &[p("main;a 50\nmain;b 50\n")],
+            &[p("main;a 100\nmain;b 300\n")],
+            &DiffOptions {
+                normalize: Normalize::Total,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(d.regressions[0].name, "b");
+        assert!((d.regressions[0].delta - 0.25).abs() < 1e-12);
+        assert!((d.regressions[0].delta_pp - 25.0).abs() < 1e-9);
+        assert_eq!(d.improvements[0].name, "a");
+    }
+
+    #[test]
+    fn identical_runs_are_not_significant() {
+        let runs = || {
+            vec![
+                p("main;a 100\nmain;b 100\n"),
+                p("main;a 104\nmain;b 97\n"),
+                p("main;a 98\nmain;b 103\n"),
+            ]
+        };
+        let d = diff(&runs(), &runs(), &DiffOptions::default()).unwrap();
+        assert!(d.regressions.iter().chain(&d.improvements).all(|f| !f
+            .significance
+            .as_ref()
+            .unwrap()
+            .significant));
+        assert!(!d.total.significance.as_ref().unwrap().significant);
+    }
+}

@@ -1,0 +1,224 @@
+//! Process and thread root frames: the outermost frame some readers put above every stack to
+//! say which process or thread ran it (perf's `comm`, `comm-PID/TID`, py-spy's
+//! `Thread 28294 "MainThread"`, speedscope profile names, `profdiff record`'s thread names).
+//!
+//! They are labels, not code: a rebuilt binary gets another name (`bench` → `bench-2`) and
+//! every run gets new thread ids, so they must never decide which stacks are "the same" across
+//! runs or builds. Readers that add such a frame say so in the profile's metadata
+//! ([`THREAD_ROOTS_KEY`]). For inputs that cannot say (folded stacks from
+//! `stackcollapse-perf`, files written before the mark existed), root frames shaped like the
+//! labels above count, and so do roots sitting right above a process or thread entry point
+//! (`_start`, `start_thread`, `clone3`, …), which nothing but a label can call. `compare` leaves them out
+//! of function identity; `flamegraph` and `merge` of several inputs drop their ids
+//! ([`normalize_thread_roots`]) so runs of one program line up.
+
+use super::{Location, Profile};
+
+/// Metadata key a reader sets (to [`THREAD_ROOTS_VALUE`]) when it puts a process or thread
+/// frame at the root of every stack.
+pub const THREAD_ROOTS_KEY: &str = "root_frames";
+/// The value of [`THREAD_ROOTS_KEY`].
+pub const THREAD_ROOTS_VALUE: &str = "process/thread";
+
+/// Mark `p` as having a process/thread frame at the root of every stack.
+pub fn mark_thread_roots(p: &mut Profile) {
+    p.metadata
+        .insert(THREAD_ROOTS_KEY.into(), THREAD_ROOTS_VALUE.into());
+}
+
+/// Whether the root frames of `p` are process/thread labels: its reader said so, or most
+/// stacks have a process or thread entry point right under their root.
+pub fn has_thread_roots(p: &Profile) -> bool {
+    if p.metadata.get(THREAD_ROOTS_KEY).map(String::as_str) == Some(THREAD_ROOTS_VALUE) {
+        return true;
+    }
+    let (mut deep, mut under_label) = (0usize, 0usize);
+    for s in &p.samples {
+        let [.., below, root] = s.locations.as_slice() else {
+            continue;
+        };
+        deep += 1;
+        let is_entry = |loc: u32| {
+            p.locations[loc as usize]
+                .lines
+                .last()
+                .is_some_and(|l| ENTRY_POINTS.contains(&p.function_name(l.function)))
+        };
+        if is_entry(*below) && !is_entry(*root) {
+            under_label += 1;
+        }
+    }
+    deep > 0 && under_label * 2 >= deep
+}
+
+/// Outermost frames of a process or a thread: only a label can sit above them.
+const ENTRY_POINTS: [&str; 12] = [
+    "_start",
+    "__libc_start_main",
+    "__libc_start_main_impl",
+    "__libc_start_call_main",
+    "start_thread",
+    "clone",
+    "clone3",
+    "__clone",
+    "__clone3",
+    "__GI___clone3",
+    "thread_start",
+    "_dl_start_user",
+];
+
+/// Whether location `loc` is a process/thread label by its name alone (see [`without_ids`]),
+/// for inputs whose reader could not say.
+pub fn is_label_location(p: &Profile, loc: u32) -> bool {
+    root_name(p, loc).is_some_and(|n| without_ids(n).is_some())
+}
+
+/// The single name of a one-frame location, `None` for anything else (code with inline
+/// frames, addresses).
+fn root_name(p: &Profile, loc: u32) -> Option<&str> {
+    match p.locations.get(loc as usize)?.lines.as_slice() {
+        [line] => Some(p.function_name(line.function)),
+        _ => None,
+    }
+}
+
+/// A thread label without the ids that change from run to run: py-spy's
+/// `Thread 28294 "worker"` → `Thread "worker"`, `comm-PID/TID` and `comm-PID` → `comm`.
+/// `None` when `name` has no such ids.
+pub fn without_ids(name: &str) -> Option<String> {
+    if let Some(rest) = name.strip_prefix("Thread ") {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = &rest[digits..];
+        if digits > 0 && tail.starts_with(" \"") && tail.ends_with('"') {
+            return Some(format!("Thread{tail}"));
+        }
+        return None;
+    }
+    let (comm, ids) = name.rsplit_once('-')?;
+    let mut parts = ids.splitn(2, '/');
+    let numeric =
+        |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    let pid = parts.next();
+    let tid = parts.next();
+    (!comm.is_empty() && numeric(pid) && (tid.is_none() || numeric(tid))).then(|| comm.to_string())
+}
+
+/// Drop the run-specific ids from every root frame that carries them, so several runs of a
+/// program merge into one tree. Root frames get a location of their own (the function may
+/// also be called elsewhere); identical stacks are not re-aggregated here. Returns whether
+/// anything changed.
+pub fn normalize_thread_roots(p: &mut Profile) -> bool {
+    let mut renamed: rustc_hash::FxHashMap<u32, u32> = Default::default();
+    let mut changed = false;
+    for i in 0..p.samples.len() {
+        let Some(&root) = p.samples[i].locations.last() else {
+            continue;
+        };
+        let new_loc = match renamed.get(&root) {
+            Some(&l) => l,
+            None => {
+                let Some(name) = root_name(p, root).and_then(without_ids) else {
+                    renamed.insert(root, root);
+                    continue;
+                };
+                let l = add_named_location(p, root, &name);
+                renamed.insert(root, l);
+                l
+            }
+        };
+        if new_loc != root {
+            *p.samples[i].locations.last_mut().expect("non-empty") = new_loc;
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// A copy of location `like` whose one function is named `name` (a function of that name is
+/// reused when there is one).
+fn add_named_location(p: &mut Profile, like: u32, name: &str) -> u32 {
+    let function = match p.functions.iter().position(|f| f.name == name) {
+        Some(f) => f as u32,
+        None => {
+            p.functions.push(super::Function {
+                name: name.to_string(),
+                system_name: name.to_string(),
+                ..Default::default()
+            });
+            (p.functions.len() - 1) as u32
+        }
+    };
+    let mut loc: Location = p.locations[like as usize].clone();
+    loc.lines[0].function = function;
+    p.locations.push(loc);
+    (p.locations.len() - 1) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_dropped_from_thread_labels() {
+        assert_eq!(
+            without_ids("Thread 28294 \"worker\"").as_deref(),
+            Some("Thread \"worker\"")
+        );
+        assert_eq!(
+            without_ids("Thread 28294 \"\"").as_deref(),
+            Some("Thread \"\"")
+        );
+        assert_eq!(without_ids("bench-1234").as_deref(), Some("bench"));
+        assert_eq!(
+            without_ids("V8 Worker-24636/25607").as_deref(),
+            Some("V8 Worker")
+        );
+        // Code and plain names keep their names.
+        for name in [
+            "main",
+            "Thread.run",
+            "Thread x \"y\"",
+            "foo-bar",
+            "x-",
+            "-12",
+            "a-1/b",
+        ] {
+            assert_eq!(without_ids(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn roots_above_entry_points_are_labels() {
+        let p = |text: &str| crate::formats::folded::parse(text.as_bytes()).unwrap();
+        // stackcollapse-perf output: comm roots over `_start` / `clone3`.
+        assert!(has_thread_roots(&p(
+            "bench;_start;main;work 5\nbench;clone3;start_thread;w 2\n"
+        )));
+        // Code roots (Go, py-spy without labels, hand-written stacks).
+        assert!(!has_thread_roots(&p("runtime.main;main.main;work 5\n")));
+        assert!(!has_thread_roots(&p("main;work 5\nmain 1\n")));
+        // Unlabelled native stacks start at an entry point themselves.
+        assert!(!has_thread_roots(&p(
+            "_start;__libc_start_main;main 5\nclone3;start_thread;w 2\n"
+        )));
+    }
+
+    #[test]
+    fn runs_of_one_program_share_their_roots() {
+        let mut b = crate::model::ProfileBuilder::new(vec![crate::model::ValueType::samples()]);
+        for (tid, n) in [("11", 2), ("12", 3)] {
+            let root = b.frame(&format!("Thread {tid} \"\""));
+            let main = b.frame("main");
+            b.add_sample(&[main, root], &[n]);
+        }
+        let mut p = b.finish();
+        assert!(normalize_thread_roots(&mut p));
+        let stacks: Vec<String> = p
+            .samples
+            .iter()
+            .map(|s| p.stack_names(s).join(";"))
+            .collect();
+        assert_eq!(stacks, ["Thread \"\";main", "Thread \"\";main"]);
+        assert!(!normalize_thread_roots(&mut p), "idempotent");
+    }
+}
