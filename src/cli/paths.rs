@@ -15,16 +15,22 @@ fn parent_of(path: &Path) -> PathBuf {
 /// Whether files can be created in `dir` (tried, not guessed from mode bits: root, ACLs and
 /// read-only mounts all decide).
 fn check_dir_writable(dir: &Path, what: &str, shown: &str) -> anyhow::Result<()> {
-    tempfile::Builder::new()
-        .prefix(".profdiff-check-")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot write the {what} to {shown}: folder {} is not writable ({e})",
-                dir.display()
-            )
-        })
+    let probe = dir.join(format!(".profdiff-check-{}", std::process::id()));
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    match created {
+        Ok(f) => {
+            drop(f);
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => anyhow::bail!(
+            "cannot write the {what} to {shown}: folder {} is not writable ({e})",
+            dir.display()
+        ),
+    }
 }
 
 /// `path` (not `-`) can be written as a file: it is not a folder, its folder exists and

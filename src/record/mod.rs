@@ -518,6 +518,17 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
                     break;
                 }
                 if let Some(send) = escalation.due(Instant::now()) {
+                    if opts.forward_signals {
+                        // The user is waiting for the recording to end: say why it does not.
+                        eprintln!(
+                            "profdiff: the command is still running: sending {}",
+                            if send == libc::SIGKILL {
+                                "SIGKILL"
+                            } else {
+                                "SIGTERM"
+                            }
+                        );
+                    }
                     c.signal(send);
                 }
             }
