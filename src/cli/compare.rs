@@ -35,7 +35,8 @@ pub enum Format {
     after_help = "Examples:\n  profdiff compare old.pb.gz new.pb.gz\n  profdiff compare old-1.pb.gz old-2.pb.gz -- new-1.pb.gz new-2.pb.gz\n  profdiff compare --old a b c --new d e f --fail-on 5% --html report.html\n\nExit status: 0 no gate tripped, 1 a --fail-on gate tripped (significant regression), 2 usage or input error."
 )]
 pub struct Args {
-    /// OLD and NEW profiles: `OLD NEW`, or `OLD... -- NEW...`.
+    /// OLD and NEW profiles: `OLD NEW`, or `OLD... -- NEW...`; a folder stands for every
+    /// profile in it (one run each).
     #[arg(value_name = "OLD")]
     pub inputs: Vec<String>,
     /// NEW profiles, after `--`.

@@ -121,8 +121,11 @@ fn print_summary(runs: &[Run]) {
 }
 
 pub fn record_runs(a: &Args, n: u32) -> anyhow::Result<ExitCode> {
-    let Some(dir) = a.output.as_deref() else {
-        anyhow::bail!("--runs needs -o DIR: the folder for the run profiles");
+    let dir = match a.output.as_deref() {
+        None | Some("-") => {
+            anyhow::bail!("--runs needs -o DIR: the folder for the run profiles")
+        }
+        Some(d) => d,
     };
     if a.format == Some(OutFormat::Folded) {
         anyhow::bail!(

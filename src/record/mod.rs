@@ -302,9 +302,9 @@ const MIN_USEFUL_SAMPLES: u64 = 10;
 /// sampling period, and what to do about it.
 fn few_samples_note(samples: u64, ran: Duration, frequency: u64, command: bool) -> String {
     let who = if command {
-        "the command"
+        "the command ran"
     } else {
-        "the process"
+        "the process was recorded"
     };
     let ms = ran.as_secs_f64() * 1e3;
     let ran = if ms < 10.0 {
@@ -318,9 +318,9 @@ fn few_samples_note(samples: u64, ran: Duration, frequency: u64, command: bool) 
         1e3 / frequency.max(1) as f64
     );
     if samples == 0 {
-        format!("0 samples: {who} ran for {ran}, ending before the first sample ({hint})")
+        format!("0 samples: {who} for {ran}, ending before the first sample ({hint})")
     } else {
-        format!("only {samples} samples: {who} ran for {ran} ({hint})")
+        format!("only {samples} samples: {who} for {ran} ({hint})")
     }
 }
 
@@ -658,7 +658,7 @@ mod tests {
         );
         let n = few_samples_note(4, Duration::from_millis(40), 999, false);
         assert!(
-            n.starts_with("only 4 samples: the process ran for 40 ms"),
+            n.starts_with("only 4 samples: the process was recorded for 40 ms"),
             "{n}"
         );
     }
