@@ -86,6 +86,10 @@ fn record_runs_writes_one_profile_per_run_with_its_times() {
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(out.contains("old: 3 run(s)"), "{out}");
+    // Runs that carry their times get the time table first; same runs, no difference.
+    assert!(out.starts_with("wall time (mean ± σ"), "{out}");
+    assert!(out.contains("new vs old: +0.0%"), "{out}");
+    assert!(out.contains("no significant difference"), "{out}");
 
     // Earlier runs are never mixed with new ones.
     let o = Command::new(profdiff_bin())

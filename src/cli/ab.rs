@@ -8,8 +8,6 @@ use super::compare::{self, Format, ReportArgs};
 use super::record::{Recorder, SamplingArgs};
 use super::runs::{self, Run};
 use crate::record::Target;
-use crate::render::runs::{self as render, TimeRow};
-use crate::runs::compare_times;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -119,27 +117,6 @@ fn record_alternately(
     Ok((old, new))
 }
 
-/// The time table for the report format.
-fn time_table(old: &[Run], new: &[Run], alpha: f64, format: Format) -> std::io::Result<Vec<u8>> {
-    let (ow, oc) = runs::times(old);
-    let (nw, nc) = runs::times(new);
-    let mut rows = Vec::new();
-    rows.extend(compare_times(&ow, &nw, alpha).map(|cmp| TimeRow {
-        what: "wall time",
-        cmp,
-    }));
-    rows.extend(compare_times(&oc, &nc, alpha).map(|cmp| TimeRow {
-        what: "CPU time (user+sys)",
-        cmp,
-    }));
-    let mut out = Vec::new();
-    match format {
-        Format::Markdown => render::write_markdown(&rows, &mut out)?,
-        _ => render::write_terminal(&rows, &mut out)?,
-    }
-    Ok(out)
-}
-
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let Some(name) = &a.save_baseline {
         crate::baseline::check_name(name)?;
@@ -152,7 +129,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (old_dir, new_dir, _tmp) = folders(a.keep.as_deref())?;
     let (old_runs, new_runs) = record_alternately(&a, &old_dir, &new_dir)?;
 
-    let table = time_table(&old_runs, &new_runs, a.report.alpha, a.report.format)?;
+    let info = |rs: &[Run]| -> Vec<_> { rs.iter().map(|r| r.info).collect() };
+    let table = runs::time_table(
+        &info(&old_runs),
+        &info(&new_runs),
+        a.report.alpha,
+        a.report.format,
+        true,
+    )?;
     let preamble = if a.report.format == Format::Json {
         // JSON on stdout stays one document: the times go to stderr.
         eprint!("{}", String::from_utf8_lossy(&table));

@@ -169,7 +169,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let new = common::load_all(&new_paths, &opts)?;
     sp.finish_and_clear();
     super::baseline::warn_other_machine(args.baseline.as_deref(), &old, &new);
-    report(&old, &new, &old_paths, &new_paths, &args.report, &[])
+    // Runs recorded by `record --runs` carry their times: shown before the report, as `ab` does.
+    let r = &args.report;
+    let times = super::runs::time_table_of_profiles(&old, &new, r.alpha, r.format)?;
+    if r.format == Format::Json && !times.is_empty() {
+        eprint!("{}", String::from_utf8_lossy(&times));
+    }
+    report(&old, &new, &old_paths, &new_paths, r, &times)
 }
 
 /// Compare loaded profiles and write the report, flamegraphs and HTML `args` ask for;

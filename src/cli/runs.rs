@@ -4,10 +4,13 @@
 //! series stops at the first run that fails or is interrupted (its profile is kept). Also the
 //! pieces `ab` runs its two series with.
 
+use super::compare::Format;
 use super::paths;
 use super::record::{exit_code, Args, OutFormat, Recorder};
+use crate::model::Profile;
 use crate::record::Target;
-use crate::runs::{RunInfo, Summary};
+use crate::render::runs::{self as render, TimeRow};
+use crate::runs::{compare_times, RunInfo, Summary};
 use anyhow::Context;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -95,19 +98,66 @@ pub fn record_run(recorder: &Recorder, target: &Target, path: &Path) -> anyhow::
 }
 
 /// Wall and CPU seconds per run.
-pub fn times(runs: &[Run]) -> (Vec<f64>, Vec<f64>) {
-    let wall = runs.iter().map(|r| r.info.wall.as_secs_f64()).collect();
+pub fn times(runs: &[RunInfo]) -> (Vec<f64>, Vec<f64>) {
+    let wall = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
     let cpu = runs
         .iter()
-        .filter_map(|r| r.info.cpu_total())
+        .filter_map(|r| r.cpu_total())
         .map(|c| c.as_secs_f64())
         .collect();
     (wall, cpu)
 }
 
+/// The time table of two sides' runs (wall and CPU time, each side and new against old) in
+/// the report's format (terminal text for JSON, which prints it elsewhere).
+pub fn time_table(
+    old: &[RunInfo],
+    new: &[RunInfo],
+    alpha: f64,
+    format: Format,
+    alternated: bool,
+) -> std::io::Result<Vec<u8>> {
+    let (ow, oc) = times(old);
+    let (nw, nc) = times(new);
+    let mut rows = Vec::new();
+    rows.extend(compare_times(&ow, &nw, alpha).map(|cmp| TimeRow {
+        what: "wall time",
+        cmp,
+    }));
+    rows.extend(compare_times(&oc, &nc, alpha).map(|cmp| TimeRow {
+        what: "CPU time (user+sys)",
+        cmp,
+    }));
+    let mut out = Vec::new();
+    match format {
+        Format::Markdown => render::write_markdown(&rows, &mut out)?,
+        _ => render::write_terminal(&rows, alternated, &mut out)?,
+    }
+    Ok(out)
+}
+
+/// The time table of loaded profiles, when every one of them carries its run's times and each
+/// side has at least two runs (`compare` of folders recorded with `record --runs`); else empty.
+pub fn time_table_of_profiles(
+    old: &[Profile],
+    new: &[Profile],
+    alpha: f64,
+    format: Format,
+) -> std::io::Result<Vec<u8>> {
+    let infos =
+        |ps: &[Profile]| -> Option<Vec<RunInfo>> { ps.iter().map(RunInfo::of_profile).collect() };
+    match (infos(old), infos(new)) {
+        (Some(o), Some(n)) if o.len() >= 2 && n.len() >= 2 => {
+            time_table(&o, &n, alpha, format, false)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// The series' wall and CPU time, as hyperfine prints them.
 fn print_summary(runs: &[Run]) {
-    let (wall, cpu) = times(runs);
+    let infos: Vec<RunInfo> = runs.iter().map(|r| r.info).collect();
+    let (wall, cpu) = times(&infos);
     let line = |what: &str, v: &[f64]| {
         if let Some(s) = Summary::of(v) {
             eprintln!(

@@ -59,13 +59,16 @@ pub struct TimeRow<'a> {
 }
 
 /// Terminal text.
-pub fn write_terminal(rows: &[TimeRow<'_>], w: &mut dyn Write) -> io::Result<()> {
+pub fn write_terminal(rows: &[TimeRow<'_>], alternated: bool, w: &mut dyn Write) -> io::Result<()> {
     for r in rows {
         let c = &r.cmp;
         writeln!(
             w,
-            "{} (mean ± σ, min … max; {} + {} runs, alternated)",
-            r.what, c.old.runs, c.new.runs
+            "{} (mean ± σ, min … max; {} + {} runs{})",
+            r.what,
+            c.old.runs,
+            c.new.runs,
+            if alternated { ", alternated" } else { "" }
         )?;
         let (o, n) = (fmt_side(&c.old), fmt_side(&c.new));
         let width = o.0.chars().count().max(n.0.chars().count());
@@ -114,6 +117,7 @@ mod tests {
                 what: "wall time",
                 cmp,
             }],
+            true,
             &mut out,
         )
         .unwrap();
@@ -122,6 +126,7 @@ mod tests {
         assert!(s.contains("1.800 s … 2.200 s"), "{s}");
         assert!(s.contains("+100.0% ["), "{s}");
         assert!(s.contains("slower (significant)"), "{s}");
+        assert!(s.contains("3 + 3 runs, alternated"), "{s}");
     }
 
     #[test]
