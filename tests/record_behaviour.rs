@@ -523,3 +523,45 @@ fn pid_recording_names_the_process_command_line() {
     );
     assert_eq!(p.metadata["pid"], target.id().to_string());
 }
+
+/// Disk full while the profile is written: an error naming the file (exit 2), and the file
+/// that was there before is left intact. Needs a one-page tmpfs (root); skips otherwise.
+#[test]
+fn disk_full_is_an_error_and_the_previous_file_survives() {
+    if !can_record() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4k", "tmpfs"])
+        .arg(&small)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("notice: skipping: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    let out = small.join("p.pb.gz");
+    // The one page of the file system holds the previous profile: nothing else fits.
+    std::fs::write(&out, b"previous").unwrap();
+    let bin = build_workload(dir.path(), "threads", &["-fno-omit-frame-pointer"]);
+    let o = Command::new(profdiff_bin())
+        .args(["record", "--call-graph", "fp", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg(&bin)
+        .arg("5")
+        .output();
+    let previous = std::fs::read(&out);
+    let leftovers = std::fs::read_dir(&small).map(|d| d.count());
+    let _ = Command::new("umount").arg(&small).status();
+    let o = o.unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(previous.unwrap(), b"previous");
+    assert_eq!(leftovers.unwrap(), 1, "no temp file left behind");
+}
