@@ -41,18 +41,31 @@ pub fn profiles_in_folder(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Whether a file's content is a profile profdiff reads: gzip (pprof and gzipped text formats;
-/// their reader says what is wrong if they are not), or a detected format.
+/// their reader says what is wrong if they are not), or a detected format. Markup (a
+/// flamegraph SVG, an HTML report kept next to the runs) is never a profile, though its lines
+/// can look like `perf script` text.
 fn looks_like_profile(path: &Path) -> bool {
     let Some(p) = path.to_str() else {
         return false;
     };
     match formats::load_raw(p) {
         Ok(data) => {
-            !data.is_empty() && (formats::is_gzip(&data) || formats::detect(&data).is_some())
+            !data.is_empty()
+                && (formats::is_gzip(&data)
+                    || (!is_markup(&data) && formats::detect(&data).is_some()))
         }
         // Unreadable: keep it, so reading it reports the problem instead of hiding the file.
         Err(_) => true,
     }
+}
+
+/// XML, SVG or HTML: the first non-blank character is `<`.
+fn is_markup(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(256)];
+    String::from_utf8_lossy(head)
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('<')
 }
 
 /// Inputs with every folder replaced by the profiles in it (`-` and files stay as they are).
@@ -83,6 +96,16 @@ mod tests {
         std::fs::write(d.join("run-01.folded"), "main;work 2\n").unwrap();
         std::fs::write(d.join(MANIFEST), "{\"name\": \"x\"}\n").unwrap();
         std::fs::write(d.join("NOTES.md"), "# notes\n\nnot a profile at all.\n").unwrap();
+        std::fs::write(
+            d.join("flame.svg"),
+            "<?xml version=\"1.0\"?>\n<svg>\n  <g><title>main (3 samples)</title></g>\n</svg>\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("report.html"),
+            "<html><body>main;a 3</body></html>\n",
+        )
+        .unwrap();
         std::fs::write(d.join(".hidden.folded"), "main 1\n").unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         let got = profiles_in_folder(d).unwrap();
