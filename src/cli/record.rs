@@ -13,6 +13,7 @@ use super::paths;
 use crate::formats::{folded, pprof};
 use crate::model::Profile;
 use crate::output::write_atomic;
+use crate::record::signals::FinishingGuard;
 use crate::record::{self, CallGraph, EventKind, RecordOptions, Recording, Target};
 use crate::render::flamegraph::{self, FlamegraphOptions};
 use crate::symbolize::{build_profile_with, Prefetcher, Symbolizer, SymbolizerOptions};
@@ -146,7 +147,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         paths::check_output_file(svg, "flamegraph")?;
     }
     let recorder = Recorder::new(&a.sampling);
-    let (profile, rec) = recorder.record(&target)?;
+    let (profile, rec, finishing) = recorder.record(&target)?;
     {
         let _t = crate::timing::phase("write outputs");
         write_outputs(
@@ -156,6 +157,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             &profile,
         )?;
     }
+    drop(finishing);
     let mut paths = vec![output];
     paths.extend(a.svg.clone());
     eprintln!(
@@ -218,8 +220,10 @@ impl Recorder {
         }
     }
 
-    /// Record `target` and turn the recording into a profile.
-    pub fn record(&self, target: &Target) -> anyhow::Result<(Profile, Recording)> {
+    /// Record `target` and turn the recording into a profile. Until the returned guard is
+    /// dropped (once the profile is written), one Ctrl-C does not kill profdiff and lose the
+    /// recording.
+    pub fn record(&self, target: &Target) -> anyhow::Result<(Profile, Recording, FinishingGuard)> {
         let s = &self.sampling;
         // Binaries and kernel symbols are loaded while the command runs (at low priority,
         // see symbolize::prefetch), so little is left to do once it exits.
@@ -243,6 +247,7 @@ impl Recorder {
         let rec = record::record(target, &opts);
         prefetch.finish();
         let rec = rec?;
+        let guard = FinishingGuard::install();
         let _t = crate::timing::phase("post-exit total");
         let pb = spinner("symbolizing");
         let pb2 = pb.clone();
@@ -261,7 +266,7 @@ impl Recorder {
                 profile.quality.notes.push(n.clone());
             }
         }
-        Ok((profile, rec))
+        Ok((profile, rec, guard))
     }
 }
 

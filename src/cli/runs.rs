@@ -78,9 +78,11 @@ impl Run {
 
 /// Record `target` once into `path` (pprof).
 pub fn record_run(recorder: &Recorder, target: &Target, path: &Path) -> anyhow::Result<Run> {
-    let (profile, rec) = recorder.record(target)?;
+    let (profile, rec, finishing) = recorder.record(target)?;
     let out = path.to_string_lossy();
     super::record::write_outputs(&out, OutFormat::Pprof, None, &profile)?;
+    let interrupted_while_writing = finishing.interrupted();
+    drop(finishing);
     for n in &rec.raw.notes {
         eprintln!("profdiff: note: {}: {n}", path.display());
     }
@@ -93,7 +95,7 @@ pub fn record_run(recorder: &Recorder, target: &Target, path: &Path) -> anyhow::
         },
         samples: rec.raw.sample_count(),
         exit_code: exit_code(&rec),
-        interrupted: rec.interrupted,
+        interrupted: rec.interrupted || interrupted_while_writing,
     })
 }
 
