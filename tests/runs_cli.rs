@@ -231,6 +231,11 @@ fn ab_finds_the_function_that_does_twice_the_work() {
     let wall = out.find("wall time").expect(&out);
     let report = out.find("REGRESSION").expect(&out);
     assert!(wall < report, "{out}");
+    // Commands run to completion are fixed work: absolute values, whatever the durations.
+    assert!(
+        out.contains("absolute values per run (--normalize none)"),
+        "{out}"
+    );
     let cpu_line = out
         .lines()
         .skip_while(|l| !l.starts_with("CPU time"))

@@ -15,6 +15,9 @@ use std::process::ExitCode;
 #[derive(clap::Args, Debug)]
 #[command(
     mut_arg("limit", |a| a.short(None)),
+    // Both commands run to completion: fixed work, so absolute values per run are compared
+    // unless asked otherwise (compare's `auto` can take equal durations for fixed-time runs).
+    mut_arg("normalize", |a| a.default_value("none")),
     after_help = "Examples:\n  profdiff ab -n 5 './bench-old --size 10' './bench-new --size 10'\n  \
 profdiff ab -n 10 --warmup 1 --keep runs/ --fail-on 5% 'git stash; make; ./bench' './bench'\n\n\
 The runs are kept with --keep DIR as DIR/old/run-NN.pb.gz and DIR/new/run-NN.pb.gz (compare \
