@@ -20,6 +20,7 @@
 //! - [`cli`]: the thin command-line shell over all of it.
 
 pub mod analysis;
+pub mod baseline;
 pub mod cli;
 pub mod error;
 pub mod exit;
@@ -27,10 +28,12 @@ pub mod formats;
 pub mod hash_index;
 pub mod huge_buffer;
 pub mod inprocess;
+pub mod machine;
 pub mod model;
 pub mod output;
 pub mod record;
 pub mod render;
+pub mod runs;
 pub mod symbolize;
 pub mod timing;
 

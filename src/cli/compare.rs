@@ -4,7 +4,11 @@
 //! Syntax (each side one or more profiles, any formats, mixed):
 //! - `profdiff compare OLD NEW` — one profile per side;
 //! - `profdiff compare OLD1 OLD2 ... -- NEW1 NEW2 ...` — several runs per side;
-//! - `profdiff compare --old A B C --new D E F` — the same, spelled out.
+//! - `profdiff compare --old A B C --new D E F` — the same, spelled out;
+//! - a side may be a folder (`compare runs-old/ runs-new/`): every profile in it is one run;
+//! - `profdiff compare --baseline NAME NEW...` — OLD is a saved baseline (`profdiff baseline`).
+//!
+//! [`report`] is the comparison and its outputs from loaded profiles; `ab` uses it too.
 
 use super::common::{self, ReadArgs};
 use crate::analysis::diff::{self, DiffOptions, Inlines, MatchBy, Normalize};
@@ -84,7 +88,8 @@ impl From<InlinesArg> for Inlines {
     after_help = "Examples:\n  profdiff compare old.pb.gz new.pb.gz\n  profdiff compare old-1.pb.gz old-2.pb.gz -- new-1.pb.gz new-2.pb.gz\n  profdiff compare --old a b c --new d e f --fail-on 5% --html report.html\n\nExit status: 0 no gate tripped, 1 a --fail-on gate tripped (significant regression), 2 usage or input error."
 )]
 pub struct Args {
-    /// OLD and NEW profiles: `OLD NEW`, or `OLD... -- NEW...`.
+    /// OLD and NEW profiles: `OLD NEW`, or `OLD... -- NEW...`; a folder stands for every
+    /// profile in it (one run each).
     #[arg(value_name = "OLD")]
     pub inputs: Vec<String>,
     /// NEW profiles, after `--`.
@@ -96,6 +101,18 @@ pub struct Args {
     /// NEW profiles.
     #[arg(long, num_args = 1.., value_name = "FILE", requires = "old")]
     pub new: Vec<String>,
+    /// Compare against this saved baseline (`profdiff baseline save`): every input is NEW.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["old", "new"])]
+    pub baseline: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How to compare and what to report: the options `compare` and `ab` share.
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
     /// none: absolute values per run (fixed-work benchmarks); total: shares of each run's
     /// total (fixed-duration captures); auto: total when both sides know their capture
     /// durations and these agree within 10% per run, else none. The report says which.
@@ -150,8 +167,6 @@ pub struct Args {
     /// Seed of the bootstrap (reports are deterministic for a seed).
     #[arg(long, default_value_t = 0x5EED)]
     pub seed: u64,
-    #[command(flatten)]
-    pub read: ReadArgs,
 }
 
 fn parse_alpha(s: &str) -> Result<f64, String> {
@@ -164,6 +179,15 @@ fn parse_alpha(s: &str) -> Result<f64, String> {
 }
 
 fn sides(a: &Args) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let (old, new) = given_sides(a)?;
+    let expand = |side: &[String]| crate::runs::expand_inputs(side).map_err(anyhow::Error::from);
+    Ok((expand(&old)?, expand(&new)?))
+}
+
+fn given_sides(a: &Args) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    if let Some(name) = &a.baseline {
+        return super::baseline::sides_against(name, &a.inputs, &a.after);
+    }
     if !a.old.is_empty() || !a.new.is_empty() {
         if a.old.is_empty() || a.new.is_empty() {
             anyhow::bail!("--old and --new must both be given");
@@ -201,7 +225,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let old = common::load_all(&old_paths, &opts)?;
     let new = common::load_all(&new_paths, &opts)?;
     sp.finish_and_clear();
+    super::baseline::warn_other_machine(args.baseline.as_deref(), &old, &new);
+    // Runs recorded by `record --runs` carry their times: shown before the report, as `ab` does.
+    let r = &args.report;
+    let times = super::runs::time_table_of_profiles(&old, &new, r.alpha, r.format)?;
+    if r.format == Format::Json && !times.is_empty() {
+        eprint!("{}", String::from_utf8_lossy(&times));
+    }
+    report(&old, &new, &old_paths, &new_paths, r, &times)
+}
 
+/// Compare loaded profiles and write the report, flamegraphs and HTML `args` ask for;
+/// `preamble` goes before a terminal or Markdown report (e.g. `ab`'s timing table). Returns
+/// compare's exit code.
+pub fn report(
+    old: &[crate::model::Profile],
+    new: &[crate::model::Profile],
+    old_paths: &[String],
+    new_paths: &[String],
+    args: &ReportArgs,
+    preamble: &[u8],
+) -> anyhow::Result<ExitCode> {
     if args.folded {
         fn pick<'p>(
             ps: &'p [crate::model::Profile],
@@ -213,8 +257,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(|(p, path)| common::pick_value(p, st, path).map(|v| (p, v)))
                 .collect()
         }
-        let o = pick(&old, &old_paths, args.sample_type.as_deref())?;
-        let n = pick(&new, &new_paths, args.sample_type.as_deref())?;
+        let o = pick(old, old_paths, args.sample_type.as_deref())?;
+        let n = pick(new, new_paths, args.sample_type.as_deref())?;
         let lines = diff::diff_folded(
             &o,
             &n,
@@ -239,7 +283,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         ..DiffOptions::default()
     };
-    let d = diff::diff(&old, &new, &dopts).context("cannot compare")?;
+    let d = diff::diff(old, new, &dopts).context("cannot compare")?;
     let g = Gate {
         fail_on: args.fail_on,
         fail_on_function: args.fail_on_function,
@@ -278,10 +322,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })?;
     }
     let color = args.output == "-" && common::color_stdout();
-    write_atomic(&args.output, |w| match args.format {
-        Format::Terminal => text::write_terminal(&d, &verdict, args.limit, color, w),
-        Format::Markdown => text::write_markdown(&d, &verdict, args.limit, w),
-        Format::Json => json::write_json(&d, &verdict, w),
+    write_atomic(&args.output, |w| {
+        if args.format != Format::Json {
+            w.write_all(preamble)?;
+        }
+        match args.format {
+            Format::Terminal => text::write_terminal(&d, &verdict, args.limit, color, w),
+            Format::Markdown => text::write_markdown(&d, &verdict, args.limit, w),
+            Format::Json => json::write_json(&d, &verdict, w),
+        }
     })?;
     if verdict.gate_tripped {
         eprintln!("profdiff: {}", verdict.message);

@@ -2,12 +2,16 @@
 //! that calls into the library and returns the process exit code. Errors propagate as anyhow
 //! errors; `main` prints them as one line and exits with code 2.
 
+pub mod ab;
+pub mod baseline;
 pub mod common;
 pub mod compare;
 pub mod convert;
 pub mod flamegraph;
 pub mod merge;
+pub mod paths;
 pub mod record;
+pub mod runs;
 pub mod top;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +49,10 @@ pub enum Command {
     Convert(convert::Args),
     /// Merge many profiles into one.
     Merge(merge::Args),
+    /// Record OLD and NEW commands alternately (A B A B ...), report their times and compare.
+    Ab(ab::Args),
+    /// Save, list and compare against baselines (named sets of runs).
+    Baseline(baseline::Args),
 }
 
 /// Run a parsed command line.
@@ -56,5 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(a) => top::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Ab(a) => ab::run(a),
+        Command::Baseline(a) => baseline::run(a),
     }
 }

@@ -36,6 +36,32 @@ impl ChildExit {
     }
 }
 
+/// CPU time a reaped child used, from `wait4`'s rusage: its own plus that of the
+/// descendants it waited for (so `sh -c 'a; b'` counts `a` and `b`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChildUsage {
+    pub user: std::time::Duration,
+    pub sys: std::time::Duration,
+}
+
+impl ChildUsage {
+    fn from_rusage(r: &libc::rusage) -> Self {
+        let d = |t: libc::timeval| {
+            std::time::Duration::from_secs(t.tv_sec.max(0) as u64)
+                + std::time::Duration::from_micros(t.tv_usec.max(0) as u64)
+        };
+        ChildUsage {
+            user: d(r.ru_utime),
+            sys: d(r.ru_stime),
+        }
+    }
+
+    /// User + system time.
+    pub fn cpu(&self) -> std::time::Duration {
+        self.user + self.sys
+    }
+}
+
 /// A forked child blocked before `exec` until [`GatedChild::release`].
 pub struct GatedChild {
     pub pid: libc::pid_t,
@@ -193,12 +219,14 @@ impl GatedChild {
         Ok(())
     }
 
-    /// Non-blocking check whether the child has ended.
-    pub fn try_wait(&self) -> Option<ChildExit> {
+    /// Non-blocking check whether the child has ended; if so, how, and the CPU time it used.
+    pub fn try_wait(&self) -> Option<(ChildExit, ChildUsage)> {
         let mut status = 0;
-        let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+        // SAFETY: rusage is plain data, zero is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(self.pid, &mut status, libc::WNOHANG, &mut usage) };
         if r == self.pid {
-            ChildExit::from_wait_status(status)
+            ChildExit::from_wait_status(status).map(|e| (e, ChildUsage::from_rusage(&usage)))
         } else {
             None
         }
@@ -263,6 +291,25 @@ mod tests {
         let e = c.wait_blocking().unwrap();
         assert_eq!(e, ChildExit::Signal(libc::SIGABRT));
         assert_eq!(e.shell_code(), 134);
+    }
+
+    #[test]
+    fn cpu_time_of_a_busy_child_is_reported() {
+        let mut c = GatedChild::spawn(&[
+            "sh".into(),
+            "-c".into(),
+            "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done".into(),
+        ])
+        .unwrap();
+        c.release().unwrap();
+        let (exit, usage) = loop {
+            if let Some(r) = c.try_wait() {
+                break r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        assert_eq!(exit, ChildExit::Code(0));
+        assert!(usage.cpu() > std::time::Duration::ZERO, "{usage:?}");
     }
 
     #[test]

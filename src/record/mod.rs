@@ -7,6 +7,7 @@
 //! - [`dwarf`]: DWARF-mode samples (user regs + stack copy) spooled and unwound afterwards
 //!   with [`unwind`] (shared with perf.data ingest).
 //! - [`signals`]: Ctrl-C / SIGTERM forwarding through a self-pipe.
+//! - [`stop`]: how a command that does not stop on the user's Ctrl-C is ended.
 //!
 //! [`record`] ties them together and returns the recording plus the target's exit status.
 
@@ -15,9 +16,10 @@ pub mod launch;
 pub mod raw;
 pub mod sampler;
 pub mod signals;
+pub mod stop;
 pub mod unwind;
 
-use launch::{ChildExit, GatedChild};
+use launch::{ChildExit, ChildUsage, GatedChild};
 use raw::{MappedRegion, RawRecording};
 use sampler::{DrainStats, Events, Who};
 use std::ffi::OsString;
@@ -244,6 +246,10 @@ pub struct Recording {
     pub raw: RawRecording,
     /// How the command ended (None for `--pid`).
     pub exit: Option<ChildExit>,
+    /// CPU time the command (and the children it waited for) used (None for `--pid`).
+    pub usage: Option<ChildUsage>,
+    /// Wall time from the command's start (or the attach) to its end (or the detach).
+    pub wall: Duration,
     pub stats: DrainStats,
     /// Signals received from the user (SIGINT, …) during the recording.
     pub interrupted: bool,
@@ -289,8 +295,84 @@ pub fn read_proc_maps(pid: i32) -> std::io::Result<Vec<MappedRegion>> {
     Ok(out)
 }
 
-fn hostname() -> String {
-    read_trim("/proc/sys/kernel/hostname").unwrap_or_default()
+/// Below this many samples a recording says how little it saw and why.
+const MIN_USEFUL_SAMPLES: u64 = 10;
+
+/// The note for a recording with almost no samples: how long the target ran against the
+/// sampling period, and what to do about it.
+fn few_samples_note(samples: u64, ran: Duration, frequency: u64, command: bool) -> String {
+    let who = if command {
+        "the command ran"
+    } else {
+        "the process was recorded"
+    };
+    let ms = ran.as_secs_f64() * 1e3;
+    let ran = if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    };
+    let hint = format!(
+        "one sample per {:.1} ms of CPU at -F {frequency}: run it longer, raise -F, or record \
+         several runs (--runs N)",
+        1e3 / frequency.max(1) as f64
+    );
+    if samples == 0 {
+        format!("0 samples: {who} for {ran}, ending before the first sample ({hint})")
+    } else {
+        format!("only {samples} samples: {who} for {ran} ({hint})")
+    }
+}
+
+/// The kernel's highest sampling frequency (`kernel.perf_event_max_sample_rate`), which it
+/// lowers by itself when sampling takes too long.
+pub fn max_sample_rate() -> Option<u64> {
+    read_trim("/proc/sys/kernel/perf_event_max_sample_rate")?
+        .parse()
+        .ok()
+}
+
+/// A frequency the kernel will refuse is an error before anything runs.
+fn check_frequency(frequency: u64) -> Result<(), RecordError> {
+    if frequency == 0 {
+        return Err(RecordError::Unsupported(
+            "-F must be at least 1 Hz".to_string(),
+        ));
+    }
+    match max_sample_rate() {
+        Some(max) if frequency > max => Err(RecordError::Unsupported(format!(
+            "-F {frequency} Hz is above the kernel's maximum sampling frequency, {max} Hz \
+             (/proc/sys/kernel/perf_event_max_sample_rate): use -F {max} or less"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A `--pid` that names no running process is an error before anything is opened.
+fn check_pid(pid: i32) -> Result<(), RecordError> {
+    if pid <= 0 {
+        return Err(RecordError::Attach(format!(
+            "--pid {pid}: not a process id (must be a positive number)"
+        )));
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    if !alive || !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        return Err(RecordError::Attach(format!("no such process: {pid}")));
+    }
+    Ok(())
+}
+
+/// A process's command line (`/proc/PID/cmdline`, arguments joined by spaces).
+pub fn proc_cmdline(pid: i32) -> Option<String> {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = bytes
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    (!args.is_empty()).then(|| args.join(" "))
 }
 
 /// Record `target` with `opts`.
@@ -301,6 +383,10 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
             "stack size {} must be a multiple of 8 below 65528",
             opts.stack_size
         )));
+    }
+    check_frequency(opts.frequency)?;
+    if let Target::Pid { pid, .. } = target {
+        check_pid(*pid)?;
     }
     let mut raw = RawRecording {
         event: opts.event.name().to_string(),
@@ -367,9 +453,10 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
         c.release()?;
     }
     let mut stats = DrainStats::default();
-    let mut interrupted = false;
-    let mut forwarded = 0;
+    let mut escalation = stop::Escalation::default();
     let mut exit = None;
+    let mut usage = None;
+    let mut wall = None;
     let deadline = match target {
         Target::Pid {
             duration: Some(d), ..
@@ -415,23 +502,38 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
                 if sig == libc::SIGCHLD {
                     continue;
                 }
-                interrupted = true;
-                if let Some(c) = &child {
-                    // First signal forwarded as is; a repeated one kills.
-                    c.signal(if forwarded == 0 { sig } else { libc::SIGKILL });
-                    forwarded += 1;
+                if let (Some(c), Some(send)) =
+                    (&child, escalation.on_user_signal(sig, Instant::now()))
+                {
+                    c.signal(send);
                 }
             }
         }
         match (&child, target) {
             (Some(c), _) => {
-                if let Some(e) = c.try_wait() {
+                if let Some((e, u)) = c.try_wait() {
+                    wall = Some(start.elapsed());
                     exit = Some(e);
+                    usage = Some(u);
                     break;
+                }
+                if let Some(send) = escalation.due(Instant::now()) {
+                    if opts.forward_signals {
+                        // The user is waiting for the recording to end: say why it does not.
+                        eprintln!(
+                            "profdiff: the command is still running: sending {}",
+                            if send == libc::SIGKILL {
+                                "SIGKILL"
+                            } else {
+                                "SIGTERM"
+                            }
+                        );
+                    }
+                    c.signal(send);
                 }
             }
             (None, Target::Pid { pid, .. }) => {
-                if interrupted || deadline.is_some_and(|d| Instant::now() >= d) {
+                if escalation.stopping() || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
                 if unsafe { libc::kill(*pid, 0) } != 0
@@ -443,7 +545,7 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
             _ => break,
         }
     }
-    let duration = start.elapsed();
+    let duration = wall.unwrap_or_else(|| start.elapsed());
     events.drain(&mut raw, &mut spool, &mut stats)?;
     events.finish(&mut raw);
     drop(events);
@@ -471,8 +573,16 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
             .map(|a| a.to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join(" "),
-        Target::Pid { pid, .. } => format!("--pid {pid}"),
+        Target::Pid { pid, .. } => proc_cmdline(*pid).unwrap_or_else(|| format!("--pid {pid}")),
     };
+    if raw.sample_count() < MIN_USEFUL_SAMPLES {
+        raw.notes.push(few_samples_note(
+            raw.sample_count(),
+            duration,
+            opts.frequency,
+            child.is_some(),
+        ));
+    }
     let meta = [
         ("command", command),
         ("event", opts.event.name().to_string()),
@@ -484,16 +594,27 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
                 CallGraph::Dwarf => format!("dwarf,{}", opts.stack_size),
             },
         ),
-        ("host", hostname()),
         ("tool", format!("profdiff {}", env!("CARGO_PKG_VERSION"))),
     ];
     raw.metadata
         .extend(meta.into_iter().map(|(k, v)| (k.to_string(), v)));
+    raw.metadata.extend(crate::machine::metadata());
+    let run = crate::runs::RunInfo {
+        wall: duration,
+        cpu: usage.map(|u| (u.user, u.sys)),
+        exit_status: exit.map(|e| e.shell_code()),
+    };
+    raw.metadata.extend(run.to_metadata());
+    if let Target::Pid { pid, .. } = target {
+        raw.metadata.push(("pid".into(), pid.to_string()));
+    }
     Ok(Recording {
         raw,
         exit,
+        usage,
+        wall: duration,
         stats,
-        interrupted,
+        interrupted: escalation.stopping(),
     })
 }
 
@@ -519,6 +640,27 @@ mod tests {
         let msg = explain_permission(&std::io::Error::from_raw_os_error(libc::EACCES));
         assert!(msg.contains("perf_event_open was refused"), "{msg}");
         assert!(msg.contains("profdiff::inprocess"), "{msg}");
+    }
+
+    #[test]
+    fn own_command_line_is_read_from_proc() {
+        let me = proc_cmdline(std::process::id() as i32).unwrap();
+        let exe = std::env::args().next().unwrap();
+        assert!(me.starts_with(&exe), "{me} vs {exe}");
+    }
+
+    #[test]
+    fn few_samples_note_says_how_long_it_ran() {
+        let n = few_samples_note(0, Duration::from_millis(3), 999, true);
+        assert!(
+            n.starts_with("0 samples: the command ran for 3.0 ms"),
+            "{n}"
+        );
+        let n = few_samples_note(4, Duration::from_millis(40), 999, false);
+        assert!(
+            n.starts_with("only 4 samples: the process was recorded for 40 ms"),
+            "{n}"
+        );
     }
 
     #[test]

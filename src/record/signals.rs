@@ -86,3 +86,88 @@ impl Drop for SignalPipe {
         }
     }
 }
+
+/// Signals from the user while a finished recording is being symbolized and written.
+static FINISHING_SIGNALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+extern "C" fn on_signal_finishing(_sig: libc::c_int) {
+    const MSG: &[u8] = b"\nprofdiff: writing the recorded profile; interrupt again to abandon it\n";
+    if FINISHING_SIGNALS.fetch_add(1, Ordering::SeqCst) == 0 {
+        // SAFETY: write(2) is async-signal-safe; MSG is a static buffer.
+        unsafe {
+            libc::write(2, MSG.as_ptr().cast(), MSG.len());
+        }
+    } else {
+        // SAFETY: _exit is async-signal-safe. 130 = 128 + SIGINT, as a shell reports it.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// While alive, the first SIGINT / SIGTERM / SIGHUP does not kill profdiff while it writes a
+/// profile whose command has already ended (that would lose the whole recording); it says
+/// so, and a further one ends profdiff at once. Restores the previous handlers on drop.
+pub struct FinishingGuard {
+    old: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl FinishingGuard {
+    pub fn install() -> Self {
+        FINISHING_SIGNALS.store(0, Ordering::SeqCst);
+        let mut old = Vec::new();
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: a zeroed sigaction is valid; the handler only makes async-signal-safe
+            // calls.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal_finishing as extern "C" fn(libc::c_int) as usize;
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut sa.sa_mask);
+                let mut prev: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &sa, &mut prev) == 0 {
+                    old.push((sig, prev));
+                }
+            }
+        }
+        FinishingGuard { old }
+    }
+
+    /// Whether the user asked to stop while the profile was written.
+    pub fn interrupted(&self) -> bool {
+        FINISHING_SIGNALS.load(Ordering::SeqCst) > 0
+    }
+}
+
+impl Drop for FinishingGuard {
+    fn drop(&mut self) {
+        for (sig, prev) in &self.old {
+            // SAFETY: restores the handler saved at install.
+            unsafe {
+                libc::sigaction(*sig, prev, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_interrupt_while_finishing_is_noted_not_fatal() {
+        let current = || unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut sa);
+            sa.sa_sigaction
+        };
+        let before = current();
+        let guard = FinishingGuard::install();
+        assert!(!guard.interrupted());
+        // SIGHUP, not SIGINT: the test harness and a terminal never send it here.
+        unsafe {
+            libc::raise(libc::SIGHUP);
+        }
+        assert!(guard.interrupted(), "the process is still alive and knows");
+        drop(guard);
+        assert_eq!(current(), before, "the previous handler is back");
+    }
+}

@@ -52,7 +52,14 @@ pub fn can_record() -> bool {
 
 /// Compile `tests/workloads/threads.c` into `dir` with extra gcc flags.
 pub fn build_workload(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workloads/threads.c");
+    build_c(dir, "threads.c", name, flags)
+}
+
+/// Compile `tests/workloads/<source>` into `dir/<name>` with extra gcc flags.
+pub fn build_c(dir: &Path, source: &str, name: &str, flags: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workloads")
+        .join(source);
     let out = dir.join(name);
     let st = Command::new("gcc")
         .args(["-O2", "-g", "-pthread"])
