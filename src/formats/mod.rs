@@ -5,6 +5,7 @@
 //! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped,
 //! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
+pub mod chrome;
 pub mod folded;
 pub mod perf_data;
 pub mod perf_script;
@@ -28,6 +29,7 @@ pub enum Format {
     Folded,
     Speedscope,
     V8CpuProfile,
+    ChromeTrace,
 }
 
 impl Format {
@@ -39,6 +41,7 @@ impl Format {
             Format::Folded => "folded stacks",
             Format::Speedscope => "speedscope",
             Format::V8CpuProfile => "V8 cpuprofile",
+            Format::ChromeTrace => "Chrome trace",
         }
     }
 }
@@ -259,6 +262,10 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // Formats that embed speedscope-like or V8 content come first.
+        if chrome::sniff(trimmed) {
+            return Some(Format::ChromeTrace);
+        }
         if text.contains("speedscope")
             || (text.contains("\"shared\"") && text.contains("\"profiles\""))
         {
@@ -397,6 +404,7 @@ pub fn parse_visiting(
         Format::Folded => (folded::parse(data)?, visit),
         Format::Speedscope => (speedscope::parse(data)?, visit),
         Format::V8CpuProfile => (v8::parse(data)?, visit),
+        Format::ChromeTrace => (chrome::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -427,7 +435,7 @@ fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
     let format = detect(&data).ok_or_else(|| {
         Error::input(
             shown,
-            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope or V8 cpuprofile)",
+            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope, V8 cpuprofile or Chrome trace)",
         )
     })?;
     Ok((data, format))
