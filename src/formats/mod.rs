@@ -6,6 +6,7 @@
 //! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
 pub mod chrome;
+pub mod firefox;
 pub mod folded;
 pub mod perf_data;
 pub mod perf_script;
@@ -30,6 +31,7 @@ pub enum Format {
     Speedscope,
     V8CpuProfile,
     ChromeTrace,
+    Firefox,
 }
 
 impl Format {
@@ -42,6 +44,7 @@ impl Format {
             Format::Speedscope => "speedscope",
             Format::V8CpuProfile => "V8 cpuprofile",
             Format::ChromeTrace => "Chrome trace",
+            Format::Firefox => "Firefox profile",
         }
     }
 }
@@ -266,6 +269,9 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         if chrome::sniff(trimmed) {
             return Some(Format::ChromeTrace);
         }
+        if firefox::sniff(trimmed) {
+            return Some(Format::Firefox);
+        }
         if text.contains("speedscope")
             || (text.contains("\"shared\"") && text.contains("\"profiles\""))
         {
@@ -405,6 +411,7 @@ pub fn parse_visiting(
         Format::Speedscope => (speedscope::parse(data)?, visit),
         Format::V8CpuProfile => (v8::parse(data)?, visit),
         Format::ChromeTrace => (chrome::parse(data)?, visit),
+        Format::Firefox => (firefox::parse(data, opts)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -435,7 +442,7 @@ fn load_detected(path: &str, opts: &ReadOptions) -> Result<(Bytes, Format)> {
     let format = detect(&data).ok_or_else(|| {
         Error::input(
             shown,
-            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope, V8 cpuprofile or Chrome trace)",
+            "unrecognized profile format (expected pprof, perf.data, perf script, folded stacks, speedscope, V8 cpuprofile, Chrome trace or Firefox profile)",
         )
     })?;
     Ok((data, format))

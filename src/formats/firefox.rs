@@ -1,0 +1,757 @@
+//! Firefox Profiler JSON: the **processed** format (what profiler.firefox.com saves, and what
+//! samply writes, `--save-only` and `samply import`) and the **Gecko** format (what Firefox
+//! itself emits, also inside Firefox DevTools' performance-panel exports, under `profile`).
+//!
+//! Both describe per thread a stack table (prefix stack, frame), a frame table and a sample
+//! list; they differ in layout:
+//! - processed: tables as struct-of-arrays (`{"length", "prefix": [...], "frame": [...]}`),
+//!   frames → `funcTable` → names in `stringArray` (per thread before version 56, then
+//!   `shared.stringArray`); since version 60 the tables live in `shared`, since 66 stacks give
+//!   a `prefixOffset`; native frames carry a lib-relative `address` and reach their library
+//!   through `funcTable.resource` → `resourceTable.lib` (version 70: `frameTable.lib`);
+//!   samples may carry a `weight` (`weightType` `samples`, `tracing-ms` or `bytes`);
+//! - Gecko: tables as `{"schema": {column: index}, "data": [[row], ...]}`, frame names (or
+//!   absolute hex addresses) in the thread's `stringTable`, libraries with their load
+//!   address range, child processes nested under `processes`.
+//!
+//! Unsymbolicated frames (samply's output: function names are hex addresses, with a `libs`
+//! table giving each library's path and build id) are symbolized here with profdiff's own
+//! symbolizer, as the Firefox Profiler does when it loads such a profile: an ELF library's
+//! relative address is relative to its first `PT_LOAD` segment, `--symfs` folders are
+//! searched, and the build id must match. What cannot be resolved stays an unknown frame
+//! `[lib+0xaddress]`. Kernel frames stay unresolved (no kernel image is known).
+//!
+//! Every thread's stacks get a root frame naming the thread (samply names every main thread
+//! `GeckoMain`: there the process name is used).
+
+use crate::error::ParseError;
+use crate::formats::folded::MAX_DEPTH;
+use crate::formats::ReadOptions;
+use crate::model::{
+    Function, Line, Location, LocationId, Mapping, Profile, ProfileBuilder, ValueType,
+};
+use crate::symbolize::{Frame, ModuleKey, Symbolizer, SymbolizerOptions, Unavailable};
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
+
+/// True when the start of a JSON text looks like a Firefox Profiler or DevTools profile.
+pub fn sniff(text: &str) -> bool {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if !t.starts_with('{') {
+        return false;
+    }
+    let processed = t.contains("\"preprocessedProfileVersion\"");
+    let gecko = t.contains("\"meta\"")
+        && (t.contains("\"stackwalk\"") || t.contains("\"startTime\""))
+        && t.contains("\"threads\"");
+    // DevTools exports begin with their own fields (often a long marker list) before the
+    // embedded profile: recognized by their `systemHost` or their leading fields.
+    let devtools = t.contains("\"systemHost\"")
+        || (t.starts_with("{\"label\"") && t.contains("\"duration\"") && t.contains("\"markers\""));
+    processed || gecko || devtools
+}
+
+/// Parse a Firefox Profiler / Gecko / DevTools profile, symbolizing native frames.
+pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
+    let root: Value = serde_json::from_slice(data)
+        .map_err(|e| ParseError::new(format!("not a valid Firefox profile JSON file: {e}")))?;
+    // DevTools exports wrap a Gecko profile.
+    let profile = match root.get("profile") {
+        Some(p) if p.get("threads").is_some() => p,
+        _ => &root,
+    };
+    if !profile.get("threads").is_some_and(Value::is_array) {
+        return Err(ParseError::new(
+            "not a Firefox profile: no \"threads\" list (a Firefox DevTools export without an embedded profile?)",
+        ));
+    }
+    let mut reader = Reader::default();
+    reader.read_profile(profile, 0)?;
+    if reader.threads.iter().all(|t| t.samples.is_empty()) {
+        return Err(ParseError::new("the profile's threads hold no samples"));
+    }
+    let symbols = symbolize(&reader, opts);
+    reader.build(&symbols)
+}
+
+/// A library: path, debug name, build id and (Gecko) load range.
+#[derive(Default)]
+struct Lib {
+    path: String,
+    build_id: Option<Vec<u8>>,
+    /// Breakpad debug id: for ELF, the build id's first 16 bytes with the GUID fields swapped.
+    breakpad_prefix: Option<Vec<u8>>,
+    start: u64,
+    end: u64,
+    offset: u64,
+}
+
+/// A frame: a name (with file and line when known), or a native address in a library.
+#[derive(Clone)]
+enum FrameData {
+    Named {
+        name: String,
+        file: String,
+        line: i64,
+    },
+    Native {
+        lib: usize,
+        address: u64,
+    },
+}
+
+/// One thread, normalized.
+struct Thread {
+    root: String,
+    /// (prefix stack, frame) per stack.
+    stacks: Vec<(Option<usize>, usize)>,
+    frames: Vec<FrameData>,
+    /// Weight per stack.
+    samples: FxHashMap<usize, f64>,
+    /// Time span of the samples in ms.
+    span: f64,
+}
+
+/// A table in either layout: struct-of-arrays (processed) or schema + rows (Gecko).
+enum Table<'a> {
+    Columns(&'a Map<String, Value>),
+    Rows {
+        schema: &'a Map<String, Value>,
+        data: &'a [Value],
+    },
+}
+
+impl<'a> Table<'a> {
+    fn of(v: Option<&'a Value>, what: &str) -> Result<Table<'a>, ParseError> {
+        let o = v
+            .and_then(Value::as_object)
+            .ok_or_else(|| ParseError::new(format!("the profile has no {what}")))?;
+        match (o.get("schema").and_then(Value::as_object), o.get("data")) {
+            (Some(schema), Some(Value::Array(data))) => Ok(Table::Rows { schema, data }),
+            _ => Ok(Table::Columns(o)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Table::Rows { data, .. } => data.len(),
+            Table::Columns(o) => match o.get("length").and_then(Value::as_u64) {
+                Some(n) => n as usize,
+                None => o
+                    .values()
+                    .filter_map(Value::as_array)
+                    .map(Vec::len)
+                    .max()
+                    .unwrap_or(0),
+            },
+        }
+    }
+
+    fn has(&self, col: &str) -> bool {
+        match self {
+            Table::Rows { schema, .. } => schema.contains_key(col),
+            Table::Columns(o) => o.get(col).is_some_and(Value::is_array),
+        }
+    }
+
+    /// The cell, None when missing or null.
+    fn get(&self, col: &str, i: usize) -> Option<&'a Value> {
+        let v = match self {
+            Table::Rows { schema, data } => {
+                let c = schema.get(col)?.as_u64()? as usize;
+                data.get(i)?.as_array()?.get(c)?
+            }
+            Table::Columns(o) => o.get(col)?.as_array()?.get(i)?,
+        };
+        (!v.is_null()).then_some(v)
+    }
+
+    fn int(&self, col: &str, i: usize) -> Option<i64> {
+        self.get(col, i)?.as_i64()
+    }
+
+    fn index(&self, col: &str, i: usize) -> Option<usize> {
+        self.int(col, i).filter(|&x| x >= 0).map(|x| x as usize)
+    }
+}
+
+fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+    let a = v?.as_array()?;
+    Some(
+        a.iter()
+            .map(|s| s.as_str().unwrap_or("").to_string())
+            .collect(),
+    )
+}
+
+fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || s.is_empty() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The ELF build id prefix a Breakpad id stands for: its GUID's first three fields are
+/// stored little-endian.
+fn breakpad_to_build_id(id: &str) -> Option<Vec<u8>> {
+    let mut b = hex_bytes(id.get(..32)?)?;
+    b[0..4].reverse();
+    b[4..6].reverse();
+    b[6..8].reverse();
+    Some(b)
+}
+
+fn parse_lib(v: &Value) -> Lib {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let path = [s("path"), s("name")]
+        .into_iter()
+        .find(|p| !p.is_empty())
+        .unwrap_or_default();
+    Lib {
+        path,
+        build_id: hex_bytes(&s("codeId").to_ascii_lowercase()),
+        breakpad_prefix: breakpad_to_build_id(&s("breakpadId")),
+        start: n("start"),
+        end: n("end"),
+        offset: n("offset"),
+    }
+}
+
+/// Parse `0x…` as an address.
+fn hex_address(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+}
+
+/// Split a Gecko frame location `name (file:line:col)` into its parts.
+fn split_location(loc: &str) -> (String, String, i64) {
+    if let (Some(open), true) = (loc.rfind(" ("), loc.ends_with(')')) {
+        let inner = &loc[open + 2..loc.len() - 1];
+        if inner.contains("://") || inner.contains('/') {
+            let mut parts: Vec<&str> = inner.rsplitn(3, ':').collect();
+            parts.reverse();
+            let nums: Vec<Option<i64>> = parts.iter().map(|p| p.parse().ok()).collect();
+            let (file, line) = match (parts.len(), nums.as_slice()) {
+                (3, [_, Some(l), Some(_)]) => (parts[0].to_string(), *l),
+                (n, [.., Some(l)]) if n >= 2 => (parts[..n - 1].join(":"), *l),
+                _ => (inner.to_string(), 0),
+            };
+            return (loc[..open].to_string(), file, line);
+        }
+    }
+    (loc.to_string(), String::new(), 0)
+}
+
+#[derive(Default)]
+struct Reader {
+    libs: Vec<Lib>,
+    threads: Vec<Thread>,
+    /// Weight type of the samples (`samples`, `tracing-ms`, `bytes`).
+    weight_type: Option<String>,
+    null_stacks: u64,
+}
+
+impl Reader {
+    /// Read a profile's threads, and those of its child processes (Gecko).
+    fn read_profile(&mut self, p: &Value, depth: usize) -> Result<(), ParseError> {
+        if depth > 16 {
+            return Err(ParseError::new("processes nested more than 16 deep"));
+        }
+        let lib_base = self.libs.len();
+        let libs = match p.get("libs") {
+            // Old Gecko profiles store the libs as a JSON string.
+            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+            Some(v) => v.clone(),
+            None => Value::Null,
+        };
+        if let Some(a) = libs.as_array() {
+            self.libs.extend(a.iter().map(parse_lib));
+        }
+        let shared = p.get("shared");
+        for (i, t) in p["threads"].as_array().into_iter().flatten().enumerate() {
+            let parsed;
+            let t = match t {
+                Value::String(s) => {
+                    parsed = serde_json::from_str::<Value>(s).map_err(|e| {
+                        ParseError::new(format!("thread {i} is a string but not JSON: {e}"))
+                    })?;
+                    &parsed
+                }
+                t => t,
+            };
+            // Old Gecko profiles embed child processes' whole profiles as thread strings.
+            if t.get("threads").is_some() {
+                self.read_profile(t, depth + 1)?;
+                continue;
+            }
+            let thread = if t.pointer("/samples/schema").is_some() {
+                self.gecko_thread(t, lib_base)?
+            } else {
+                self.processed_thread(t, shared, lib_base)?
+            };
+            self.threads.push(thread);
+        }
+        for child in p
+            .get("processes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let parsed;
+            let child = match child {
+                Value::String(s) => {
+                    parsed = serde_json::from_str::<Value>(s).map_err(|e| {
+                        ParseError::new(format!("a child process is a string but not JSON: {e}"))
+                    })?;
+                    &parsed
+                }
+                c => c,
+            };
+            if child.get("threads").is_some() {
+                self.read_profile(child, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn root_name(t: &Value, i: usize) -> String {
+        let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+        let process = t.get("processName").and_then(Value::as_str).unwrap_or("");
+        match (name, process) {
+            ("GeckoMain", p) if !p.is_empty() => p.to_string(),
+            ("", "") => format!("thread {i}"),
+            ("", p) => p.to_string(),
+            (n, _) => n.to_string(),
+        }
+    }
+
+    fn processed_thread(
+        &mut self,
+        t: &Value,
+        shared: Option<&Value>,
+        lib_base: usize,
+    ) -> Result<Thread, ParseError> {
+        // Tables per thread before version 60, in `shared` since.
+        let table = |name: &str| t.get(name).or_else(|| shared.and_then(|s| s.get(name)));
+        let strings = strings(t.get("stringArray"))
+            .or_else(|| strings(t.get("stringTable")))
+            .or_else(|| strings(shared.and_then(|s| s.get("stringArray"))))
+            .ok_or_else(|| ParseError::new("a thread has no string table"))?;
+        let string = |i: Option<usize>| i.and_then(|i| strings.get(i)).cloned();
+        let stacks = Table::of(table("stackTable"), "stackTable")?;
+        let frames = Table::of(table("frameTable"), "frameTable")?;
+        let funcs = Table::of(table("funcTable"), "funcTable")?;
+        let resources = Table::of(table("resourceTable"), "resourceTable").ok();
+        let sources = table("sources").and_then(|s| Table::of(Some(s), "sources").ok());
+        let libs = t.get("libs").and_then(Value::as_array);
+        // Libraries of a thread (old processed files) come after the profile's.
+        let thread_lib_base = self.libs.len();
+        if let Some(l) = libs {
+            self.libs.extend(l.iter().map(parse_lib));
+        }
+        let lib_base = if libs.is_some() {
+            thread_lib_base
+        } else {
+            lib_base
+        };
+
+        let mut frame_data = Vec::with_capacity(frames.len());
+        for f in 0..frames.len() {
+            let func = frames.index("func", f);
+            let name = func
+                .and_then(|u| string(funcs.index("name", u)))
+                .unwrap_or_else(|| "(unknown)".into());
+            let lib = if frames.has("lib") {
+                frames.index("lib", f)
+            } else {
+                let res = func.and_then(|u| funcs.index("resource", u));
+                res.and_then(|r| resources.as_ref()?.index("lib", r))
+            };
+            let address = frames.int("address", f).filter(|&a| a >= 0);
+            let unsymbolicated = hex_address(&name).is_some();
+            frame_data.push(match (lib, address) {
+                (Some(l), Some(a)) if unsymbolicated => FrameData::Native {
+                    lib: lib_base + l,
+                    address: a as u64,
+                },
+                _ => {
+                    let file = func
+                        .and_then(|u| {
+                            string(funcs.index("fileName", u)).or_else(|| {
+                                let s = funcs.index("source", u)?;
+                                string(sources.as_ref()?.index("filename", s))
+                            })
+                        })
+                        .unwrap_or_default();
+                    let line = frames
+                        .int("line", f)
+                        .or_else(|| func.and_then(|u| funcs.int("lineNumber", u)))
+                        .unwrap_or(0);
+                    FrameData::Named { name, file, line }
+                }
+            });
+        }
+        let stack_rows = Self::stack_rows(&stacks)?;
+        let samples = Table::of(t.get("samples"), "samples table")?;
+        let wt = t
+            .pointer("/samples/weightType")
+            .and_then(Value::as_str)
+            .unwrap_or("samples")
+            .to_string();
+        self.check_weight_type(&wt)?;
+        let (weights, span) = self.sample_weights(&samples, stack_rows.len())?;
+        Ok(Thread {
+            root: Self::root_name(t, self.threads.len()),
+            stacks: stack_rows,
+            frames: frame_data,
+            samples: weights,
+            span,
+        })
+    }
+
+    fn check_weight_type(&mut self, wt: &str) -> Result<(), ParseError> {
+        if !matches!(wt, "samples" | "tracing-ms" | "bytes") {
+            return Err(ParseError::new(format!(
+                "unknown sample weight type {wt:?} (expected samples, tracing-ms or bytes)"
+            )));
+        }
+        match &self.weight_type {
+            Some(w) if w != wt => Err(ParseError::new(format!(
+                "threads weigh their samples differently ({w} and {wt})"
+            ))),
+            _ => {
+                self.weight_type = Some(wt.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// (prefix, frame) per stack: `prefix` or (version 66) `prefixOffset`.
+    fn stack_rows(stacks: &Table) -> Result<Vec<(Option<usize>, usize)>, ParseError> {
+        let n = stacks.len();
+        let offsets = stacks.has("prefixOffset");
+        (0..n)
+            .map(|i| {
+                let prefix = if offsets {
+                    match stacks.int("prefixOffset", i) {
+                        Some(k) if k > 0 && k as usize <= i => Some(i - k as usize),
+                        _ => None,
+                    }
+                } else {
+                    stacks.index("prefix", i)
+                };
+                let frame = stacks
+                    .index("frame", i)
+                    .ok_or_else(|| ParseError::new(format!("stack {i} has no frame")))?;
+                Ok((prefix, frame))
+            })
+            .collect()
+    }
+
+    /// Weight per stack, and the samples' time span (ms).
+    fn sample_weights(
+        &mut self,
+        samples: &Table,
+        nstacks: usize,
+    ) -> Result<(FxHashMap<usize, f64>, f64), ParseError> {
+        let mut w: FxHashMap<usize, f64> = FxHashMap::default();
+        let (mut t, mut first, mut last) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+        let deltas = samples.has("timeDeltas");
+        for i in 0..samples.len() {
+            let time = if deltas {
+                t += samples
+                    .get("timeDeltas", i)
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
+                Some(t)
+            } else {
+                samples.get("time", i).and_then(Value::as_f64)
+            };
+            if let Some(time) = time {
+                first = first.min(time);
+                last = last.max(time);
+            }
+            let Some(stack) = samples.index("stack", i) else {
+                self.null_stacks += 1;
+                continue;
+            };
+            if stack >= nstacks {
+                return Err(ParseError::new(format!(
+                    "sample {i} names stack {stack}, but there are {nstacks} stacks"
+                )));
+            }
+            let weight = samples
+                .get("weight", i)
+                .and_then(Value::as_f64)
+                .unwrap_or(1.0);
+            if !weight.is_finite() || weight < 0.0 {
+                return Err(ParseError::new(format!("sample {i} has weight {weight}")));
+            }
+            *w.entry(stack).or_insert(0.0) += weight;
+        }
+        Ok((w, if last > first { last - first } else { 0.0 }))
+    }
+
+    fn gecko_thread(&mut self, t: &Value, lib_base: usize) -> Result<Thread, ParseError> {
+        let strings = strings(t.get("stringTable"))
+            .ok_or_else(|| ParseError::new("a Gecko thread has no stringTable"))?;
+        let stacks = Table::of(t.get("stackTable"), "stackTable")?;
+        let frames = Table::of(t.get("frameTable"), "frameTable")?;
+        let libs = &self.libs[lib_base..];
+        let mut frame_data = Vec::with_capacity(frames.len());
+        for f in 0..frames.len() {
+            let loc = frames
+                .index("location", f)
+                .and_then(|i| strings.get(i))
+                .map_or("(unknown)", String::as_str);
+            let native = hex_address(loc).and_then(|a| {
+                let l = libs.iter().position(|l| l.start <= a && a < l.end)?;
+                Some(FrameData::Native {
+                    lib: lib_base + l,
+                    address: a - libs[l].start + libs[l].offset,
+                })
+            });
+            frame_data.push(native.unwrap_or_else(|| {
+                let (name, file, line) = split_location(loc);
+                let line = frames.int("line", f).unwrap_or(line);
+                FrameData::Named { name, file, line }
+            }));
+        }
+        let stack_rows = Self::stack_rows(&stacks)?;
+        let samples = Table::of(t.get("samples"), "samples table")?;
+        self.check_weight_type("samples")?;
+        let (weights, span) = self.sample_weights(&samples, stack_rows.len())?;
+        Ok(Thread {
+            root: Self::root_name(t, self.threads.len()),
+            stacks: stack_rows,
+            frames: frame_data,
+            samples: weights,
+            span,
+        })
+    }
+
+    /// Assemble the profile.
+    fn build(self, symbols: &Symbols) -> Result<Profile, ParseError> {
+        let wt = self.weight_type.as_deref().unwrap_or("samples");
+        let (vt, scale) = match wt {
+            "tracing-ms" => (ValueType::new("wall", "nanoseconds"), 1e6),
+            "bytes" => (ValueType::new("space", "bytes"), 1.0),
+            _ => (ValueType::samples(), 1.0),
+        };
+        let mut b = ProfileBuilder::new(vec![vt]);
+        let mut maps: FxHashMap<usize, u32> = FxHashMap::default();
+        let mut truncated = 0u64;
+        let mut span = 0f64;
+        for t in &self.threads {
+            let root = b.frame(&t.root);
+            let mut locs: Vec<Option<LocationId>> = vec![None; t.frames.len()];
+            let mut entries: Vec<(&usize, &f64)> = t.samples.iter().collect();
+            entries.sort_unstable_by_key(|e| *e.0);
+            for (&leaf, &weight) in entries {
+                let mut stack = Vec::new();
+                let mut s = Some(leaf);
+                let mut steps = 0;
+                while let Some(i) = s {
+                    steps += 1;
+                    if steps > t.stacks.len() {
+                        return Err(ParseError::new(format!(
+                            "stack {i}'s prefixes form a cycle"
+                        )));
+                    }
+                    let (prefix, frame) = t.stacks[i];
+                    if stack.len() < MAX_DEPTH {
+                        let fd = t.frames.get(frame).ok_or_else(|| {
+                            ParseError::new(format!("stack {i} names missing frame {frame}"))
+                        })?;
+                        let loc = match locs[frame] {
+                            Some(l) => l,
+                            None => {
+                                let l = self.location(&mut b, &mut maps, fd, symbols);
+                                locs[frame] = Some(l);
+                                l
+                            }
+                        };
+                        stack.push(loc);
+                    } else if steps == MAX_DEPTH + 1 {
+                        truncated += 1;
+                    }
+                    s = prefix;
+                }
+                stack.push(root);
+                let v = (weight * scale).round();
+                if v >= 1.0 {
+                    b.add_sample(&stack, &[v.min(i64::MAX as f64) as i64]);
+                }
+            }
+            span = span.max(t.span);
+        }
+        if b.profile().samples.is_empty() {
+            return Err(ParseError::new("the profile's samples all weigh 0"));
+        }
+        let p = b.profile_mut();
+        p.duration_nanos = (span * 1e6).min(i64::MAX as f64) as i64;
+        p.quality.truncated_stacks = truncated;
+        for n in &symbols.notes {
+            if !p.quality.notes.contains(n) {
+                p.quality.notes.push(n.clone());
+            }
+        }
+        if self.null_stacks > 0 {
+            p.quality.notes.push(format!(
+                "{} samples without a stack (skipped)",
+                self.null_stacks
+            ));
+        }
+        p.metadata.insert("tool".into(), "Firefox Profiler".into());
+        Ok(b.finish())
+    }
+
+    fn location(
+        &self,
+        b: &mut ProfileBuilder,
+        maps: &mut FxHashMap<usize, u32>,
+        fd: &FrameData,
+        symbols: &Symbols,
+    ) -> LocationId {
+        match fd {
+            FrameData::Named { name, file, line } => {
+                let f = b.function(Function {
+                    name: name.clone(),
+                    system_name: name.clone(),
+                    filename: file.clone(),
+                    start_line: 0,
+                });
+                b.location(Location {
+                    lines: vec![Line {
+                        function: f,
+                        line: *line,
+                        column: 0,
+                    }],
+                    ..Default::default()
+                })
+            }
+            FrameData::Native { lib, address } => {
+                let l = &self.libs[*lib];
+                let mapping = *maps.entry(*lib).or_insert_with(|| {
+                    b.mapping(Mapping {
+                        file: l.path.clone(),
+                        build_id: l
+                            .build_id
+                            .as_deref()
+                            .map(crate::symbolize::elf::hex)
+                            .unwrap_or_default(),
+                        limit: u64::MAX,
+                        has_functions: true,
+                        ..Default::default()
+                    })
+                });
+                let frames = symbols
+                    .found
+                    .get(&(*lib, *address))
+                    .map_or(&[][..], Vec::as_slice);
+                let lines = frames
+                    .iter()
+                    .map(|fr| Line {
+                        function: b.function(Function {
+                            name: fr.function.clone(),
+                            system_name: fr.system_name.clone(),
+                            filename: fr.file.clone().unwrap_or_default(),
+                            start_line: 0,
+                        }),
+                        line: fr.line as i64,
+                        column: fr.column as i64,
+                    })
+                    .collect();
+                b.location(Location {
+                    mapping: Some(mapping),
+                    address: *address,
+                    lines,
+                    is_folded: false,
+                })
+            }
+        }
+    }
+}
+
+/// Symbolization results: frames (innermost first) per (lib, relative address).
+#[derive(Default)]
+struct Symbols {
+    found: FxHashMap<(usize, u64), Vec<Frame>>,
+    notes: Vec<String>,
+}
+
+/// Symbolize every native frame, library by library.
+fn symbolize(r: &Reader, opts: &ReadOptions) -> Symbols {
+    let mut wanted: FxHashMap<usize, Vec<u64>> = FxHashMap::default();
+    for t in &r.threads {
+        for f in &t.frames {
+            if let FrameData::Native { lib, address } = f {
+                wanted.entry(*lib).or_default().push(*address);
+            }
+        }
+    }
+    let mut out = Symbols::default();
+    if wanted.is_empty() {
+        return out;
+    }
+    let sym = Symbolizer::new(SymbolizerOptions {
+        search_paths: opts.symfs.clone(),
+        debug_info: opts.debug_info,
+        line_info: opts.line_info,
+        perf_map_dir: None,
+        ..Default::default()
+    });
+    let mut libs: Vec<(usize, Vec<u64>)> = wanted.into_iter().collect();
+    libs.sort_unstable_by_key(|l| l.0);
+    for (lib, mut addrs) in libs {
+        addrs.sort_unstable();
+        addrs.dedup();
+        let l = &r.libs[lib];
+        if !crate::symbolize::is_symbolizable(&l.path) {
+            continue;
+        }
+        let key = ModuleKey {
+            path: l.path.clone(),
+            build_id: l.build_id.clone(),
+        };
+        let module = match sym.module(&key) {
+            Ok(m) => m,
+            Err(e) => {
+                let why = match e {
+                    Unavailable::Missing => "binary not found (use --symfs)".to_string(),
+                    Unavailable::BuildIdMismatch { found, recorded } => format!(
+                        "the binary found has build id {found}, the profile's is {recorded}"
+                    ),
+                    Unavailable::Unreadable(e) => format!("unreadable: {e}"),
+                };
+                out.notes.push(format!("{}: not symbolized: {why}", l.path));
+                continue;
+            }
+        };
+        if l.build_id.is_none() {
+            // Only a Breakpad id: its first 16 bytes must begin the file's build id.
+            let found = module.image().build_id.clone().unwrap_or_default();
+            if let Some(want) = &l.breakpad_prefix {
+                if !found.starts_with(want) {
+                    out.notes.push(format!(
+                        "{}: build id differs from the profile's (not symbolized)",
+                        l.path
+                    ));
+                    continue;
+                }
+            }
+        }
+        // Relative addresses count from the first PT_LOAD segment's address.
+        let base = module.image().vaddr_of_offset(0).unwrap_or(0);
+        let vaddrs: Vec<u64> = addrs.iter().map(|a| a + base).collect();
+        for (a, frames) in addrs.iter().zip(module.symbolize_vaddrs(&vaddrs)) {
+            if !frames.is_empty() {
+                out.found.insert((lib, *a), frames);
+            }
+        }
+    }
+    out
+}
