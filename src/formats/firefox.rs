@@ -390,7 +390,21 @@ impl Reader {
                         .int("line", f)
                         .or_else(|| func.and_then(|u| funcs.int("lineNumber", u)))
                         .unwrap_or(0);
-                    FrameData::Named { name, file, line }
+                    let is_js = func
+                        .and_then(|u| funcs.get("isJS", u))
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    if is_js && file.is_empty() {
+                        // Old processed files keep a JS function's location in its name.
+                        let (name, file, l) = split_location(&name);
+                        FrameData::Named {
+                            name,
+                            file,
+                            line: if line == 0 { l } else { line },
+                        }
+                    } else {
+                        FrameData::Named { name, file, line }
+                    }
                 }
             });
         }
@@ -754,4 +768,145 @@ fn symbolize(r: &Reader, opts: &ReadOptions) -> Symbols {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::folded::fold;
+
+    fn read(t: &str) -> Result<Profile, ParseError> {
+        let p = parse(t.as_bytes(), &ReadOptions::default())?;
+        p.validate().map_err(ParseError)?;
+        Ok(p)
+    }
+
+    /// Version 66 layout: shared tables, `prefixOffset`, shared strings, `timeDeltas`,
+    /// weights and a sample without a stack.
+    const PROCESSED_V66: &str = r#"{"meta":{"preprocessedProfileVersion":66,"interval":1},
+      "libs":[],
+      "shared":{"stringArray":["main","work","leaf","a.c"],
+        "stackTable":{"length":3,"prefixOffset":[0,1,1],"frame":[0,1,2]},
+        "frameTable":{"length":3,"func":[0,1,2],"address":[-1,-1,-1],"line":[null,7,null]},
+        "funcTable":{"length":3,"name":[0,1,2],"resource":[-1,-1,-1],"source":[0,null,null]},
+        "sources":{"length":1,"filename":[3]},
+        "resourceTable":{"length":0,"lib":[],"name":[]}},
+      "threads":[{"name":"GeckoMain","processName":"app","pid":"1","tid":1,
+        "samples":{"length":4,"weightType":"samples","stack":[2,1,null,2],"timeDeltas":[0,1,1,1],"weight":[3,1,1,null]}}]}"#;
+
+    #[test]
+    fn reads_processed_v66() {
+        let p = read(PROCESSED_V66).unwrap();
+        // Stack 2's prefix is 2 - 1 = 1 (work), whose prefix is 0 (main).
+        assert_eq!(
+            fold(&p, 0),
+            vec![
+                ("app;main;work".to_string(), 1),
+                ("app;main;work;leaf".to_string(), 4)
+            ]
+        );
+        assert!(p
+            .quality
+            .notes
+            .iter()
+            .any(|n| n.contains("1 samples without a stack")));
+        let main = p.functions.iter().find(|f| f.name == "main").unwrap();
+        assert_eq!(main.filename, "a.c");
+        assert_eq!(p.duration_nanos, 3_000_000);
+    }
+
+    #[test]
+    fn tracing_weights_are_time() {
+        let t = PROCESSED_V66
+            .replace(
+                "\"weightType\":\"samples\"",
+                "\"weightType\":\"tracing-ms\"",
+            )
+            .replace("[3,1,1,null]", "[0.5,1,1,2]");
+        let p = read(&t).unwrap();
+        assert_eq!(p.sample_types[0], ValueType::new("wall", "nanoseconds"));
+        assert_eq!(
+            fold(&p, 0),
+            vec![
+                ("app;main;work".to_string(), 1_000_000),
+                ("app;main;work;leaf".to_string(), 2_500_000)
+            ]
+        );
+    }
+
+    /// The Gecko layout: schema + rows, strings per thread, absolute addresses in libs.
+    const GECKO: &str = r#"{"meta":{"version":24,"startTime":0,"stackwalk":1,"interval":1},
+      "libs":[{"name":"libx.so","path":"/nonexistent/libx.so","start":4096,"end":8192,"offset":0,"breakpadId":"00"}],
+      "threads":[{"name":"Worker","stringTable":["root","0x1010","js (https://a/b.js:12:3)"],
+        "stackTable":{"schema":{"prefix":0,"frame":1},"data":[[null,0],[0,1],[0,2]]},
+        "frameTable":{"schema":{"location":0,"line":1},"data":[[0],[1],[2]]},
+        "samples":{"schema":{"stack":0,"time":1},"data":[[1,0],[1,1],[2,2]]}}]}"#;
+
+    #[test]
+    fn reads_gecko_rows_and_native_frames() {
+        let p = read(GECKO).unwrap();
+        assert_eq!(
+            fold(&p, 0),
+            vec![
+                ("Worker;root;[libx.so+0x10]".to_string(), 2),
+                ("Worker;root;js".to_string(), 1)
+            ]
+        );
+        let js = p.functions.iter().find(|f| f.name == "js").unwrap();
+        assert_eq!(js.filename, "https://a/b.js");
+        assert!(p
+            .quality
+            .notes
+            .iter()
+            .any(|n| n.contains("binary not found")));
+    }
+
+    #[test]
+    fn location_strings_split_like_the_profiler() {
+        assert_eq!(
+            split_location("f (https://x/y.js:10:2)"),
+            ("f".into(), "https://x/y.js".into(), 10)
+        );
+        assert_eq!(
+            split_location("g/< (resource://a.js -> resource://b.js:107)"),
+            (
+                "g/<".into(),
+                "resource://a.js -> resource://b.js".into(),
+                107
+            )
+        );
+        assert_eq!(
+            split_location("nsFoo::Bar (inlined)"),
+            ("nsFoo::Bar (inlined)".into(), String::new(), 0)
+        );
+    }
+
+    #[test]
+    fn breakpad_ids_give_the_build_id_prefix() {
+        // samply's libc: codeId 93ac61ec5a8eb139..., breakpadId EC61AC938E5A39B1...0
+        let b = breakpad_to_build_id("EC61AC938E5A39B16F9FBD350E3169A50").unwrap();
+        assert_eq!(
+            crate::symbolize::elf::hex(&b),
+            "93ac61ec5a8eb1396f9fbd350e3169a5"
+        );
+    }
+
+    #[test]
+    fn bad_inputs_are_one_line_errors() {
+        let err = |t: &str| read(t).unwrap_err().0;
+        assert!(err("{\"meta\":{}}").contains("no \"threads\" list"));
+        assert!(err("{\"meta\":").contains("not a valid Firefox profile"));
+        assert!(
+            err(&PROCESSED_V66.replace("[2,1,null,2]", "[9,1,null,2]")).contains("names stack 9")
+        );
+        assert!(
+            err(&PROCESSED_V66.replace("\"samples\",\"stack\"", "\"cycles\",\"stack\""))
+                .contains("unknown sample weight type")
+        );
+        assert!(err(&PROCESSED_V66.replace("[3,1,1,null]", "[0,0,0,0]")).contains("weigh 0"));
+        // A prefix cycle in a (pre-66) prefix column.
+        let cyc = PROCESSED_V66.replace("\"prefixOffset\":[0,1,1]", "\"prefix\":[2,0,1]");
+        assert!(err(&cyc).contains("cycle"));
+        assert!(err(&GECKO.replace("\"stringTable\"", "\"strings\"")).contains("no stringTable"));
+    }
 }
