@@ -33,22 +33,27 @@ use serde_json::Value;
 pub fn sniff(text: &str) -> bool {
     let t = text.trim_start_matches('\u{feff}').trim_start();
     if t.starts_with('{') {
-        return t.contains("\"traceEvents\"");
+        // DevTools saves `{"metadata": {...}, "traceEvents": [...]}`; its metadata can be
+        // longer than the detection window.
+        return t.contains("\"traceEvents\"") || t.starts_with("{\"metadata\"");
     }
-    // Array form: the first element is an event with a phase.
-    t.starts_with('[') && {
-        let first = t[1..].trim_start();
-        first.starts_with('{')
-            && first
-                .split('}')
-                .next()
-                .is_some_and(|e| e.contains("\"ph\""))
+    // Array form: events with a phase and a process or time.
+    let Some(rest) = t.strip_prefix('[') else {
+        return false;
+    };
+    let mut cut = rest.len().min(4096);
+    while !rest.is_char_boundary(cut) {
+        cut -= 1;
     }
+    let head = &rest[..cut];
+    rest.trim_start().starts_with('{')
+        && head.contains("\"ph\"")
+        && (head.contains("\"pid\"") || head.contains("\"ts\""))
 }
 
 /// Parse a trace-event file.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
-    let root = parse_permissive(data)?;
+    let (root, repaired) = parse_permissive(data)?;
     let (events, samples, frames) = match root {
         Value::Array(events) => (events, None, None),
         Value::Object(mut o) => match o.remove("traceEvents") {
@@ -75,16 +80,22 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         duration_profile(&events, &names)?
     };
     p.metadata.insert("tool".into(), "Chrome trace".into());
+    if repaired {
+        p.quality.notes.push(
+            "the file ends without its closing ']' (cut off?): read up to its last whole event"
+                .into(),
+        );
+    }
     Ok(p)
 }
 
 /// JSON, forgiving a trace array cut off before its closing `]` (tracers that stop without
 /// finishing the file): trailing commas and whitespace go, the `]` is added, and if the cut
-/// was inside an event, the array ends after the last whole event.
-fn parse_permissive(data: &[u8]) -> Result<Value, ParseError> {
+/// was inside an event, the array ends after the last whole event. True when repaired.
+fn parse_permissive(data: &[u8]) -> Result<(Value, bool), ParseError> {
     let first = serde_json::from_slice::<Value>(data);
     let err = match first {
-        Ok(v) => return Ok(v),
+        Ok(v) => return Ok((v, false)),
         Err(e) => e,
     };
     let text = trim_ascii(data);
@@ -99,7 +110,7 @@ fn parse_permissive(data: &[u8]) -> Result<Value, ParseError> {
             }
             body.push(b']');
             if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                return Ok(v);
+                return Ok((v, true));
             }
             match memchr::memrchr(b'}', &text[..end.saturating_sub(1)]) {
                 Some(i) => end = i + 1,
@@ -737,6 +748,14 @@ mod tests {
         assert!(sniff(r#"{"traceEvents":[]}"#));
         assert!(sniff(r#"[{"pid":0,"tid":0,"ph":"B","name":"a","ts":0}"#));
         assert!(!sniff(r#"[{"name":"a"}]"#));
+        assert!(sniff(r#"[{"args":{"name":"x"},"ph":"M","pid":1,"tid":1}]"#));
+        assert!(sniff(r#"{"metadata":{"source":"DevTools"}"#));
+        // The 4 KiB window may end inside a multi-byte character.
+        let long = format!(
+            "[{{\"ph\":\"X\",\"pid\":1,\"name\":\"{}\"",
+            "é".repeat(3000)
+        );
+        assert!(sniff(&long));
         assert!(!sniff(r#"{"nodes":[],"samples":[]}"#));
     }
 
