@@ -144,6 +144,25 @@ fn trace_events_match_speedscope() {
 }
 
 #[test]
+fn hermes_nesting_is_hand_checked() {
+    let Some(fx) = common::fixtures() else { return };
+    // No speedscope snapshot for this file. [root] 0-14; beta 1-2; gamma and beta both begin
+    // at 4 (file order: gamma encloses beta), beta ends at 10, gamma at 13.
+    let path = fx.join("foreign/speedscope/trace-event/hermes-multiple-frames.json");
+    let got = stacks_without_root(path.to_str().unwrap(), 1000.0);
+    let want: BTreeMap<String, f64> = [
+        ("[root]", 4.0),
+        ("[root];beta", 1.0),
+        ("[root];gamma", 3.0),
+        ("[root];gamma;beta", 6.0),
+    ]
+    .iter()
+    .map(|(s, v)| (s.to_string(), *v))
+    .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn trace_events_that_enclose_no_time_are_refused() {
     let Some(fx) = common::fixtures() else { return };
     // speedscope shows an empty profile: the only E event closes a different name.

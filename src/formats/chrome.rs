@@ -10,7 +10,8 @@
 //!   `timeDeltas` µs since the previous sample (the first since the `Profile` event's
 //!   `startTime`). V8 may deliver samples out of order (negative deltas): samples are sorted by
 //!   time, as DevTools does, and each lasts until the next one; the last one until the
-//!   profile's `endTime` when given. Sample types `samples/count` and `wall/microseconds`.
+//!   profile's `endTime` when given, at most one median sampling interval. Sample types
+//!   `samples/count` and `wall/microseconds`.
 //! - **Duration events** (`B`/`E` pairs and complete `X` events), when there are no CPU
 //!   samples: a wall-time profile of what was open when, per thread, in nanoseconds. Broken
 //!   traces are tolerated as speedscope tolerates them: events are sorted by time, an `E`
@@ -215,6 +216,9 @@ impl CpuProfiles {
                 None => format!("{p}:{t}"),
             }
         };
+        // Profiles first: a trace is not always in time order, and a chunk may come before
+        // its Profile event in the file.
+        let mut chunks: Vec<&Value> = Vec::new();
         for e in events {
             let data = e.pointer("/args/data");
             match e.get("name").and_then(Value::as_str) {
@@ -230,14 +234,7 @@ impl CpuProfiles {
                     });
                     by_id.insert(id_of(e), i);
                 }
-                Some("ProfileChunk") => match by_id.get(&id_of(e)) {
-                    Some(&i) => {
-                        if let Some(d) = data {
-                            profiles[i].add_chunk(d)?;
-                        }
-                    }
-                    None => orphan_chunks += 1,
-                },
+                Some("ProfileChunk") => chunks.push(e),
                 Some("CpuProfile") => {
                     if let Some(cp) = data.and_then(|d| d.get("cpuProfile")) {
                         let mut p = CpuProfile {
@@ -251,6 +248,17 @@ impl CpuProfiles {
                     }
                 }
                 _ => {}
+            }
+        }
+        // Chunks in time order (stable: file order breaks ties): each chunk's first time
+        // delta continues from the previous chunk's last sample.
+        let ts = |e: &Value| e.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+        chunks.sort_by(|a, b| ts(a).total_cmp(&ts(b)));
+        for e in chunks {
+            match (by_id.get(&id_of(e)), e.pointer("/args/data")) {
+                (Some(&i), Some(d)) => profiles[i].add_chunk(d)?,
+                (Some(_), None) => {}
+                (None, _) => orphan_chunks += 1,
             }
         }
         if profiles.is_empty() && orphan_chunks > 0 {
@@ -413,6 +421,7 @@ impl CpuProfile {
         let mut hits: FxHashMap<i64, (i64, f64)> = FxHashMap::default();
         let mut missing = 0;
         let tl = self.timeline();
+        let last_len = self.last_sample_length(&tl);
         for (i, &(t, node)) in tl.iter().enumerate() {
             if !self.nodes.contains_key(&node) {
                 missing += 1;
@@ -420,13 +429,26 @@ impl CpuProfile {
             }
             let next = match tl.get(i + 1) {
                 Some(&(n, _)) => n,
-                None => self.end.filter(|&e| e > t).unwrap_or(t),
+                None => t + last_len,
             };
             let e = hits.entry(node).or_insert((0, 0.0));
             e.0 += 1;
             e.1 += next - t;
         }
         (hits, missing)
+    }
+
+    /// How long the last sample lasts: until the profile's end, but no longer than the
+    /// median sampling interval (a profile can end long after its last sample: that time was
+    /// not sampled).
+    fn last_sample_length(&self, tl: &[(f64, i64)]) -> f64 {
+        let Some(&(last, _)) = tl.last() else {
+            return 0.0;
+        };
+        let mut gaps: Vec<f64> = tl.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        gaps.sort_by(f64::total_cmp);
+        let median = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0);
+        self.end.map_or(0.0, |e| (e - last).clamp(0.0, median))
     }
 
     fn span(&self) -> f64 {
@@ -762,7 +784,8 @@ mod tests {
     #[test]
     fn chunked_cpu_profile_is_time_weighted_per_thread() {
         // Nodes arrive in two chunks; the third sample is delivered before the second
-        // (negative delta), so sorted times are 110, 115, 120, 140 and the end is 150.
+        // (negative delta), so sorted times are 110, 115, 120, 140; the end is 150, but the
+        // last sample lasts at most the median interval, 5.
         let t = r#"{"traceEvents":[
           {"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"CrRendererMain"}},
           {"ph":"P","name":"Profile","id":"0x1","pid":1,"tid":2,"ts":100,"args":{"data":{"startTime":100}}},
@@ -780,7 +803,7 @@ mod tests {
             fold(&p, 1),
             vec![
                 ("CrRendererMain;main".to_string(), 5 + 20),
-                ("CrRendererMain;main;busy".to_string(), 5 + 10),
+                ("CrRendererMain;main;busy".to_string(), 5 + 5),
             ]
         );
         assert_eq!(p.total(0), 4);
