@@ -164,3 +164,75 @@ fn samply_binaries_are_found_through_symfs() {
     let found = formats::read_path(json, &opts).unwrap();
     assert!(shares(&found)["spin_a"].0 > 5.0);
 }
+
+/// Older samply versions left kernel frames as hex addresses too: rewrite this recording's
+/// kernel functions (named by samply) to their addresses, and profdiff must name them as
+/// samply did, from `/proc/kallsyms`.
+#[test]
+fn kernel_addresses_are_named_like_samply_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_, _, json)) = record(dir.path(), false) else {
+        return;
+    };
+    let opts = ReadOptions::default();
+    let original = formats::load(json.to_str().unwrap(), &opts).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    let kernel_lib = v["libs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|l| l["path"] == "[kernel.kallsyms]");
+    let Some(kernel_lib) = kernel_lib else {
+        eprintln!("notice: skipping: no kernel frames in the recording");
+        return;
+    };
+    let mut rewritten = 0;
+    for t in v["threads"].as_array_mut().unwrap() {
+        let t = t.as_object_mut().unwrap();
+        let frames = t["frameTable"].clone();
+        let mut funcs = t["funcTable"].clone();
+        let resources = t["resourceTable"].clone();
+        let mut strings = t["stringArray"].as_array().unwrap().clone();
+        let mut frame_func = frames["func"].as_array().unwrap().clone();
+        for (i, f) in frames["func"].as_array().unwrap().iter().enumerate() {
+            let f = f.as_u64().unwrap() as usize;
+            let res = funcs["resource"][f].as_i64().unwrap_or(-1);
+            if res < 0 || resources["lib"][res as usize] != kernel_lib {
+                continue;
+            }
+            // A function of its own per kernel frame, named by the frame's address.
+            let addr = frames["address"][i].as_u64().unwrap();
+            let new = funcs["length"].as_u64().unwrap() as usize;
+            for col in funcs.as_object_mut().unwrap().values_mut() {
+                if let Some(a) = col.as_array_mut() {
+                    let copy = a[f].clone();
+                    a.push(copy);
+                }
+            }
+            funcs["length"] = new.saturating_add(1).into();
+            funcs["name"][new] = strings.len().into();
+            strings.push(format!("{addr:#x}").into());
+            frame_func[i] = new.into();
+            rewritten += 1;
+        }
+        t.insert("funcTable".into(), funcs);
+        t.insert("stringArray".into(), strings.into());
+        t.get_mut("frameTable").unwrap()["func"] = frame_func.into();
+    }
+    if rewritten == 0 {
+        eprintln!("notice: skipping: no kernel frames in the recording");
+        return;
+    }
+    eprintln!("{rewritten} kernel frames rewritten to addresses");
+    let hex = dir.path().join("hex.json");
+    std::fs::write(&hex, serde_json::to_vec(&v).unwrap()).unwrap();
+    let fold = |p: &Path| {
+        let prof = formats::read_path(p.to_str().unwrap(), &opts).unwrap();
+        profdiff::formats::folded::fold(&prof, 0)
+    };
+    assert_eq!(
+        fold(&hex),
+        fold(&json),
+        "{rewritten} kernel frames rewritten"
+    );
+}

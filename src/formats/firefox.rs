@@ -19,7 +19,8 @@
 //! symbolizer, as the Firefox Profiler does when it loads such a profile: an ELF library's
 //! relative address is relative to its first `PT_LOAD` segment, `--symfs` folders are
 //! searched, and the build id must match. What cannot be resolved stays an unknown frame
-//! `[lib+0xaddress]`. Kernel frames stay unresolved (no kernel image is known).
+//! `[lib+0xaddress]`. Kernel addresses (relative to `_text`) are named from `/proc/kallsyms`
+//! when the profile's kernel build id is the running kernel's.
 //!
 //! Every thread's stacks get a root frame naming the thread (samply names every main thread
 //! `GeckoMain`: there the process name is used).
@@ -724,6 +725,10 @@ fn symbolize(r: &Reader, opts: &ReadOptions) -> Symbols {
         addrs.sort_unstable();
         addrs.dedup();
         let l = &r.libs[lib];
+        if l.path == "[kernel.kallsyms]" {
+            kernel_symbols(l, lib, &addrs, &mut out);
+            continue;
+        }
         if !crate::symbolize::is_symbolizable(&l.path) {
             continue;
         }
@@ -768,6 +773,52 @@ fn symbolize(r: &Reader, opts: &ReadOptions) -> Symbols {
         }
     }
     out
+}
+
+/// Kernel frames, when the profile's kernel is the running one: samply's kernel addresses
+/// are relative to `_text`, whose address `/proc/kallsyms` gives.
+fn kernel_symbols(l: &Lib, lib: usize, addrs: &[u64], out: &mut Symbols) {
+    let recorded = l.build_id.as_deref().map(crate::symbolize::elf::hex);
+    let running = crate::formats::perf_data::running_kernel_build_id();
+    let (Some(recorded), Some(running)) = (recorded, running) else {
+        out.notes
+            .push("kernel frames not symbolized: the kernel's build id is unknown".into());
+        return;
+    };
+    if running.is_empty() || !recorded.starts_with(&running) {
+        out.notes.push(format!(
+            "kernel frames not symbolized: the profile's kernel {recorded} is not the running one"
+        ));
+        return;
+    }
+    let path = std::path::Path::new("/proc/kallsyms");
+    let text_addr = std::fs::read_to_string(path).ok().and_then(|t| {
+        t.lines().find_map(|line| {
+            let mut f = line.split_whitespace();
+            let (a, _, name) = (f.next()?, f.next()?, f.next()?);
+            (name == "_text").then(|| u64::from_str_radix(a, 16).ok())?
+        })
+    });
+    let (Some(base), Ok(syms)) = (
+        text_addr.filter(|&a| a != 0),
+        crate::symbolize::Kallsyms::load(path),
+    ) else {
+        out.notes
+            .push("kernel frames not symbolized: /proc/kallsyms hides addresses".into());
+        return;
+    };
+    for &a in addrs {
+        if let Some((name, _)) = syms.lookup(base.wrapping_add(a)) {
+            let frame = Frame {
+                function: name.to_string(),
+                system_name: name.to_string(),
+                file: None,
+                line: 0,
+                column: 0,
+            };
+            out.found.insert((lib, a), vec![frame]);
+        }
+    }
 }
 
 #[cfg(test)]
