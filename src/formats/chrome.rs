@@ -178,6 +178,7 @@ impl ThreadNames {
 }
 
 /// One V8 node: its parent and call frame.
+#[derive(Default)]
 struct Node {
     parent: Option<i64>,
     name: String,
@@ -223,7 +224,7 @@ impl CpuProfiles {
             let data = e.pointer("/args/data");
             match e.get("name").and_then(Value::as_str) {
                 Some("Profile") => {
-                    let i = profiles.len();
+                    by_id.insert(id_of(e), profiles.len());
                     profiles.push(CpuProfile {
                         thread: thread_key(e),
                         start: data
@@ -232,21 +233,9 @@ impl CpuProfiles {
                             .unwrap_or(0.0),
                         ..Default::default()
                     });
-                    by_id.insert(id_of(e), i);
                 }
                 Some("ProfileChunk") => chunks.push(e),
-                Some("CpuProfile") => {
-                    if let Some(cp) = data.and_then(|d| d.get("cpuProfile")) {
-                        let mut p = CpuProfile {
-                            thread: thread_key(e),
-                            start: cp.get("startTime").and_then(Value::as_f64).unwrap_or(0.0),
-                            end: cp.get("endTime").and_then(Value::as_f64),
-                            ..Default::default()
-                        };
-                        p.add_chunk(data.unwrap())?;
-                        profiles.push(p);
-                    }
-                }
+                Some("CpuProfile") => profiles.extend(CpuProfile::whole(e)?),
                 _ => {}
             }
         }
@@ -313,6 +302,24 @@ impl CpuProfiles {
 }
 
 impl CpuProfile {
+    /// An older trace's single `CpuProfile` event holding a whole profile.
+    fn whole(e: &Value) -> Result<Option<CpuProfile>, ParseError> {
+        let Some(data) = e.pointer("/args/data") else {
+            return Ok(None);
+        };
+        let Some(cp) = data.get("cpuProfile") else {
+            return Ok(None);
+        };
+        let mut p = CpuProfile {
+            thread: thread_key(e),
+            start: cp.get("startTime").and_then(Value::as_f64).unwrap_or(0.0),
+            end: cp.get("endTime").and_then(Value::as_f64),
+            ..Default::default()
+        };
+        p.add_chunk(data)?;
+        Ok(Some(p))
+    }
+
     /// Add a chunk's (or a whole `CpuProfile`'s) nodes, samples and time deltas.
     fn add_chunk(&mut self, data: &Value) -> Result<(), ParseError> {
         let cp = data.get("cpuProfile");
@@ -371,22 +378,10 @@ impl CpuProfile {
             column: num("columnNumber"),
         };
         if let Some(children) = n.get("children").and_then(Value::as_array) {
-            // Whole-profile nodes list children instead of naming their parent.
+            // Whole-profile nodes list children instead of naming their parent: a child not
+            // seen yet gets a placeholder holding its parent.
             for c in children.iter().filter_map(Value::as_i64) {
-                if let Some(child) = self.nodes.get_mut(&c) {
-                    child.parent = Some(id);
-                } else {
-                    self.nodes.insert(
-                        c,
-                        Node {
-                            parent: Some(id),
-                            name: String::new(),
-                            url: String::new(),
-                            line: 0,
-                            column: 0,
-                        },
-                    );
-                }
+                self.nodes.entry(c).or_default().parent = Some(id);
             }
         }
         match self.nodes.get_mut(&id) {

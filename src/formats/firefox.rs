@@ -34,6 +34,7 @@ use crate::model::{
 use crate::symbolize::{Frame, ModuleKey, Symbolizer, SymbolizerOptions, Unavailable};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// True when the start of a JSON text looks like a Firefox Profiler or DevTools profile.
 pub fn sniff(text: &str) -> bool {
@@ -222,6 +223,17 @@ fn parse_lib(v: &Value) -> Lib {
     }
 }
 
+/// A value, or the JSON text it holds (old Gecko profiles nest profiles, threads and lib
+/// lists as strings).
+fn embedded_json<'v>(v: &'v Value, what: &str) -> Result<Cow<'v, Value>, ParseError> {
+    match v {
+        Value::String(s) => serde_json::from_str(s)
+            .map(Cow::Owned)
+            .map_err(|e| ParseError::new(format!("{what} is a string but not JSON: {e}"))),
+        v => Ok(Cow::Borrowed(v)),
+    }
+}
+
 /// Parse `0x…` as an address.
 fn hex_address(s: &str) -> Option<u64> {
     u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
@@ -246,6 +258,86 @@ fn split_location(loc: &str) -> (String, String, i64) {
     (loc.to_string(), String::new(), 0)
 }
 
+/// A processed thread's tables: per thread before version 60, in `shared` since; strings per
+/// thread before version 56, in `shared` since.
+struct ProcessedTables<'a> {
+    strings: Vec<String>,
+    stacks: Table<'a>,
+    frames: Table<'a>,
+    funcs: Table<'a>,
+    resources: Option<Table<'a>>,
+    sources: Option<Table<'a>>,
+}
+
+impl<'a> ProcessedTables<'a> {
+    fn of(t: &'a Value, shared: Option<&'a Value>) -> Result<Self, ParseError> {
+        let table = |name: &str| t.get(name).or_else(|| shared.and_then(|s| s.get(name)));
+        let strings = strings(t.get("stringArray"))
+            .or_else(|| strings(t.get("stringTable")))
+            .or_else(|| strings(shared.and_then(|s| s.get("stringArray"))))
+            .ok_or_else(|| ParseError::new("a thread has no string table"))?;
+        Ok(ProcessedTables {
+            strings,
+            stacks: Table::of(table("stackTable"), "stackTable")?,
+            frames: Table::of(table("frameTable"), "frameTable")?,
+            funcs: Table::of(table("funcTable"), "funcTable")?,
+            resources: Table::of(table("resourceTable"), "resourceTable").ok(),
+            sources: table("sources").and_then(|s| Table::of(Some(s), "sources").ok()),
+        })
+    }
+
+    fn string(&self, i: Option<usize>) -> Option<String> {
+        i.and_then(|i| self.strings.get(i)).cloned()
+    }
+
+    /// Frame `f`: native when its function is named by a hex address and it has a library
+    /// (version 70: `frameTable.lib`; before: function → resource → lib) and an address.
+    fn frame(&self, f: usize, lib_base: usize) -> FrameData {
+        let (frames, funcs) = (&self.frames, &self.funcs);
+        let func = frames.index("func", f);
+        let name = func
+            .and_then(|u| self.string(funcs.index("name", u)))
+            .unwrap_or_else(|| "(unknown)".into());
+        let lib = if frames.has("lib") {
+            frames.index("lib", f)
+        } else {
+            let res = func.and_then(|u| funcs.index("resource", u));
+            res.and_then(|r| self.resources.as_ref()?.index("lib", r))
+        };
+        let address = frames.int("address", f).filter(|&a| a >= 0);
+        if let (Some(l), Some(a), Some(_)) = (lib, address, hex_address(&name)) {
+            return FrameData::Native {
+                lib: lib_base + l,
+                address: a as u64,
+            };
+        }
+        // Version 58 replaced `fileName` by a `source` into `shared.sources`.
+        let file = func
+            .and_then(|u| {
+                self.string(funcs.index("fileName", u)).or_else(|| {
+                    let s = funcs.index("source", u)?;
+                    self.string(self.sources.as_ref()?.index("filename", s))
+                })
+            })
+            .unwrap_or_default();
+        let line = frames
+            .int("line", f)
+            .or_else(|| func.and_then(|u| funcs.int("lineNumber", u)))
+            .unwrap_or(0);
+        let is_js = func
+            .and_then(|u| funcs.get("isJS", u))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if is_js && file.is_empty() {
+            // Old processed files keep a JS function's location in its name.
+            let (name, file, l) = split_location(&name);
+            let line = if line == 0 { l } else { line };
+            return FrameData::Named { name, file, line };
+        }
+        FrameData::Named { name, file, line }
+    }
+}
+
 #[derive(Default)]
 struct Reader {
     libs: Vec<Lib>,
@@ -262,36 +354,24 @@ impl Reader {
             return Err(ParseError::new("processes nested more than 16 deep"));
         }
         let lib_base = self.libs.len();
-        let libs = match p.get("libs") {
-            // Old Gecko profiles store the libs as a JSON string.
-            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
-            Some(v) => v.clone(),
-            None => Value::Null,
-        };
-        if let Some(a) = libs.as_array() {
-            self.libs.extend(a.iter().map(parse_lib));
+        // Old Gecko profiles store the libs as a JSON string.
+        if let Some(libs) = p.get("libs") {
+            let libs = embedded_json(libs, "the libs list")?;
+            let libs = libs.as_array().map_or(&[][..], Vec::as_slice);
+            self.libs.extend(libs.iter().map(parse_lib));
         }
         let shared = p.get("shared");
-        for (i, t) in p["threads"].as_array().into_iter().flatten().enumerate() {
-            let parsed;
-            let t = match t {
-                Value::String(s) => {
-                    parsed = serde_json::from_str::<Value>(s).map_err(|e| {
-                        ParseError::new(format!("thread {i} is a string but not JSON: {e}"))
-                    })?;
-                    &parsed
-                }
-                t => t,
-            };
+        for t in p["threads"].as_array().into_iter().flatten() {
+            let t = embedded_json(t, "a thread")?;
             // Old Gecko profiles embed child processes' whole profiles as thread strings.
             if t.get("threads").is_some() {
-                self.read_profile(t, depth + 1)?;
+                self.read_profile(&t, depth + 1)?;
                 continue;
             }
             let thread = if t.pointer("/samples/schema").is_some() {
-                self.gecko_thread(t, lib_base)?
+                self.gecko_thread(&t, lib_base)?
             } else {
-                self.processed_thread(t, shared, lib_base)?
+                self.processed_thread(&t, shared, lib_base)?
             };
             self.threads.push(thread);
         }
@@ -301,18 +381,9 @@ impl Reader {
             .into_iter()
             .flatten()
         {
-            let parsed;
-            let child = match child {
-                Value::String(s) => {
-                    parsed = serde_json::from_str::<Value>(s).map_err(|e| {
-                        ParseError::new(format!("a child process is a string but not JSON: {e}"))
-                    })?;
-                    &parsed
-                }
-                c => c,
-            };
+            let child = embedded_json(child, "a child process")?;
             if child.get("threads").is_some() {
-                self.read_profile(child, depth + 1)?;
+                self.read_profile(&child, depth + 1)?;
             }
         }
         Ok(())
@@ -335,81 +406,20 @@ impl Reader {
         shared: Option<&Value>,
         lib_base: usize,
     ) -> Result<Thread, ParseError> {
-        // Tables per thread before version 60, in `shared` since.
-        let table = |name: &str| t.get(name).or_else(|| shared.and_then(|s| s.get(name)));
-        let strings = strings(t.get("stringArray"))
-            .or_else(|| strings(t.get("stringTable")))
-            .or_else(|| strings(shared.and_then(|s| s.get("stringArray"))))
-            .ok_or_else(|| ParseError::new("a thread has no string table"))?;
-        let string = |i: Option<usize>| i.and_then(|i| strings.get(i)).cloned();
-        let stacks = Table::of(table("stackTable"), "stackTable")?;
-        let frames = Table::of(table("frameTable"), "frameTable")?;
-        let funcs = Table::of(table("funcTable"), "funcTable")?;
-        let resources = Table::of(table("resourceTable"), "resourceTable").ok();
-        let sources = table("sources").and_then(|s| Table::of(Some(s), "sources").ok());
-        let libs = t.get("libs").and_then(Value::as_array);
         // Libraries of a thread (old processed files) come after the profile's.
-        let thread_lib_base = self.libs.len();
-        if let Some(l) = libs {
-            self.libs.extend(l.iter().map(parse_lib));
-        }
-        let lib_base = if libs.is_some() {
-            thread_lib_base
-        } else {
-            lib_base
+        let lib_base = match t.get("libs").and_then(Value::as_array) {
+            Some(libs) => {
+                let base = self.libs.len();
+                self.libs.extend(libs.iter().map(parse_lib));
+                base
+            }
+            None => lib_base,
         };
-
-        let mut frame_data = Vec::with_capacity(frames.len());
-        for f in 0..frames.len() {
-            let func = frames.index("func", f);
-            let name = func
-                .and_then(|u| string(funcs.index("name", u)))
-                .unwrap_or_else(|| "(unknown)".into());
-            let lib = if frames.has("lib") {
-                frames.index("lib", f)
-            } else {
-                let res = func.and_then(|u| funcs.index("resource", u));
-                res.and_then(|r| resources.as_ref()?.index("lib", r))
-            };
-            let address = frames.int("address", f).filter(|&a| a >= 0);
-            let unsymbolicated = hex_address(&name).is_some();
-            frame_data.push(match (lib, address) {
-                (Some(l), Some(a)) if unsymbolicated => FrameData::Native {
-                    lib: lib_base + l,
-                    address: a as u64,
-                },
-                _ => {
-                    let file = func
-                        .and_then(|u| {
-                            string(funcs.index("fileName", u)).or_else(|| {
-                                let s = funcs.index("source", u)?;
-                                string(sources.as_ref()?.index("filename", s))
-                            })
-                        })
-                        .unwrap_or_default();
-                    let line = frames
-                        .int("line", f)
-                        .or_else(|| func.and_then(|u| funcs.int("lineNumber", u)))
-                        .unwrap_or(0);
-                    let is_js = func
-                        .and_then(|u| funcs.get("isJS", u))
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false);
-                    if is_js && file.is_empty() {
-                        // Old processed files keep a JS function's location in its name.
-                        let (name, file, l) = split_location(&name);
-                        FrameData::Named {
-                            name,
-                            file,
-                            line: if line == 0 { l } else { line },
-                        }
-                    } else {
-                        FrameData::Named { name, file, line }
-                    }
-                }
-            });
-        }
-        let stack_rows = Self::stack_rows(&stacks)?;
+        let tables = ProcessedTables::of(t, shared)?;
+        let frames = (0..tables.frames.len())
+            .map(|f| tables.frame(f, lib_base))
+            .collect();
+        let stack_rows = Self::stack_rows(&tables.stacks)?;
         let samples = Table::of(t.get("samples"), "samples table")?;
         let wt = t
             .pointer("/samples/weightType")
@@ -421,7 +431,7 @@ impl Reader {
         Ok(Thread {
             root: Self::root_name(t, self.threads.len()),
             stacks: stack_rows,
-            frames: frame_data,
+            frames,
             samples: weights,
             span,
         })
@@ -550,63 +560,28 @@ impl Reader {
 
     /// Assemble the profile.
     fn build(self, symbols: &Symbols) -> Result<Profile, ParseError> {
-        let wt = self.weight_type.as_deref().unwrap_or("samples");
-        let (vt, scale) = match wt {
-            "tracing-ms" => (ValueType::new("wall", "nanoseconds"), 1e6),
-            "bytes" => (ValueType::new("space", "bytes"), 1.0),
+        let (vt, scale) = match self.weight_type.as_deref() {
+            Some("tracing-ms") => (ValueType::new("wall", "nanoseconds"), 1e6),
+            Some("bytes") => (ValueType::new("space", "bytes"), 1.0),
             _ => (ValueType::samples(), 1.0),
         };
-        let mut b = ProfileBuilder::new(vec![vt]);
-        let mut maps: FxHashMap<usize, u32> = FxHashMap::default();
-        let mut truncated = 0u64;
-        let mut span = 0f64;
+        let mut a = Assembler {
+            reader: &self,
+            symbols,
+            b: ProfileBuilder::new(vec![vt]),
+            mappings: FxHashMap::default(),
+            truncated: 0,
+        };
         for t in &self.threads {
-            let root = b.frame(&t.root);
-            let mut locs: Vec<Option<LocationId>> = vec![None; t.frames.len()];
-            let mut entries: Vec<(&usize, &f64)> = t.samples.iter().collect();
-            entries.sort_unstable_by_key(|e| *e.0);
-            for (&leaf, &weight) in entries {
-                let mut stack = Vec::new();
-                let mut s = Some(leaf);
-                let mut steps = 0;
-                while let Some(i) = s {
-                    steps += 1;
-                    if steps > t.stacks.len() {
-                        return Err(ParseError::new(format!(
-                            "stack {i}'s prefixes form a cycle"
-                        )));
-                    }
-                    let (prefix, frame) = t.stacks[i];
-                    if stack.len() < MAX_DEPTH {
-                        let fd = t.frames.get(frame).ok_or_else(|| {
-                            ParseError::new(format!("stack {i} names missing frame {frame}"))
-                        })?;
-                        let loc = match locs[frame] {
-                            Some(l) => l,
-                            None => {
-                                let l = self.location(&mut b, &mut maps, fd, symbols);
-                                locs[frame] = Some(l);
-                                l
-                            }
-                        };
-                        stack.push(loc);
-                    } else if steps == MAX_DEPTH + 1 {
-                        truncated += 1;
-                    }
-                    s = prefix;
-                }
-                stack.push(root);
-                let v = (weight * scale).round();
-                if v >= 1.0 {
-                    b.add_sample(&stack, &[v.min(i64::MAX as f64) as i64]);
-                }
-            }
-            span = span.max(t.span);
+            a.thread(t, scale)?;
         }
+        let truncated = a.truncated;
+        let mut b = a.b;
         if b.profile().samples.is_empty() {
             return Err(ParseError::new("the profile's samples all weigh 0"));
         }
         let p = b.profile_mut();
+        let span = self.threads.iter().map(|t| t.span).fold(0.0, f64::max);
         p.duration_nanos = (span * 1e6).min(i64::MAX as f64) as i64;
         p.quality.truncated_stacks = truncated;
         for n in &symbols.notes {
@@ -623,23 +598,81 @@ impl Reader {
         p.metadata.insert("tool".into(), "Firefox Profiler".into());
         Ok(b.finish())
     }
+}
 
-    fn location(
-        &self,
-        b: &mut ProfileBuilder,
-        maps: &mut FxHashMap<usize, u32>,
-        fd: &FrameData,
-        symbols: &Symbols,
-    ) -> LocationId {
+/// Turns the read threads into profile samples.
+struct Assembler<'r> {
+    reader: &'r Reader,
+    symbols: &'r Symbols,
+    b: ProfileBuilder,
+    /// Profile mapping per library.
+    mappings: FxHashMap<usize, u32>,
+    truncated: u64,
+}
+
+impl Assembler<'_> {
+    /// One thread's stacks under a root frame naming it.
+    fn thread(&mut self, t: &Thread, scale: f64) -> Result<(), ParseError> {
+        let root = self.b.frame(&t.root);
+        let mut locs: Vec<Option<LocationId>> = vec![None; t.frames.len()];
+        let mut entries: Vec<(&usize, &f64)> = t.samples.iter().collect();
+        entries.sort_unstable_by_key(|e| *e.0);
+        for (&leaf, &weight) in entries {
+            let mut stack = self.stack(t, leaf, &mut locs)?;
+            stack.push(root);
+            let v = (weight * scale).round();
+            if v >= 1.0 {
+                self.b.add_sample(&stack, &[v.min(i64::MAX as f64) as i64]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stack `leaf` and its prefixes, leaf first, cut at [`MAX_DEPTH`].
+    fn stack(
+        &mut self,
+        t: &Thread,
+        leaf: usize,
+        locs: &mut [Option<LocationId>],
+    ) -> Result<Vec<LocationId>, ParseError> {
+        let mut stack = Vec::new();
+        let mut s = Some(leaf);
+        let mut steps = 0;
+        while let Some(i) = s {
+            steps += 1;
+            if steps > t.stacks.len() {
+                return Err(ParseError::new(format!(
+                    "stack {i}'s prefixes form a cycle"
+                )));
+            }
+            let (prefix, frame) = t.stacks[i];
+            if stack.len() < MAX_DEPTH {
+                let fd = t.frames.get(frame).ok_or_else(|| {
+                    ParseError::new(format!("stack {i} names missing frame {frame}"))
+                })?;
+                let loc = match locs[frame] {
+                    Some(l) => l,
+                    None => *locs[frame].insert(self.location(fd)),
+                };
+                stack.push(loc);
+            } else if steps == MAX_DEPTH + 1 {
+                self.truncated += 1;
+            }
+            s = prefix;
+        }
+        Ok(stack)
+    }
+
+    fn location(&mut self, fd: &FrameData) -> LocationId {
         match fd {
             FrameData::Named { name, file, line } => {
-                let f = b.function(Function {
+                let f = self.b.function(Function {
                     name: name.clone(),
                     system_name: name.clone(),
                     filename: file.clone(),
                     start_line: 0,
                 });
-                b.location(Location {
+                self.b.location(Location {
                     lines: vec![Line {
                         function: f,
                         line: *line,
@@ -648,46 +681,52 @@ impl Reader {
                     ..Default::default()
                 })
             }
-            FrameData::Native { lib, address } => {
-                let l = &self.libs[*lib];
-                let mapping = *maps.entry(*lib).or_insert_with(|| {
-                    b.mapping(Mapping {
-                        file: l.path.clone(),
-                        build_id: l
-                            .build_id
-                            .as_deref()
-                            .map(crate::symbolize::elf::hex)
-                            .unwrap_or_default(),
-                        limit: u64::MAX,
-                        has_functions: true,
-                        ..Default::default()
-                    })
-                });
-                let frames = symbols
-                    .found
-                    .get(&(*lib, *address))
-                    .map_or(&[][..], Vec::as_slice);
-                let lines = frames
-                    .iter()
-                    .map(|fr| Line {
-                        function: b.function(Function {
-                            name: fr.function.clone(),
-                            system_name: fr.system_name.clone(),
-                            filename: fr.file.clone().unwrap_or_default(),
-                            start_line: 0,
-                        }),
-                        line: fr.line as i64,
-                        column: fr.column as i64,
-                    })
-                    .collect();
-                b.location(Location {
-                    mapping: Some(mapping),
-                    address: *address,
-                    lines,
-                    is_folded: false,
-                })
-            }
+            FrameData::Native { lib, address } => self.native_location(*lib, *address),
         }
+    }
+
+    /// A native frame: its library's mapping, its relative address, and the symbolizer's
+    /// frames for it (none: an unknown frame `[lib+0xaddress]`).
+    fn native_location(&mut self, lib: usize, address: u64) -> LocationId {
+        let l = &self.reader.libs[lib];
+        let b = &mut self.b;
+        let mapping = *self.mappings.entry(lib).or_insert_with(|| {
+            b.mapping(Mapping {
+                file: l.path.clone(),
+                build_id: l
+                    .build_id
+                    .as_deref()
+                    .map(crate::symbolize::elf::hex)
+                    .unwrap_or_default(),
+                limit: u64::MAX,
+                has_functions: true,
+                ..Default::default()
+            })
+        });
+        let frames = self
+            .symbols
+            .found
+            .get(&(lib, address))
+            .map_or(&[][..], Vec::as_slice);
+        let lines = frames
+            .iter()
+            .map(|fr| Line {
+                function: b.function(Function {
+                    name: fr.function.clone(),
+                    system_name: fr.system_name.clone(),
+                    filename: fr.file.clone().unwrap_or_default(),
+                    start_line: 0,
+                }),
+                line: fr.line as i64,
+                column: fr.column as i64,
+            })
+            .collect();
+        b.location(Location {
+            mapping: Some(mapping),
+            address,
+            lines,
+            is_folded: false,
+        })
     }
 }
 
