@@ -571,11 +571,13 @@ impl Reader {
             b: ProfileBuilder::new(vec![vt]),
             mappings: FxHashMap::default(),
             truncated: 0,
+            frames: 0,
+            unknown: 0,
         };
         for t in &self.threads {
             a.thread(t, scale)?;
         }
-        let truncated = a.truncated;
+        let (truncated, frames, unknown) = (a.truncated, a.frames, a.unknown);
         let mut b = a.b;
         if b.profile().samples.is_empty() {
             return Err(ParseError::new("the profile's samples all weigh 0"));
@@ -584,6 +586,8 @@ impl Reader {
         let span = self.threads.iter().map(|t| t.span).fold(0.0, f64::max);
         p.duration_nanos = (span * 1e6).min(i64::MAX as f64) as i64;
         p.quality.truncated_stacks = truncated;
+        p.quality.total_frames = frames;
+        p.quality.unknown_frames = unknown;
         for n in &symbols.notes {
             if !p.quality.notes.contains(n) {
                 p.quality.notes.push(n.clone());
@@ -608,6 +612,9 @@ struct Assembler<'r> {
     /// Profile mapping per library.
     mappings: FxHashMap<usize, u32>,
     truncated: u64,
+    /// Sample-weighted frames, and those of them left unresolved.
+    frames: u64,
+    unknown: u64,
 }
 
 impl Assembler<'_> {
@@ -618,24 +625,29 @@ impl Assembler<'_> {
         let mut entries: Vec<(&usize, &f64)> = t.samples.iter().collect();
         entries.sort_unstable_by_key(|e| *e.0);
         for (&leaf, &weight) in entries {
-            let mut stack = self.stack(t, leaf, &mut locs)?;
-            stack.push(root);
+            let (mut stack, unknown) = self.stack(t, leaf, &mut locs)?;
             let v = (weight * scale).round();
             if v >= 1.0 {
-                self.b.add_sample(&stack, &[v.min(i64::MAX as f64) as i64]);
+                let v = v.min(i64::MAX as f64) as i64;
+                self.frames = self.frames.saturating_add(stack.len() as u64 * v as u64);
+                self.unknown = self.unknown.saturating_add(unknown * v as u64);
+                stack.push(root);
+                self.b.add_sample(&stack, &[v]);
             }
         }
         Ok(())
     }
 
-    /// Stack `leaf` and its prefixes, leaf first, cut at [`MAX_DEPTH`].
+    /// Stack `leaf` and its prefixes, leaf first, cut at [`MAX_DEPTH`]; and how many of its
+    /// frames are unresolved native addresses.
     fn stack(
         &mut self,
         t: &Thread,
         leaf: usize,
         locs: &mut [Option<LocationId>],
-    ) -> Result<Vec<LocationId>, ParseError> {
+    ) -> Result<(Vec<LocationId>, u64), ParseError> {
         let mut stack = Vec::new();
+        let mut unknown = 0;
         let mut s = Some(leaf);
         let mut steps = 0;
         while let Some(i) = s {
@@ -654,13 +666,16 @@ impl Assembler<'_> {
                     Some(l) => l,
                     None => *locs[frame].insert(self.location(fd)),
                 };
+                if let FrameData::Native { lib, address } = fd {
+                    unknown += !self.symbols.found.contains_key(&(*lib, *address)) as u64;
+                }
                 stack.push(loc);
             } else if steps == MAX_DEPTH + 1 {
                 self.truncated += 1;
             }
             s = prefix;
         }
-        Ok(stack)
+        Ok((stack, unknown))
     }
 
     fn location(&mut self, fd: &FrameData) -> LocationId {
@@ -949,6 +964,8 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.contains("binary not found")));
+        // Frames seen, sample-weighted (2 × 2 + 1 × 2), and the unresolved address twice.
+        assert_eq!((p.quality.total_frames, p.quality.unknown_frames), (6, 2));
     }
 
     #[test]
