@@ -38,18 +38,14 @@ pub fn sniff(text: &str) -> bool {
         // longer than the detection window.
         return t.contains("\"traceEvents\"") || t.starts_with("{\"metadata\"");
     }
-    // Array form: events with a phase and a process or time.
+    // Array form: events with a phase and a process or time (the first event's arguments
+    // can be long, so the whole detection window is searched).
     let Some(rest) = t.strip_prefix('[') else {
         return false;
     };
-    let mut cut = rest.len().min(4096);
-    while !rest.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let head = &rest[..cut];
     rest.trim_start().starts_with('{')
-        && head.contains("\"ph\"")
-        && (head.contains("\"pid\"") || head.contains("\"ts\""))
+        && rest.contains("\"ph\"")
+        && (rest.contains("\"pid\"") || rest.contains("\"ts\""))
 }
 
 /// Parse a trace-event file.
@@ -767,9 +763,9 @@ mod tests {
         assert!(!sniff(r#"[{"name":"a"}]"#));
         assert!(sniff(r#"[{"args":{"name":"x"},"ph":"M","pid":1,"tid":1}]"#));
         assert!(sniff(r#"{"metadata":{"source":"DevTools"}"#));
-        // The 4 KiB window may end inside a multi-byte character.
+        // The first event's arguments can be long.
         let long = format!(
-            "[{{\"ph\":\"X\",\"pid\":1,\"name\":\"{}\"",
+            "[{{\"args\":{{\"n\":\"{}\"}},\"ph\":\"M\",\"pid\":1}}",
             "é".repeat(3000)
         );
         assert!(sniff(&long));
