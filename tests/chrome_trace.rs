@@ -284,7 +284,10 @@ fn record_chromium(dir: &std::path::Path) -> (std::path::PathBuf, f64, f64) {
     std::fs::write(&page, BUSY_PAGE).unwrap();
     let trace = dir.join("trace.json");
     let profile_dir = dir.join("user-data");
-    let out = std::process::Command::new("chromium")
+    // `timeout`: a wedged browser fails the test instead of hanging it. The trace is written
+    // when the browser exits after the page loaded, well within the startup duration.
+    let out = std::process::Command::new("timeout")
+        .args(["120", "chromium"])
         .args([
             "--headless",
             "--no-sandbox",
@@ -295,7 +298,7 @@ fn record_chromium(dir: &std::path::Path) -> (std::path::PathBuf, f64, f64) {
             "--no-first-run",
             "--trace-startup=disabled-by-default-v8.cpu_profiler,v8",
             "--trace-startup-format=json",
-            "--trace-startup-duration=4",
+            "--trace-startup-duration=30",
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile_dir.display()))
