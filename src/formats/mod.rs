@@ -44,7 +44,7 @@ impl Format {
             Format::Speedscope => "speedscope",
             Format::V8CpuProfile => "V8 cpuprofile",
             Format::ChromeTrace => "Chrome trace",
-            Format::Firefox => "Firefox profile",
+            Format::Firefox => "Firefox Profiler",
         }
     }
 }
