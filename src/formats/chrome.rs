@@ -36,7 +36,7 @@ pub fn sniff(text: &str) -> bool {
     if t.starts_with('{') {
         // DevTools saves `{"metadata": {...}, "traceEvents": [...]}`; its metadata can be
         // longer than the detection window.
-        return t.contains("\"traceEvents\"") || t.starts_with("{\"metadata\"");
+        return t.contains("\"traceEvents\"") || t[1..].trim_start().starts_with("\"metadata\"");
     }
     // Array form: events with a phase and a process or time (the first event's arguments
     // can be long, so the whole detection window is searched).

@@ -46,11 +46,17 @@ pub fn sniff(text: &str) -> bool {
     let gecko = t.contains("\"meta\"")
         && (t.contains("\"stackwalk\"") || t.contains("\"startTime\""))
         && t.contains("\"threads\"");
+    // Both formats begin with `meta` (holding the sampling `interval`); the threads may come
+    // after the detection window, behind long library and marker-schema lists.
+    let first_key = t[1..].trim_start();
+    let meta_first = first_key.starts_with("\"meta\"") && t.contains("\"interval\"");
     // DevTools exports begin with their own fields (often a long marker list) before the
     // embedded profile: recognized by their `systemHost` or their leading fields.
     let devtools = t.contains("\"systemHost\"")
-        || (t.starts_with("{\"label\"") && t.contains("\"duration\"") && t.contains("\"markers\""));
-    processed || gecko || devtools
+        || (first_key.starts_with("\"label\"")
+            && t.contains("\"duration\"")
+            && t.contains("\"markers\""));
+    processed || gecko || meta_first || devtools
 }
 
 /// Parse a Firefox Profiler / Gecko / DevTools profile, symbolizing native frames.
@@ -966,6 +972,20 @@ mod tests {
             .any(|n| n.contains("binary not found")));
         // Frames seen, sample-weighted (2 × 2 + 1 × 2), and the unresolved address twice.
         assert_eq!((p.quality.total_frames, p.quality.unknown_frames), (6, 2));
+    }
+
+    #[test]
+    fn sniffs_both_formats_and_devtools_exports() {
+        assert!(sniff(PROCESSED_V66));
+        assert!(sniff(GECKO));
+        assert!(sniff("{\n  \"meta\": {\"interval\": 1, \"libs\": [\n"));
+        assert!(sniff(
+            "{\"label\":\"\",\"duration\":1.5,\"markers\":[{\"name\":\"x\"}"
+        ));
+        assert!(!sniff(
+            "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"}"
+        ));
+        assert!(!sniff("{\"traceEvents\":[]}"));
     }
 
     #[test]
