@@ -33,10 +33,10 @@ use serde_json::Value;
 /// True when the start of a JSON text looks like a trace-event file.
 pub fn sniff(text: &str) -> bool {
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    if t.starts_with('{') {
+    if let Some(body) = t.strip_prefix('{') {
         // DevTools saves `{"metadata": {...}, "traceEvents": [...]}`; its metadata can be
         // longer than the detection window.
-        return t.contains("\"traceEvents\"") || t[1..].trim_start().starts_with("\"metadata\"");
+        return body.contains("\"traceEvents\"") || body.trim_start().starts_with("\"metadata\"");
     }
     // Array form: events with a phase and a process or time (the first event's arguments
     // can be long, so the whole detection window is searched).

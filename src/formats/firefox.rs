@@ -39,16 +39,16 @@ use std::borrow::Cow;
 /// True when the start of a JSON text looks like a Firefox Profiler or DevTools profile.
 pub fn sniff(text: &str) -> bool {
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    if !t.starts_with('{') {
+    let Some(body) = t.strip_prefix('{') else {
         return false;
-    }
+    };
     let processed = t.contains("\"preprocessedProfileVersion\"");
     let gecko = t.contains("\"meta\"")
         && (t.contains("\"stackwalk\"") || t.contains("\"startTime\""))
         && t.contains("\"threads\"");
     // Both formats begin with `meta` (holding the sampling `interval`); the threads may come
     // after the detection window, behind long library and marker-schema lists.
-    let first_key = t[1..].trim_start();
+    let first_key = body.trim_start();
     let meta_first = first_key.starts_with("\"meta\"") && t.contains("\"interval\"");
     // DevTools exports begin with their own fields (often a long marker list) before the
     // embedded profile: recognized by their `systemHost` or their leading fields.
