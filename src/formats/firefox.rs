@@ -427,12 +427,7 @@ impl Reader {
             .collect();
         let stack_rows = Self::stack_rows(&tables.stacks)?;
         let samples = Table::of(t.get("samples"), "samples table")?;
-        let wt = t
-            .pointer("/samples/weightType")
-            .and_then(Value::as_str)
-            .unwrap_or("samples")
-            .to_string();
-        self.check_weight_type(&wt)?;
+        self.check_weight_type(Self::weight_type(t).as_str())?;
         let (weights, span) = self.sample_weights(&samples, stack_rows.len())?;
         Ok(Thread {
             root: Self::root_name(t, self.threads.len()),
@@ -441,6 +436,14 @@ impl Reader {
             samples: weights,
             span,
         })
+    }
+
+    /// What a thread's sample weights count (both formats: `samples.weightType`).
+    fn weight_type(t: &Value) -> String {
+        t.pointer("/samples/weightType")
+            .and_then(Value::as_str)
+            .unwrap_or("samples")
+            .to_string()
     }
 
     fn check_weight_type(&mut self, wt: &str) -> Result<(), ParseError> {
@@ -553,7 +556,7 @@ impl Reader {
         }
         let stack_rows = Self::stack_rows(&stacks)?;
         let samples = Table::of(t.get("samples"), "samples table")?;
-        self.check_weight_type("samples")?;
+        self.check_weight_type(Self::weight_type(t).as_str())?;
         let (weights, span) = self.sample_weights(&samples, stack_rows.len())?;
         Ok(Thread {
             root: Self::root_name(t, self.threads.len()),
@@ -972,6 +975,19 @@ mod tests {
             .any(|n| n.contains("binary not found")));
         // Frames seen, sample-weighted (2 × 2 + 1 × 2), and the unresolved address twice.
         assert_eq!((p.quality.total_frames, p.quality.unknown_frames), (6, 2));
+    }
+
+    #[test]
+    fn gecko_weights_follow_their_type() {
+        let t = GECKO
+            .replace(
+                "\"schema\":{\"stack\":0,\"time\":1}",
+                "\"weightType\":\"tracing-ms\",\"schema\":{\"stack\":0,\"time\":1,\"weight\":2}",
+            )
+            .replace("[[1,0],[1,1],[2,2]]", "[[1,0,0.5],[1,1,0.5],[2,2,2]]");
+        let p = read(&t).unwrap();
+        assert_eq!(p.sample_types[0], ValueType::new("wall", "nanoseconds"));
+        assert_eq!(p.total(0), 3_000_000);
     }
 
     #[test]
