@@ -6,8 +6,10 @@
 //! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
 pub mod callgrind;
+pub mod chrome;
 pub mod dtrace;
 pub mod encoding;
+pub mod firefox;
 pub mod folded;
 pub mod instruments;
 pub mod perf_data;
@@ -29,8 +31,8 @@ use std::path::PathBuf;
 
 /// What profdiff reads, for error messages.
 const READABLE: &str = "it reads pprof, legacy pprof, perf.data, perf script, folded stacks, \
-    speedscope, V8 cpuprofile, callgrind/cachegrind, DTrace stacks, macOS sample, xctrace XML and \
-    Instruments deep copies";
+    speedscope, V8 cpuprofile, Chrome traces, Firefox Profiler / samply, callgrind/cachegrind, \
+    DTrace stacks, macOS sample, xctrace XML and Instruments deep copies";
 
 /// Formats profdiff reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +50,8 @@ pub enum Format {
     MacSample,
     Xctrace,
     InstrumentsDeepCopy,
+    ChromeTrace,
+    Firefox,
 }
 
 impl Format {
@@ -65,6 +69,8 @@ impl Format {
             Format::MacSample => "macOS sample",
             Format::Xctrace => "xctrace XML",
             Format::InstrumentsDeepCopy => "Instruments deep copy",
+            Format::ChromeTrace => "Chrome trace",
+            Format::Firefox => "Firefox Profiler",
         }
     }
 }
@@ -295,6 +301,13 @@ pub fn detect(data: &[u8]) -> Option<Format> {
         return Some(f);
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // Formats that embed speedscope-like or V8 content come first.
+        if chrome::sniff(trimmed) {
+            return Some(Format::ChromeTrace);
+        }
+        if firefox::sniff(trimmed) {
+            return Some(Format::Firefox);
+        }
         if speedscope::sniff(text) {
             return Some(Format::Speedscope);
         }
@@ -486,6 +499,8 @@ pub fn parse_visiting(
         Format::MacSample => (sample::parse(data)?, visit),
         Format::Xctrace => (xctrace::parse(data)?, visit),
         Format::InstrumentsDeepCopy => (instruments::parse(data)?, visit),
+        Format::ChromeTrace => (chrome::parse(data)?, visit),
+        Format::Firefox => (firefox::parse(data, opts)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.

@@ -141,7 +141,7 @@ fn recorded_kallsyms(rec: &RawRecording) -> Option<PathBuf> {
 }
 
 /// The running kernel's GNU build id, from the ELF notes in `/sys/kernel/notes`.
-fn running_kernel_build_id() -> Option<String> {
+pub(crate) fn running_kernel_build_id() -> Option<String> {
     let notes = std::fs::read("/sys/kernel/notes").ok()?;
     let mut i = 0usize;
     let u32_at = |i: usize| -> Option<usize> {

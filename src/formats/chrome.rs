@@ -1,0 +1,863 @@
+//! Chrome trace-event JSON: what Chrome DevTools' performance panel saves, what
+//! `chromium --trace-startup` and `chrome://tracing` write, and what many other tools emit in
+//! the same format (Hermes, Perfetto's JSON export, custom tracers). Either an array of events
+//! or an object with `traceEvents` (gzip is inflated before this reader sees it).
+//!
+//! Two kinds of content, read differently:
+//! - **CPU samples** (`Profile` / `ProfileChunk` events, or an older single `CpuProfile`
+//!   event): V8's sampling profiler, one profile per sampled thread. `cpuProfile.nodes` arrive
+//!   incrementally across chunks (each node names its `parent`), `samples` are node ids and
+//!   `timeDeltas` µs since the previous sample (the first since the `Profile` event's
+//!   `startTime`). V8 may deliver samples out of order (negative deltas): samples are sorted by
+//!   time, as DevTools does, and each lasts until the next one; the last one until the
+//!   profile's `endTime` when given, at most one median sampling interval. Sample types
+//!   `samples/count` and `wall/microseconds`.
+//! - **Duration events** (`B`/`E` pairs and complete `X` events), when there are no CPU
+//!   samples: a wall-time profile of what was open when, per thread, in nanoseconds. Broken
+//!   traces are tolerated as speedscope tolerates them: events are sorted by time, an `E`
+//!   closing something other than the open event is ignored (or closes the open one when only
+//!   the arguments differ), events still open at the end close at the last timestamp, and a
+//!   file cut off without its closing `]` is read up to its last whole event.
+//! - Events with a top-level `samples` / `stackFrames` list (the format's own sample events)
+//!   are read like CPU samples, each sample lasting until the next one on its thread.
+//!
+//! Every thread's stacks get a root frame naming the thread (`thread_name` metadata, else
+//! `pid P, tid T`), so threads stay apart and `compare` of two runs matches them by name.
+
+use crate::error::ParseError;
+use crate::formats::folded::MAX_DEPTH;
+use crate::model::{Function, Line, Location, LocationId, Profile, ProfileBuilder, ValueType};
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+
+/// True when the start of a JSON text looks like a trace-event file.
+pub fn sniff(text: &str) -> bool {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if let Some(body) = t.strip_prefix('{') {
+        // DevTools saves `{"metadata": {...}, "traceEvents": [...]}`; its metadata can be
+        // longer than the detection window.
+        return body.contains("\"traceEvents\"") || body.trim_start().starts_with("\"metadata\"");
+    }
+    // Array form: events with a phase and a process or time (the first event's arguments
+    // can be long, so the whole detection window is searched).
+    let Some(rest) = t.strip_prefix('[') else {
+        return false;
+    };
+    rest.trim_start().starts_with('{')
+        && rest.contains("\"ph\"")
+        && (rest.contains("\"pid\"") || rest.contains("\"ts\""))
+}
+
+/// Parse a trace-event file.
+pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
+    let (root, repaired) = parse_permissive(data)?;
+    let (events, samples, frames) = match root {
+        Value::Array(events) => (events, None, None),
+        Value::Object(mut o) => match o.remove("traceEvents") {
+            Some(Value::Array(events)) => (events, o.remove("samples"), o.remove("stackFrames")),
+            _ => {
+                return Err(ParseError::new(
+                    "not a trace-event file: the object has no \"traceEvents\" array",
+                ))
+            }
+        },
+        _ => {
+            return Err(ParseError::new(
+                "not a trace-event file: expected an array or object",
+            ))
+        }
+    };
+    let names = ThreadNames::collect(&events);
+    let cpu = CpuProfiles::collect(&events)?;
+    let mut p = if !cpu.profiles.is_empty() {
+        cpu.into_profile(&names)?
+    } else if let (Some(Value::Array(samples)), Some(frames)) = (samples, frames) {
+        sample_events_profile(&samples, &frames, &names)?
+    } else {
+        duration_profile(&events, &names)?
+    };
+    p.metadata.insert("tool".into(), "Chrome trace".into());
+    if repaired {
+        p.quality.notes.push(
+            "the file ends without its closing ']' (cut off?): read up to its last whole event"
+                .into(),
+        );
+    }
+    Ok(p)
+}
+
+/// JSON, forgiving a trace array cut off before its closing `]` (tracers that stop without
+/// finishing the file): trailing commas and whitespace go, the `]` is added, and if the cut
+/// was inside an event, the array ends after the last whole event. True when repaired.
+fn parse_permissive(data: &[u8]) -> Result<(Value, bool), ParseError> {
+    let first = serde_json::from_slice::<Value>(data);
+    let err = match first {
+        Ok(v) => return Ok((v, false)),
+        Err(e) => e,
+    };
+    let text = trim_ascii(data);
+    if text.first() == Some(&b'[') && err.is_eof() {
+        let mut end = text.len();
+        // Try the whole text, then back off event by event (at each `}`).
+        for _ in 0..64 {
+            let mut body = trim_ascii(&text[..end]).to_vec();
+            while body.last() == Some(&b',') {
+                body.pop();
+                body = trim_ascii(&body).to_vec();
+            }
+            body.push(b']');
+            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                return Ok((v, true));
+            }
+            match memchr::memrchr(b'}', &text[..end.saturating_sub(1)]) {
+                Some(i) => end = i + 1,
+                None => break,
+            }
+        }
+    }
+    Err(ParseError::new(format!(
+        "not a valid trace-event JSON file: {err}"
+    )))
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
+/// A thread: (pid, tid), numbers or strings in the file.
+type ThreadKey = (String, String);
+
+fn id_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "0".into(),
+    }
+}
+
+fn thread_key(e: &Value) -> ThreadKey {
+    (id_text(e.get("pid")), id_text(e.get("tid")))
+}
+
+/// `thread_name` metadata events: the root frame of each thread.
+struct ThreadNames(FxHashMap<ThreadKey, String>);
+
+impl ThreadNames {
+    fn collect(events: &[Value]) -> Self {
+        let mut names = FxHashMap::default();
+        for e in events {
+            if e.get("ph").and_then(Value::as_str) == Some("M")
+                && e.get("name").and_then(Value::as_str) == Some("thread_name")
+            {
+                if let Some(n) = e.pointer("/args/name").and_then(Value::as_str) {
+                    names.insert(thread_key(e), n.to_string());
+                }
+            }
+        }
+        ThreadNames(names)
+    }
+
+    fn root(&self, key: &ThreadKey) -> String {
+        match self.0.get(key) {
+            Some(n) if !n.is_empty() => n.clone(),
+            _ => format!("pid {}, tid {}", key.0, key.1),
+        }
+    }
+}
+
+/// One V8 node: its parent and call frame.
+#[derive(Default)]
+struct Node {
+    parent: Option<i64>,
+    name: String,
+    url: String,
+    line: i64,
+    column: i64,
+}
+
+/// One sampled thread's CPU profile, assembled from its events.
+#[derive(Default)]
+struct CpuProfile {
+    thread: ThreadKey,
+    nodes: FxHashMap<i64, Node>,
+    samples: Vec<i64>,
+    deltas: Vec<f64>,
+    start: f64,
+    end: Option<f64>,
+}
+
+/// All CPU profiles of a trace, in the order their `Profile` events appear.
+struct CpuProfiles {
+    profiles: Vec<CpuProfile>,
+}
+
+impl CpuProfiles {
+    fn collect(events: &[Value]) -> Result<Self, ParseError> {
+        let mut profiles: Vec<CpuProfile> = Vec::new();
+        let mut by_id: FxHashMap<String, usize> = FxHashMap::default();
+        let mut orphan_chunks = 0usize;
+        // Profile ids restart in every process (each renderer's first profile is "0x1"):
+        // a profile is its process and id, or its thread when it has no id.
+        let id_of = |e: &Value| {
+            let (p, t) = thread_key(e);
+            match e.get("id") {
+                Some(v) => format!("{p}/{}", id_text(Some(v))),
+                None => format!("{p}:{t}"),
+            }
+        };
+        // Profiles first: a trace is not always in time order, and a chunk may come before
+        // its Profile event in the file.
+        let mut chunks: Vec<&Value> = Vec::new();
+        for e in events {
+            let data = e.pointer("/args/data");
+            match e.get("name").and_then(Value::as_str) {
+                Some("Profile") => {
+                    by_id.insert(id_of(e), profiles.len());
+                    profiles.push(CpuProfile {
+                        thread: thread_key(e),
+                        start: data
+                            .and_then(|d| d.get("startTime"))
+                            .and_then(Value::as_f64)
+                            .unwrap_or(0.0),
+                        ..Default::default()
+                    });
+                }
+                Some("ProfileChunk") => chunks.push(e),
+                Some("CpuProfile") => profiles.extend(CpuProfile::whole(e)?),
+                _ => {}
+            }
+        }
+        // Chunks in time order (stable: file order breaks ties): each chunk's first time
+        // delta continues from the previous chunk's last sample.
+        let ts = |e: &Value| e.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+        chunks.sort_by(|a, b| ts(a).total_cmp(&ts(b)));
+        for e in chunks {
+            match (by_id.get(&id_of(e)), e.pointer("/args/data")) {
+                (Some(&i), Some(d)) => profiles[i].add_chunk(d)?,
+                (Some(_), None) => {}
+                (None, _) => orphan_chunks += 1,
+            }
+        }
+        if profiles.is_empty() && orphan_chunks > 0 {
+            return Err(ParseError::new(format!(
+                "{orphan_chunks} ProfileChunk events but no Profile event they belong to (a trace cut at its start?)"
+            )));
+        }
+        profiles.retain(|p| !p.samples.is_empty());
+        Ok(CpuProfiles { profiles })
+    }
+
+    fn into_profile(self, names: &ThreadNames) -> Result<Profile, ParseError> {
+        let mut b = ProfileBuilder::new(vec![
+            ValueType::samples(),
+            ValueType::new("wall", "microseconds"),
+        ]);
+        let mut notes = Vec::new();
+        let mut truncated = 0u64;
+        let mut span = 0f64;
+        for p in &self.profiles {
+            let root = b.frame(&names.root(&p.thread));
+            let (hits, missing) = p.hits();
+            if missing > 0 {
+                notes.push(format!(
+                    "{missing} samples of thread {} name nodes the trace does not define (skipped)",
+                    names.root(&p.thread)
+                ));
+            }
+            let mut locs: FxHashMap<i64, LocationId> = FxHashMap::default();
+            let mut leaves: Vec<(i64, (i64, f64))> = hits.into_iter().collect();
+            leaves.sort_unstable_by_key(|&(n, _)| n);
+            for (leaf, (count, micros)) in leaves {
+                let (mut stack, cut) = p.stack(leaf, &mut b, &mut locs)?;
+                truncated += cut as u64;
+                stack.push(root);
+                b.add_sample(&stack, &[count, micros.round() as i64]);
+            }
+            span = span.max(p.span());
+        }
+        if b.profile().samples.is_empty() {
+            return Err(ParseError::new(
+                "the trace's CPU profiles hold no samples of known nodes",
+            ));
+        }
+        let pr = b.profile_mut();
+        pr.default_sample_type = Some(1);
+        pr.quality.truncated_stacks = truncated;
+        pr.quality.notes = notes;
+        pr.duration_nanos = (span * 1e3).min(i64::MAX as f64) as i64;
+        Ok(b.finish())
+    }
+}
+
+impl CpuProfile {
+    /// An older trace's single `CpuProfile` event holding a whole profile.
+    fn whole(e: &Value) -> Result<Option<CpuProfile>, ParseError> {
+        let Some(data) = e.pointer("/args/data") else {
+            return Ok(None);
+        };
+        let Some(cp) = data.get("cpuProfile") else {
+            return Ok(None);
+        };
+        let mut p = CpuProfile {
+            thread: thread_key(e),
+            start: cp.get("startTime").and_then(Value::as_f64).unwrap_or(0.0),
+            end: cp.get("endTime").and_then(Value::as_f64),
+            ..Default::default()
+        };
+        p.add_chunk(data)?;
+        Ok(Some(p))
+    }
+
+    /// Add a chunk's (or a whole `CpuProfile`'s) nodes, samples and time deltas.
+    fn add_chunk(&mut self, data: &Value) -> Result<(), ParseError> {
+        let cp = data.get("cpuProfile");
+        if let Some(nodes) = cp.and_then(|c| c.get("nodes")).and_then(Value::as_array) {
+            for n in nodes {
+                self.add_node(n)?;
+            }
+        }
+        if let Some(s) = cp.and_then(|c| c.get("samples")).and_then(Value::as_array) {
+            for v in s {
+                self.samples.push(
+                    v.as_i64()
+                        .ok_or_else(|| ParseError::new("a sample is not a node id"))?,
+                );
+            }
+        }
+        let deltas = data
+            .get("timeDeltas")
+            .or_else(|| cp.and_then(|c| c.get("timeDeltas")));
+        if let Some(d) = deltas.and_then(Value::as_array) {
+            for v in d {
+                let x = v.as_f64().filter(|x| x.is_finite());
+                self.deltas
+                    .push(x.ok_or_else(|| ParseError::new("a timeDelta is not a number"))?);
+            }
+        }
+        if let Some(e) = data.get("endTime").and_then(Value::as_f64) {
+            self.end = Some(e);
+        }
+        Ok(())
+    }
+
+    fn add_node(&mut self, n: &Value) -> Result<(), ParseError> {
+        let id = n
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ParseError::new("a cpuProfile node has no numeric id"))?;
+        let cf = n.get("callFrame");
+        let text = |k: &str| {
+            cf.and_then(|c| c.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let num = |k: &str| {
+            cf.and_then(|c| c.get(k))
+                .and_then(Value::as_i64)
+                .filter(|&x| x >= 0)
+                .map_or(0, |x| x + 1)
+        };
+        let node = Node {
+            parent: n.get("parent").and_then(Value::as_i64),
+            name: text("functionName"),
+            url: text("url"),
+            line: num("lineNumber"),
+            column: num("columnNumber"),
+        };
+        if let Some(children) = n.get("children").and_then(Value::as_array) {
+            // Whole-profile nodes list children instead of naming their parent: a child not
+            // seen yet gets a placeholder holding its parent.
+            for c in children.iter().filter_map(Value::as_i64) {
+                self.nodes.entry(c).or_default().parent = Some(id);
+            }
+        }
+        match self.nodes.get_mut(&id) {
+            // A placeholder made by a parent's `children` list: keep its parent.
+            Some(old) => {
+                let parent = old.parent.or(node.parent);
+                *old = Node { parent, ..node };
+            }
+            None => {
+                self.nodes.insert(id, node);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sample times, sorted (V8 delivers some out of order), each with its node.
+    fn timeline(&self) -> Vec<(f64, i64)> {
+        let n = self.samples.len().min(self.deltas.len());
+        let mut t = self.start;
+        let mut out: Vec<(f64, i64)> = (0..n)
+            .map(|i| {
+                t += self.deltas[i];
+                (t, self.samples[i])
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out
+    }
+
+    /// Per node: (samples, µs); and how many samples named an undefined node.
+    fn hits(&self) -> (FxHashMap<i64, (i64, f64)>, usize) {
+        let mut hits: FxHashMap<i64, (i64, f64)> = FxHashMap::default();
+        let mut missing = 0;
+        let tl = self.timeline();
+        let last_len = self.last_sample_length(&tl);
+        for (i, &(t, node)) in tl.iter().enumerate() {
+            if !self.nodes.contains_key(&node) {
+                missing += 1;
+                continue;
+            }
+            let next = match tl.get(i + 1) {
+                Some(&(n, _)) => n,
+                None => t + last_len,
+            };
+            let e = hits.entry(node).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += next - t;
+        }
+        (hits, missing)
+    }
+
+    /// How long the last sample lasts: until the profile's end, but no longer than the
+    /// median sampling interval (a profile can end long after its last sample: that time was
+    /// not sampled).
+    fn last_sample_length(&self, tl: &[(f64, i64)]) -> f64 {
+        let Some(&(last, _)) = tl.last() else {
+            return 0.0;
+        };
+        let mut gaps: Vec<f64> = tl.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        gaps.sort_by(f64::total_cmp);
+        let median = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0);
+        self.end.map_or(0.0, |e| (e - last).clamp(0.0, median))
+    }
+
+    fn span(&self) -> f64 {
+        let tl = self.timeline();
+        let last = tl.last().map_or(self.start, |l| l.0);
+        self.end.unwrap_or(last).max(last) - self.start
+    }
+
+    /// A node's stack, leaf first, without the `(root)` node; and whether it was cut at
+    /// [`MAX_DEPTH`].
+    fn stack(
+        &self,
+        leaf: i64,
+        b: &mut ProfileBuilder,
+        locs: &mut FxHashMap<i64, LocationId>,
+    ) -> Result<(Vec<LocationId>, bool), ParseError> {
+        let mut stack = Vec::new();
+        let mut cut = false;
+        let mut id = Some(leaf);
+        let mut steps = 0usize;
+        while let Some(i) = id {
+            let Some(n) = self.nodes.get(&i) else { break };
+            steps += 1;
+            if steps > self.nodes.len() {
+                return Err(ParseError::new(format!(
+                    "the cpuProfile node tree has a cycle through node {i}"
+                )));
+            }
+            let is_root = n.parent.is_none() && n.name == "(root)";
+            if !is_root {
+                if stack.len() < MAX_DEPTH {
+                    stack.push(*locs.entry(i).or_insert_with(|| node_location(b, n)));
+                } else {
+                    cut = true;
+                }
+            }
+            id = n.parent;
+        }
+        if stack.is_empty() {
+            stack.push(b.frame("(root)"));
+        }
+        Ok((stack, cut))
+    }
+}
+
+/// A V8 call frame as a location: lines and columns 1-based, as in the V8 reader.
+fn node_location(b: &mut ProfileBuilder, n: &Node) -> LocationId {
+    let name = if n.name.is_empty() {
+        "(anonymous)".to_string()
+    } else {
+        n.name.clone()
+    };
+    let f = b.function(Function {
+        system_name: name.clone(),
+        name,
+        filename: n.url.clone(),
+        start_line: n.line,
+    });
+    b.location(Location {
+        lines: vec![Line {
+            function: f,
+            line: n.line,
+            column: n.column,
+        }],
+        ..Default::default()
+    })
+}
+
+/// A duration event: begin or end of a named frame at a time (µs).
+#[derive(Clone)]
+struct Edge {
+    ts: f64,
+    name: String,
+    /// Name and arguments: tells apart events of the same name (speedscope's frame key).
+    key: String,
+}
+
+fn edge(e: &Value, ts: f64) -> Edge {
+    let name = match e.get("name").and_then(Value::as_str) {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => "(unnamed)".to_string(),
+    };
+    let key = match e.get("args") {
+        Some(a) => format!("{name} {a}"),
+        None => name.clone(),
+    };
+    Edge { ts, name, key }
+}
+
+/// Begin and end queues of one thread, each sorted by time (stably: file order breaks ties).
+/// `X` events become a begin and an end; among `X` events starting together the longer one
+/// opens first (it encloses the others).
+fn edge_queues(events: &[&Value]) -> (Vec<Edge>, Vec<Edge>) {
+    let mut begins = Vec::new();
+    let mut ends = Vec::new();
+    let mut xs = Vec::new();
+    for e in events {
+        let Some(ts) = e.get("ts").and_then(Value::as_f64) else {
+            continue;
+        };
+        match e.get("ph").and_then(Value::as_str) {
+            Some("B") => begins.push(edge(e, ts)),
+            Some("E") => ends.push(edge(e, ts)),
+            Some("X") => {
+                let dur = e
+                    .get("dur")
+                    .or_else(|| e.get("tdur"))
+                    .and_then(Value::as_f64)
+                    .filter(|d| d.is_finite() && *d >= 0.0)
+                    .unwrap_or(0.0);
+                xs.push((edge(e, ts), dur));
+            }
+            _ => {}
+        }
+    }
+    xs.sort_by(|a, b| a.0.ts.total_cmp(&b.0.ts).then(b.1.total_cmp(&a.1)));
+    for (x, dur) in xs {
+        let mut end = x.clone();
+        end.ts = x.ts + dur;
+        begins.push(x);
+        ends.push(end);
+    }
+    begins.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    ends.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    (begins, ends)
+}
+
+/// Wall time per open stack (frame names, root first) of one thread, in µs.
+#[derive(Default)]
+struct Timeline {
+    open: Vec<Edge>,
+    last: Option<f64>,
+    weights: FxHashMap<Vec<String>, f64>,
+    ignored_ends: usize,
+}
+
+impl Timeline {
+    fn advance(&mut self, ts: f64) {
+        if let Some(last) = self.last {
+            if !self.open.is_empty() && ts > last {
+                let stack: Vec<String> = self.open.iter().map(|e| e.name.clone()).collect();
+                *self.weights.entry(stack).or_insert(0.0) += ts - last;
+            }
+        }
+        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
+    }
+
+    /// Replay the queues: at equal times a begin goes first only when it is the same event
+    /// as the pending end (a zero-length event); an end prefers, among ends at the same time,
+    /// one matching the open event's key, then its name.
+    fn replay(&mut self, mut begins: Vec<Edge>, mut ends: Vec<Edge>) {
+        begins.reverse();
+        let mut ends: std::collections::VecDeque<Edge> = ends.drain(..).collect();
+        loop {
+            let take_begin = match (begins.last(), ends.front()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(b), Some(e)) => b.ts < e.ts || (b.ts == e.ts && b.key == e.key),
+            };
+            if take_begin {
+                let b = begins.pop().unwrap();
+                self.advance(b.ts);
+                self.open.push(b);
+                continue;
+            }
+            if let Some(top) = self.open.last() {
+                let t0 = ends[0].ts;
+                let same_time = |e: &Edge| e.ts <= t0;
+                let pick = (1..ends.len())
+                    .take_while(|&i| same_time(&ends[i]))
+                    .find(|&i| ends[i].key == top.key)
+                    .or_else(|| {
+                        (1..ends.len())
+                            .take_while(|&i| same_time(&ends[i]))
+                            .find(|&i| ends[i].name == top.name)
+                    });
+                if let Some(i) = pick {
+                    ends.swap(0, i);
+                }
+            }
+            let e = ends.pop_front().unwrap();
+            match self.open.last() {
+                Some(top) if top.name == e.name => {
+                    self.advance(e.ts);
+                    self.open.pop();
+                }
+                _ => self.ignored_ends += 1,
+            }
+        }
+        // Still open at the end: closed at the last time seen.
+        if let Some(last) = self.last {
+            self.advance(last);
+        }
+    }
+}
+
+/// A wall-time profile of `B`/`E`/`X` events, one root per thread.
+fn duration_profile(events: &[Value], names: &ThreadNames) -> Result<Profile, ParseError> {
+    let mut threads: Vec<ThreadKey> = Vec::new();
+    let mut per_thread: FxHashMap<ThreadKey, Vec<&Value>> = FxHashMap::default();
+    for e in events {
+        if matches!(e.get("ph").and_then(Value::as_str), Some("B" | "E" | "X")) {
+            let k = thread_key(e);
+            per_thread
+                .entry(k.clone())
+                .or_insert_with(|| {
+                    threads.push(k);
+                    Vec::new()
+                })
+                .push(e);
+        }
+    }
+    if threads.is_empty() {
+        return Err(ParseError::new(
+            "trace-event file without CPU samples (Profile/ProfileChunk) or duration events (B/E/X): nothing to profile",
+        ));
+    }
+    threads.sort();
+    let mut b = ProfileBuilder::new(vec![ValueType::new("wall", "nanoseconds")]);
+    let mut ignored = 0usize;
+    let mut truncated = 0u64;
+    for k in &threads {
+        let (begins, ends) = edge_queues(&per_thread[k]);
+        let mut tl = Timeline::default();
+        tl.replay(begins, ends);
+        ignored += tl.ignored_ends;
+        let root = b.frame(&names.root(k));
+        let mut stacks: Vec<(Vec<String>, f64)> = tl.weights.into_iter().collect();
+        stacks.sort_by(|a, b| a.0.cmp(&b.0));
+        for (names, micros) in stacks {
+            let mut stack: Vec<LocationId> = Vec::with_capacity(names.len() + 1);
+            for n in names.iter().rev().take(MAX_DEPTH) {
+                stack.push(b.frame(n));
+            }
+            truncated += (names.len() > MAX_DEPTH) as u64;
+            stack.push(root);
+            let ns = (micros * 1e3).round();
+            if ns >= 1.0 {
+                b.add_sample(&stack, &[ns.min(i64::MAX as f64) as i64]);
+            }
+        }
+    }
+    if b.profile().samples.is_empty() {
+        return Err(ParseError::new(
+            "the trace's duration events (B/E/X) never enclose any time",
+        ));
+    }
+    let p = b.profile_mut();
+    p.quality.truncated_stacks = truncated;
+    if ignored > 0 {
+        p.quality.notes.push(format!(
+            "{ignored} end (E) events did not match the open event and were ignored"
+        ));
+    }
+    Ok(b.finish())
+}
+
+/// The format's sample events: `samples` (`sf` = stack frame id, `ts`, `pid`, `tid`) over a
+/// `stackFrames` table (`name`, `parent`). Each sample lasts until the thread's next sample.
+fn sample_events_profile(
+    samples: &[Value],
+    frames: &Value,
+    names: &ThreadNames,
+) -> Result<Profile, ParseError> {
+    let mut per_thread: FxHashMap<ThreadKey, Vec<(f64, String)>> = FxHashMap::default();
+    for s in samples {
+        let ts = s
+            .get("ts")
+            .and_then(|t| t.as_f64().or_else(|| t.as_str()?.parse().ok()))
+            .ok_or_else(|| ParseError::new("a sample has no timestamp"))?;
+        per_thread
+            .entry(thread_key(s))
+            .or_default()
+            .push((ts, id_text(s.get("sf"))));
+    }
+    let mut threads: Vec<_> = per_thread.into_iter().collect();
+    threads.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut b = ProfileBuilder::new(vec![
+        ValueType::samples(),
+        ValueType::new("wall", "microseconds"),
+    ]);
+    for (k, list) in threads {
+        let root = b.frame(&names.root(&k));
+        for (i, (ts, sf)) in list.iter().enumerate() {
+            let next = list.get(i + 1).map_or(*ts, |n| n.0);
+            let mut stack = Vec::new();
+            let mut id = Some(sf.clone());
+            while let Some(f) = id.filter(|f| !f.is_empty() && f != "0") {
+                let fr = frames
+                    .get(&f)
+                    .ok_or_else(|| ParseError::new(format!("stack frame {f} is not defined")))?;
+                if stack.len() > MAX_DEPTH {
+                    break;
+                }
+                let name = fr
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(unnamed)");
+                stack.push(b.frame(name));
+                id = fr.get("parent").map(|p| id_text(Some(p)));
+            }
+            stack.push(root);
+            let micros = (next - ts).max(0.0).round() as i64;
+            b.add_sample(&stack, &[1, micros]);
+        }
+    }
+    b.profile_mut().default_sample_type = Some(1);
+    Ok(b.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::folded::fold;
+
+    #[test]
+    fn sniffs_both_forms() {
+        assert!(sniff(r#"{"traceEvents":[]}"#));
+        assert!(sniff(r#"[{"pid":0,"tid":0,"ph":"B","name":"a","ts":0}"#));
+        assert!(!sniff(r#"[{"name":"a"}]"#));
+        assert!(sniff(r#"[{"args":{"name":"x"},"ph":"M","pid":1,"tid":1}]"#));
+        assert!(sniff(r#"{"metadata":{"source":"DevTools"}"#));
+        // The first event's arguments can be long.
+        let long = format!(
+            "[{{\"args\":{{\"n\":\"{}\"}},\"ph\":\"M\",\"pid\":1}}",
+            "é".repeat(3000)
+        );
+        assert!(sniff(&long));
+        assert!(!sniff(r#"{"nodes":[],"samples":[]}"#));
+    }
+
+    #[test]
+    fn chunked_cpu_profile_is_time_weighted_per_thread() {
+        // Nodes arrive in two chunks; the third sample is delivered before the second
+        // (negative delta), so sorted times are 110, 115, 120, 140; the end is 150, but the
+        // last sample lasts at most the median interval, 5.
+        let t = r#"{"traceEvents":[
+          {"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"CrRendererMain"}},
+          {"ph":"P","name":"Profile","id":"0x1","pid":1,"tid":2,"ts":100,"args":{"data":{"startTime":100}}},
+          {"ph":"P","name":"ProfileChunk","id":"0x1","pid":1,"tid":2,"ts":120,"args":{"data":{
+            "cpuProfile":{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"}},
+                                   {"id":2,"parent":1,"callFrame":{"functionName":"main","url":"a.js","lineNumber":0}}],
+                          "samples":[2,2]},"timeDeltas":[10,10]}}},
+          {"ph":"P","name":"ProfileChunk","id":"0x1","pid":1,"tid":2,"ts":140,"args":{"data":{
+            "cpuProfile":{"nodes":[{"id":3,"parent":2,"callFrame":{"functionName":"busy"}}],
+                          "samples":[3,3]},"timeDeltas":[-5,25],"endTime":150}}}
+        ]}"#;
+        let p = parse(t.as_bytes()).unwrap();
+        p.validate().unwrap();
+        assert_eq!(
+            fold(&p, 1),
+            vec![
+                ("CrRendererMain;main".to_string(), 5 + 20),
+                ("CrRendererMain;main;busy".to_string(), 5 + 5),
+            ]
+        );
+        assert_eq!(p.total(0), 4);
+        assert_eq!(p.duration_nanos, 50_000);
+    }
+
+    #[test]
+    fn profile_ids_are_per_process() {
+        // Every renderer numbers its profiles from 0x1: chunks belong to their own process.
+        let t = r#"{"traceEvents":[
+          {"ph":"P","name":"Profile","id":"0x1","pid":1,"tid":1,"args":{"data":{"startTime":0}}},
+          {"ph":"P","name":"Profile","id":"0x1","pid":2,"tid":2,"args":{"data":{"startTime":0}}},
+          {"ph":"P","name":"ProfileChunk","id":"0x1","pid":1,"tid":1,"args":{"data":{"cpuProfile":{
+            "nodes":[{"id":1,"callFrame":{"functionName":"a"}}],"samples":[1,1]},"timeDeltas":[0,7]}}},
+          {"ph":"P","name":"ProfileChunk","id":"0x1","pid":2,"tid":2,"args":{"data":{"cpuProfile":{
+            "nodes":[{"id":1,"callFrame":{"functionName":"b"}}],"samples":[1,1]},"timeDeltas":[0,3]}}}
+        ]}"#;
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(
+            fold(&p, 1),
+            vec![
+                ("pid 1, tid 1;a".to_string(), 7),
+                ("pid 2, tid 2;b".to_string(), 3)
+            ]
+        );
+    }
+
+    fn folded_events(t: &str) -> Vec<(String, i64)> {
+        let p = parse(t.as_bytes()).unwrap();
+        p.validate().unwrap();
+        fold(&p, 0)
+    }
+
+    #[test]
+    fn duration_events_are_wall_time() {
+        let t = r#"[
+          {"pid":0,"tid":0,"ph":"B","name":"alpha","ts":0},
+          {"pid":0,"tid":0,"ph":"X","name":"beta","ts":1,"dur":3},
+          {"pid":0,"tid":0,"ph":"E","name":"alpha","ts":10}]"#;
+        assert_eq!(
+            folded_events(t),
+            vec![
+                ("pid 0, tid 0;alpha".to_string(), 7000),
+                ("pid 0, tid 0;alpha;beta".to_string(), 3000),
+            ]
+        );
+    }
+
+    #[test]
+    fn cut_off_array_reads_up_to_the_last_whole_event() {
+        let t = "[{\"pid\":0,\"tid\":0,\"ph\":\"X\",\"name\":\"a\",\"ts\":0,\"dur\":2},\n{\"pid\":0,\"tid\":0,\"ph\":\"X\",\"na";
+        assert_eq!(folded_events(t), vec![("pid 0, tid 0;a".to_string(), 2000)]);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let err = |t: &str| parse(t.as_bytes()).unwrap_err().0;
+        assert!(err("{\"traceEvents\":3}").contains("no \"traceEvents\" array"));
+        assert!(err("[{\"ph\":\"M\",\"name\":\"x\"}]").contains("nothing to profile"));
+        assert!(err("{\"traceEvents\":[{\"ph\":\"X\"").contains("not a valid trace-event"));
+        assert!(err(
+            r#"[{"ph":"P","name":"ProfileChunk","id":"0x1","args":{"data":{"cpuProfile":{"samples":[1]},"timeDeltas":[1]}}}]"#
+        )
+        .contains("no Profile event"));
+    }
+}
