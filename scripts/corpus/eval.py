@@ -304,12 +304,15 @@ def print_summary(cells: dict, out) -> bool:
             ok &= not misses
             print(f"{key[0] + '/' + key[1]:32} {key[3]:4} " + " ".join(f"{vals[x]:>7}" for x in cols)
                   + "  " + ", ".join(misses), file=out)
-            t = totals.setdefault((kind, key[3]), {x: 0 for x in cols})
-            for x in cols:
-                t[x] += vals[x]
-        for (k, mode), t in sorted(totals.items()):
+            for group in (key[0], "TOTAL"):
+                t = totals.setdefault((kind, group, key[3]), {x: 0 for x in cols})
+                for x in cols:
+                    t[x] += vals[x]
+        print(file=out)
+        for (k, group, mode), t in sorted(totals.items(), key=lambda kv: (kv[0][1] == "TOTAL", kv[0])):
             if k == kind:
-                print(f"{'TOTAL':32} {mode:4} " + " ".join(f"{t[x]:>7}" for x in cols), file=out)
+                label = "TOTAL" if group == "TOTAL" else f"{group} (all workloads)"
+                print(f"{label:32} {mode:4} " + " ".join(f"{t[x]:>7}" for x in cols), file=out)
     print_details(cells, out)
     return ok
 

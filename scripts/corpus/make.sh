@@ -33,9 +33,11 @@ mkdir -p "$out" "$bin"
 
 # Every variant of every compiled workload, with and without frame pointers. Executables carry
 # the variant in their name (as old/new builds often do), in a folder per variant.
+# An existing build is kept: the perf.data files already recorded are symbolized from it.
 build() {
   local v def cfg
   for v in "${variants[@]}"; do
+    [ -x "$bin/$v/gowork-$v" ] && continue
     mkdir -p "$bin/$v"
     def=""; cfg=""
     [ "$v" = regress ] && def=-DREGRESS && cfg="--cfg regress"
@@ -140,6 +142,42 @@ nodetext	^parseFields$	^upperWords$
 TSV
 }
 
+# README.md of the corpus: what is where and how it was made (the tools' versions included).
+write_readme() {
+  {
+    echo "# profdiff noise corpus"
+    echo
+    echo "Made by \`scripts/corpus/make.sh\` of profdiff (docs/corpus.md explains the workloads, variants,"
+    echo "formats and how to evaluate \`compare\` on it). Real recordings, made on a shared machine while"
+    echo "other jobs ran: each \`run-NN.meta\` has the load average and wall time of that run."
+    echo
+    echo "Layout: \`<format>/<workload>/<variant>/run-NN.<ext>\` + \`run-NN.meta\`; variants \`base\`"
+    echo "(identical code, $runs_base runs), \`regress\` (one function ~2x its work, $runs_variant runs), \`speedup\`"
+    echo "(one function faster, nothing else changed, $runs_variant runs). \`targets.tsv\`: the function each"
+    echo "variant changes, per workload. \`.build/<variant>/\`: the executables the perf.data files refer to"
+    echo "(keep them in place: perf.data is symbolized from them)."
+    echo
+    echo "| format | workload | runs (base/regress/speedup) | recorded with |"
+    echo "|---|---|---|---|"
+    local f w
+    for f in "$out"/*/; do
+      f=$(basename "$f")
+      for w in "$out/$f"/*/; do
+        w=$(basename "$w")
+        local counts=() v
+        for v in "${variants[@]}"; do counts+=("$(find "$out/$f/$w/$v" -name 'run-*.meta' 2>/dev/null | wc -l)"); done
+        echo "| $f | $w | ${counts[0]}/${counts[1]}/${counts[2]} | \`$(command_for "$f" "$w" base | sed "s|$out|CORPUS|g; s|$wl|WORKLOADS|g")\` |"
+      done
+    done
+    echo
+    echo "Machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')."
+    echo "Tools: $(perf --version), $(gcc --version | head -1), $(rustc --version), $(go version),"
+    echo "Python $($python --version 2>&1 | cut -d' ' -f2), $(py-spy --version), node $(node --version), $("$profdiff" --version)."
+    echo "Recorded $(find "$out" -name 'run-*.meta' -exec grep -h '^date:' {} + | sort | sed -n '1s/date: //p;$s/date: //p' | paste -sd' ' | sed 's/ / to /')."
+    echo "1-minute load average before each run: $(find "$out" -name 'run-*.meta' -exec grep -h '^loadavg_before:' {} + | awk '{print $2}' | sort -n | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /') (2 cores)."
+  } >"$out/README.md"
+}
+
 build
 write_targets
 for format in "${formats[@]}"; do
@@ -154,4 +192,5 @@ for format in "${formats[@]}"; do
     done
   done
 done
+write_readme
 echo "corpus in $out" >&2
