@@ -5,8 +5,9 @@
 #
 #   scripts/corpus/make.sh OUT_DIR [FORMAT...]
 #
-# FORMATs (default: all): perf-fp perf-dwarf pprof-go pyspy-speedscope pyspy-raw v8
-# profdiff-fp profdiff-dwarf. Layout: OUT_DIR/<format>/<workload>/<variant>/run-NN.<ext>, with
+# FORMATs (default: all): perf-fp perf-dwarf perf-script pprof-go pyspy-speedscope pyspy-raw v8
+# profdiff-fp profdiff-dwarf. perf-script is `perf script` of the perf-fp recordings (made
+# after them). Layout: OUT_DIR/<format>/<workload>/<variant>/run-NN.<ext>, with
 # run-NN.meta beside each profile (date, load average, wall seconds, command). Existing
 # profiles are kept, so an interrupted run resumes. Runs of the three variants are interleaved
 # (base, regress, speedup, base, ...) so machine drift hits all of them.
@@ -21,7 +22,7 @@ root=$(cd "$here/../.." && pwd)
 out=${1:?usage: make.sh OUT_DIR [FORMAT...]}
 shift
 formats=("$@")
-[ ${#formats[@]} -gt 0 ] || formats=(perf-fp perf-dwarf pprof-go pyspy-speedscope pyspy-raw v8 profdiff-fp profdiff-dwarf)
+[ ${#formats[@]} -gt 0 ] || formats=(perf-fp perf-dwarf pprof-go pyspy-speedscope pyspy-raw v8 profdiff-fp profdiff-dwarf perf-script)
 runs_base=${RUNS_BASE:-12}
 runs_variant=${RUNS_VARIANT:-6}
 profdiff=${PROFDIFF:-$root/target/release/profdiff}
@@ -64,7 +65,10 @@ record() {
   [ -s "$file" ] && return 0
   mkdir -p "$dir"
   local cmd=() a
-  for a in "$@"; do cmd+=("${a//@OUT@/$file}"); done
+  for a in "$@"; do
+    a=${a//@OUT@/$file}
+    cmd+=("${a//@N@/$(printf %02d "$n")}")
+  done
   local load t0 t1
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   t0=$(date +%s.%N)
@@ -92,6 +96,7 @@ command_for() {
     perf-dwarf/*) echo "${perf[*]} --call-graph dwarf -- $bin/$v/$w-$v" ;;
     profdiff-fp/*) echo "$profdiff record -F 999 --call-graph fp -o @OUT@ -- $bin/$v/$w-fp-$v" ;;
     profdiff-dwarf/*) echo "$profdiff record -F 999 --call-graph dwarf -o @OUT@ -- $bin/$v/$w-$v" ;;
+    perf-script/*) echo "$here/perf-script.sh $out/perf-fp/$w/$v/run-@N@.perf.data @OUT@" ;;
     pprof-go/*) echo "$bin/$v/gowork-$v -mode ${w#go} -cpuprofile @OUT@" ;;
     pyspy-speedscope/*) echo "py-spy record --format speedscope -o @OUT@ -- $python $wl/pywork.py ${w#py} $v" ;;
     pyspy-raw/*) echo "py-spy record --format raw -o @OUT@ -- $python $wl/pywork.py ${w#py} $v" ;;
@@ -103,6 +108,7 @@ workloads_of() {
   case $1 in
     perf-fp) echo cmix ctree rsiter gomix ;;
     perf-dwarf) echo cmix ctree rsiter ;;
+    perf-script) echo cmix ctree rsiter gomix ;;
     profdiff-fp | profdiff-dwarf) echo cmix ;;
     pprof-go) echo gomix gotree gotext ;;
     pyspy-speedscope) echo pymix pytree pytext ;;
@@ -114,6 +120,7 @@ workloads_of() {
 
 ext_of() {
   case $1 in
+    perf-script) echo perf-script.txt ;;
     perf-*) echo perf.data ;;
     profdiff-* | pprof-go) echo pb.gz ;;
     pyspy-speedscope) echo speedscope.json ;;
