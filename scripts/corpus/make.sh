@@ -81,6 +81,13 @@ record() {
   t1=$(date +%s.%N)
   # V8 and py-spy choose their own file names inside a folder: move the result into place.
   if [ "$format" = v8 ]; then mv "$file.d"/*.cpuprofile "$file" && rmdir "$file.d"; fi
+  if [ "$format" = perf-script ]; then
+    # Derived from the perf-fp recording: its run's facts, and how the text was made.
+    local nn
+    nn=$(printf %02d "$n")
+    { cat "$out/perf-fp/$workload/$variant/run-$nn.meta"; echo "derived_by: ${cmd[*]}"; } >"${file%."$ext"}.meta"
+    return 0
+  fi
   printf 'date: %s\nloadavg_before: %s\nloadavg_after: %s\nwall_seconds: %.3f\ncommand: %s\n' \
     "$(date -u +%FT%TZ)" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)" \
     "$(echo "$t1 - $t0" | bc)" "${cmd[*]}" >"${file%."$ext"}.meta"
