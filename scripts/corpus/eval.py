@@ -268,13 +268,29 @@ def clean_name(name: str) -> str:
     return re.sub(r"\s+\((inline|partial-inline)\)$", "", name)
 
 
+def detail_line(job: Job, rep: Report) -> str:
+    return json.dumps({
+        "format": job.format, "workload": job.workload, "kind": job.kind, "mode": job.mode,
+        "old": [str(p) for p in job.old], "new": [str(p) for p in job.new], "exit": rep.exit_code,
+        "status": rep.status, "gate_tripped": rep.gate_tripped, "error": rep.error or None,
+        "first_regression": rep.regressions[0].name if rep.regressions else None,
+        "flagged_regressions": [r.name for r in rep.regressions if r.significant],
+        "flagged_improvements": [r.name for r in rep.improvements if r.significant],
+    })
+
+
 def run_all(jobs: list[Job], args) -> dict:
     cells: dict[tuple, Cell] = {}
+    details = open(args.details, "w") if args.details else None
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(run_compare, args.profdiff, j.old, j.new, args.timeout): j for j in jobs}
         for fut in cf.as_completed(futures):
-            job = futures[fut]
-            cells.setdefault((job.format, job.workload, job.kind, job.mode), Cell()).add(job, fut.result())
+            job, rep = futures[fut], fut.result()
+            cells.setdefault((job.format, job.workload, job.kind, job.mode), Cell()).add(job, rep)
+            if details:
+                details.write(detail_line(job, rep) + "\n")
+    if details:
+        details.close()
     return cells
 
 
@@ -341,6 +357,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--format", dest="formats", action="append", help="only this format (repeatable)")
     ap.add_argument("--workload", dest="workloads", action="append", help="only this workload (repeatable)")
+    ap.add_argument("--details", type=Path, help="write one JSON line per comparison here")
     args = ap.parse_args()
     if not Path(args.profdiff).exists() or not args.corpus.is_dir():
         print(f"eval: need a profdiff binary ({args.profdiff}) and a corpus folder ({args.corpus})", file=sys.stderr)

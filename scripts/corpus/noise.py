@@ -47,7 +47,11 @@ def read_flat(profdiff: str, path: Path) -> dict | None:
 
 
 def count_samples(path: Path) -> int | None:
-    """Number of samples in a V8 .cpuprofile or a sampled speedscope file (they carry no period)."""
+    """Number of samples in a V8 .cpuprofile, a sampled speedscope file or `perf script` text
+    (they carry no period)."""
+    if path.name.endswith(".perf-script.txt"):
+        with path.open(errors="replace") as f:
+            return sum(1 for line in f if line.strip() and not line[0].isspace()) or None
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -60,7 +64,8 @@ def count_samples(path: Path) -> int | None:
 
 
 def with_mean_period(prof: dict | None, path: Path) -> dict | None:
-    """Without a period, use the mean value per sample (V8's intervals vary: φ is approximate)."""
+    """Without a period, use the mean value per sample (exact for fixed periods; V8's intervals
+    vary, so its φ is approximate)."""
     if prof and prof["period"] is None:
         n = count_samples(path)
         if n:
