@@ -6,8 +6,8 @@ For every <format>/<workload> of the corpus it runs `profdiff compare --fail-on 
 
 - identical code (base vs base): unordered pairs of distinct runs, one run per side (the
   earlier run is OLD; a seeded sample when there are more than --max-pairs), and seeded random
-  disjoint 3-vs-3 and 5-vs-5 splits. Any regression or improvement verdict, gate trip or
-  flagged (significant) function is false.
+  disjoint 3-vs-3 and 5-vs-5 splits. Any regression or improvement verdict or gate trip is
+  false; flagged (significant) functions are counted, and are misses with --strict.
 - an injected regression (base vs regress): the changed function must be the first regression
   row and flagged; no other function may be flagged as a regression.
 - a pure speed-up (base vs speedup): no gate may trip, no regression verdict.
@@ -236,8 +236,10 @@ class Cell:
         for name in names:
             self.flagged_names[name] = self.flagged_names.get(name, 0) + 1
 
-    def misses(self, kind: str) -> list[str]:
-        """Targets this cell misses (empty when it meets them all)."""
+    def misses(self, kind: str, strict: bool) -> list[str]:
+        """Targets this cell misses (empty when it meets them all). Functions flagged on
+        identical code count only when strict: under false-discovery-rate control a few are
+        expected; verdicts and gate trips are what a user acts on."""
         out = []
         if self.errors:
             out.append(f"{self.errors} errors")
@@ -246,7 +248,7 @@ class Cell:
                 out.append("false verdicts")
             if self.trips:
                 out.append("gate trips")
-            if self.with_flagged:
+            if self.with_flagged and strict:
                 out.append("flagged functions")
         elif kind == "regress":
             if self.named_first < self.n - self.errors:
@@ -294,7 +296,7 @@ def run_all(jobs: list[Job], args) -> dict:
     return cells
 
 
-def print_summary(cells: dict, out) -> bool:
+def print_summary(cells: dict, out, strict: bool) -> bool:
     """Print the tables; return whether every target was met."""
     ok = True
     kinds = {
@@ -316,7 +318,7 @@ def print_summary(cells: dict, out) -> bool:
                     "others": c.with_flagged}
             if kind == "regress":
                 vals["flagged"] = c.target_flagged
-            misses = c.misses(kind)
+            misses = c.misses(kind, strict)
             ok &= not misses
             print(f"{key[0] + '/' + key[1]:32} {key[3]:4} " + " ".join(f"{vals[x]:>7}" for x in cols)
                   + "  " + ", ".join(misses), file=out)
@@ -357,6 +359,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--format", dest="formats", action="append", help="only this format (repeatable)")
     ap.add_argument("--workload", dest="workloads", action="append", help="only this workload (repeatable)")
+    ap.add_argument("--strict", action="store_true",
+                    help="a function flagged on identical code is a miss too (default: only verdicts and trips)")
     ap.add_argument("--details", type=Path, help="write one JSON line per comparison here")
     args = ap.parse_args()
     if not Path(args.profdiff).exists() or not args.corpus.is_dir():
@@ -366,7 +370,7 @@ def main() -> int:
     print(f"# profdiff compare {' '.join(GATES)}: {len(jobs)} comparisons, binary {args.profdiff}, corpus {args.corpus}")
     print("# identical 1v1 = unordered pairs (earlier run is OLD), seeded sample of at most "
           f"{args.max_pairs}; {args.splits} seeded disjoint 3v3 and 5v5 splits; seed {args.seed}")
-    ok = print_summary(run_all(jobs, args), sys.stdout)
+    ok = print_summary(run_all(jobs, args), sys.stdout, args.strict)
     print("\nRESULT: " + ("all targets met" if ok else "targets missed"))
     return 0 if ok else 1
 
