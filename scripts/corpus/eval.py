@@ -46,7 +46,7 @@ class Report:
     """What the evaluation needs from one `compare` run."""
 
     exit_code: int
-    status: str = "error"  # regression | improvement | no-significant-change | error
+    status: str = "error"  # regression | shift | improvement | no-significant-change | error
     gate_tripped: bool = False
     regressions: list[Row] = field(default_factory=list)
     improvements: list[Row] = field(default_factory=list)
@@ -209,7 +209,8 @@ class Cell:
             self.errors += 1
             self.error_texts.add(rep.error)
             return
-        self.regression_verdicts += rep.status == "regression"
+        # "shift" (schema 2): the total did not change, but a function grew significantly.
+        self.regression_verdicts += rep.status in ("regression", "shift")
         self.improvement_verdicts += rep.status == "improvement"
         self.trips += rep.exit_code == 1
         if job.kind == "regress":
