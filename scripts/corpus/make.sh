@@ -171,6 +171,9 @@ write_readme() {
     echo "variant changes, per workload. \`.build/<variant>/\`: the executables the perf.data files refer to"
     echo "(keep them in place: perf.data is symbolized from them)."
     echo
+    echo "Beside the runs: \`NOISE.md\` (run-to-run noise measured by \`scripts/corpus/noise.py\`) and"
+    echo "\`RESULTS-<binary>.txt\` / \`.jsonl\` (output of \`scripts/corpus/eval.sh BIN\`), when made."
+    echo
     echo "| format | workload | runs (base/regress/speedup) | recorded with |"
     echo "|---|---|---|---|"
     local f w
