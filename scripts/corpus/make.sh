@@ -5,9 +5,10 @@
 #
 #   scripts/corpus/make.sh OUT_DIR [FORMAT...]
 #
-# FORMATs (default: all): perf-fp perf-dwarf perf-script pprof-go pyspy-speedscope pyspy-raw v8
-# profdiff-fp profdiff-dwarf. perf-script is `perf script` of the perf-fp recordings (made
-# after them). Layout: OUT_DIR/<format>/<workload>/<variant>/run-NN.<ext>, with
+# FORMATs (default: all): perf-fp perf-dwarf perf-script pprof-go pprof-go-heap pyspy-speedscope
+# pyspy-raw v8 profdiff-fp profdiff-dwarf. perf-script is `perf script` of the perf-fp
+# recordings (made after them). pprof-go-heap (Go's allocs profile: bytes and objects, not
+# time) has base runs only: its variants change CPU work, not allocations. Layout: OUT_DIR/<format>/<workload>/<variant>/run-NN.<ext>, with
 # run-NN.meta beside each profile (date, load average, wall seconds, command). Existing
 # profiles are kept, so an interrupted run resumes. Runs of the three variants are interleaved
 # (base, regress, speedup, base, ...) so machine drift hits all of them.
@@ -22,7 +23,7 @@ root=$(cd "$here/../.." && pwd)
 out=${1:?usage: make.sh OUT_DIR [FORMAT...]}
 shift
 formats=("$@")
-[ ${#formats[@]} -gt 0 ] || formats=(perf-fp perf-dwarf pprof-go pyspy-speedscope pyspy-raw v8 profdiff-fp profdiff-dwarf perf-script)
+[ ${#formats[@]} -gt 0 ] || formats=(perf-fp perf-dwarf pprof-go pyspy-speedscope pyspy-raw v8 profdiff-fp profdiff-dwarf perf-script pprof-go-heap)
 runs_base=${RUNS_BASE:-12}
 runs_variant=${RUNS_VARIANT:-6}
 profdiff=${PROFDIFF:-$root/target/release/profdiff}
@@ -53,6 +54,13 @@ build() {
     rustc -O -g --edition 2021 $cfg -o "$bin/$v/rsiter-$v" "$wl/rsiter.rs"
     (cd "$wl/gowork" && go build -ldflags "-X main.variant=$v" -o "$bin/$v/gowork-$v" .)
   done
+  build_go_heap
+}
+
+# Heap profiles need -allocprofile, which came after the CPU recordings' build: its own binary.
+build_go_heap() {
+  [ -x "$bin/base/gowork-heap-base" ] && return 0
+  (cd "$wl/gowork" && go build -ldflags "-X main.variant=base" -o "$bin/base/gowork-heap-base" .)
 }
 
 # record FORMAT WORKLOAD VARIANT N EXT CMD...: one profile; CMD contains @OUT@ for its path.
@@ -104,6 +112,7 @@ command_for() {
     profdiff-fp/*) echo "$profdiff record -F 999 --call-graph fp -o @OUT@ -- $bin/$v/$w-fp-$v" ;;
     profdiff-dwarf/*) echo "$profdiff record -F 999 --call-graph dwarf -o @OUT@ -- $bin/$v/$w-$v" ;;
     perf-script/*) echo "$here/perf-script.sh $out/perf-fp/$w/$v/run-@N@.perf.data @OUT@" ;;
+    pprof-go-heap/*) echo "$bin/$v/gowork-heap-$v -mode ${w#go} -allocprofile @OUT@" ;;
     pprof-go/*) echo "$bin/$v/gowork-$v -mode ${w#go} -cpuprofile @OUT@" ;;
     pyspy-speedscope/*) echo "py-spy record --format speedscope -o @OUT@ -- $python $wl/pywork.py ${w#py} $v" ;;
     pyspy-raw/*) echo "py-spy record --format raw -o @OUT@ -- $python $wl/pywork.py ${w#py} $v" ;;
@@ -117,7 +126,7 @@ workloads_of() {
     perf-dwarf) echo cmix ctree rsiter ;;
     perf-script) echo cmix ctree rsiter gomix ;;
     profdiff-fp | profdiff-dwarf) echo cmix ;;
-    pprof-go) echo gomix gotree gotext ;;
+    pprof-go | pprof-go-heap) echo gomix gotree gotext ;;
     pyspy-speedscope) echo pymix pytree pytext ;;
     pyspy-raw) echo pymix ;;
     v8) echo nodemix nodetree nodetext ;;
@@ -129,7 +138,7 @@ ext_of() {
   case $1 in
     perf-script) echo perf-script.txt ;;
     perf-*) echo perf.data ;;
-    profdiff-* | pprof-go) echo pb.gz ;;
+    profdiff-* | pprof-go*) echo pb.gz ;;
     pyspy-speedscope) echo speedscope.json ;;
     pyspy-raw) echo txt ;;
     v8) echo cpuprofile ;;
@@ -202,7 +211,7 @@ for format in "${formats[@]}"; do
     echo "== $format/$w ($(date -u +%T), load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     for ((i = 1; i <= runs_base; i++)); do
       for v in "${variants[@]}"; do
-        [ "$v" != base ] && [ "$i" -gt "$runs_variant" ] && continue
+        [ "$v" != base ] && { [ "$i" -gt "$runs_variant" ] || [ "$format" = pprof-go-heap ]; } && continue
         # shellcheck disable=SC2046
         record "$format" "$w" "$v" "$i" "$(ext_of "$format")" $(command_for "$format" "$w" "$v")
       done

@@ -1,5 +1,6 @@
 // gowork: fixed-work Go program with three workloads (-mode mix|tree|text), profiled with
-// runtime/pprof (-cpuprofile FILE). The variant is set at link time:
+// runtime/pprof (-cpuprofile FILE; -allocprofile FILE writes the "allocs" heap profile, whose
+// default sample type is alloc_space, when the work is done). The variant is set at link time:
 // -ldflags "-X main.variant=regress" makes one function per mode do 2x its work,
 // "-X main.variant=speedup" makes another one faster; nothing else changes.
 package main
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -227,6 +229,7 @@ func main() {
 	mode := flag.String("mode", "mix", "mix, tree or text")
 	scale := flag.Float64("scale", 1.0, "work multiplier")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	allocprofile := flag.String("allocprofile", "", "write the allocs (heap) profile here at the end")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -248,5 +251,20 @@ func main() {
 	default:
 		log.Fatalf("unknown mode %q", *mode)
 	}
+	if *allocprofile != "" {
+		writeAllocs(*allocprofile)
+	}
 	fmt.Println("gowork", *mode, variant, sink)
+}
+
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		log.Fatal(err)
+	}
 }
