@@ -7,7 +7,7 @@
 //! - `profdiff compare --old A B C --new D E F` — the same, spelled out.
 
 use super::common::{self, ReadArgs};
-use crate::analysis::diff::{self, DiffOptions, MatchBy, Normalize};
+use crate::analysis::diff::{self, DiffOptions, MatchBy, NoiseFloor, Normalize};
 use crate::analysis::gate::{self, Gate};
 use crate::output::write_atomic;
 use crate::render::compare::{html, json, svg, text};
@@ -114,13 +114,23 @@ pub struct Args {
     /// With --folded: replace hex digits after `0x` by `...` (diff-folded -s).
     #[arg(long, requires = "folded")]
     pub strip_hex: bool,
-    /// Exit 1 when the total per run grew by more than this (e.g. 5%) and significantly.
+    /// Exit 1 when the total per run grew by more than this and significantly. `5%` or the
+    /// fraction `0.05`; a bare `5` is refused as ambiguous.
     #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
     pub fail_on: Option<f64>,
-    /// Exit 1 when one function grew by more than this share of the total (e.g. 2%) and
-    /// significantly.
+    /// Exit 1 when one function grew by more than this share of the total (`2%` or `0.02`)
+    /// and significantly (after the false-discovery-rate adjustment).
     #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
     pub fail_on_function: Option<f64>,
+    /// Run-to-run noise of one function's self value assumed where the runs cannot measure it
+    /// (fewer than 4 runs per side): relative standard deviation between identical runs.
+    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent,
+          default_value_t = NoiseFloor::default().function_rel)]
+    pub noise_floor: f64,
+    /// The same for the total.
+    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent,
+          default_value_t = NoiseFloor::default().total_rel)]
+    pub noise_floor_total: f64,
     /// Significance level.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
     pub alpha: f64,
@@ -213,6 +223,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sample_type: args.sample_type.clone(),
         alpha: args.alpha,
         seed: args.seed,
+        noise: NoiseFloor {
+            function_rel: args.noise_floor,
+            total_rel: args.noise_floor_total,
+            ..NoiseFloor::default()
+        },
+        target_total_change: args
+            .fail_on
+            .unwrap_or(DiffOptions::default().target_total_change),
         ..DiffOptions::default()
     };
     let d = diff::diff(&old, &new, &dopts).context("cannot compare")?;

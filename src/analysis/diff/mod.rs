@@ -31,6 +31,7 @@ mod table;
 
 pub use folded::{diff_folded, strip_hex_digits};
 pub use identity::{normalize_name, strip_rust_hash};
+pub use significance::{NoiseFloor, NoiseReport};
 
 use crate::model::{unit_nanos, Profile};
 use identity::{Keys, Run};
@@ -69,6 +70,10 @@ pub struct DiffOptions {
     pub hot_paths: usize,
     /// How many functions get the full statistics (bootstrap) in each direction.
     pub detail_limit: usize,
+    /// Run-to-run noise assumed where the runs cannot measure it.
+    pub noise: NoiseFloor,
+    /// Change of the total the report says how many runs would resolve (e.g. `--fail-on`).
+    pub target_total_change: f64,
 }
 
 impl Default for DiffOptions {
@@ -82,6 +87,8 @@ impl Default for DiffOptions {
             seed: 0x5EED,
             hot_paths: 3,
             detail_limit: 200,
+            noise: NoiseFloor::default(),
+            target_total_change: 0.05,
         }
     }
 }
@@ -116,9 +123,14 @@ pub struct SideSummary {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TestKind {
-    MannWhitney,
-    WelchPoissonFloor,
-    Binomial,
+    /// Enough runs to measure noise: Welch's t-test confirmed by Mann-Whitney U.
+    WelchMannWhitney,
+    /// Too few runs to measure noise: Welch / t-test with the modelled variance as a floor.
+    WelchNoiseFloor,
+    /// One run per side: z-test against sampling noise plus the run-to-run floor.
+    NoiseFloor,
+    /// Deterministic counts: any difference is real.
+    Exact,
 }
 
 /// Significance of one delta.
@@ -126,6 +138,8 @@ pub enum TestKind {
 pub struct Significance {
     pub test: TestKind,
     pub p: f64,
+    /// Benjamini–Hochberg adjusted p across the function table (functions only).
+    pub q: Option<f64>,
     /// Mann-Whitney p as well, when ≥ 2 runs per side (benchstat's number).
     pub p_mann_whitney: Option<f64>,
     /// `(1 - alpha)` interval of the delta, in the compared quantity.
@@ -210,6 +224,8 @@ pub struct Diff {
     pub normalize_reason: String,
     pub match_by: MatchBy,
     pub alpha: f64,
+    /// What the runs can tell about run-to-run noise, and the floor assumed otherwise.
+    pub noise: NoiseReport,
     pub old: SideSummary,
     pub new: SideSummary,
     pub total: TotalDiff,
@@ -239,7 +255,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     let old_sum = side_summary(old, &old_runs, &old_v, "old")?;
     let new_sum = side_summary(new, &new_runs, &new_v, "new")?;
 
-    let (normalize, normalize_reason) = choose_normalization(opts.normalize, &old_sum, &new_sum);
+    let (normalize, normalize_reason) = choose_normalization(opts.normalize, old, new);
     let shares = normalize == Normalize::Total;
 
     // Per-run, per-key values.
@@ -257,16 +273,23 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     let (mut regressions, mut improvements) =
         table::function_table(&keys, &old_pk, &new_pk, (ot, nt), shares);
 
+    let exact = old
+        .iter()
+        .zip(&old_v)
+        .chain(new.iter().zip(&new_v))
+        .all(|(p, &v)| counts_are_exact(p, v));
     let ctx = significance::StatCtx {
         old_runs: &old_runs,
         new_runs: &new_runs,
         old_pk: &old_pk,
         new_pk: &new_pk,
         shares,
+        exact,
         opts,
     };
     ctx.annotate(&mut regressions);
     ctx.annotate(&mut improvements);
+    significance::control_fdr([&mut regressions, &mut improvements], opts.alpha);
     let total = TotalDiff {
         old: ot,
         new: nt,
@@ -288,6 +311,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
         normalize_reason,
         match_by: opts.match_by,
         alpha: opts.alpha,
+        noise: NoiseReport::new((old.len(), new.len()), exact, opts),
         old: old_sum,
         new: new_sum,
         total,
@@ -299,6 +323,19 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     };
     d.warnings = quality::quality_warnings(&d);
     Ok(d)
+}
+
+/// Whether `value` holds deterministic event counts — instruction counts of a simulator such
+/// as callgrind (kind or unit `instructions` / `Ir`) in a profile that records no sampling
+/// (no sampling period, event or frequency) — so identical runs compare exactly equal.
+fn counts_are_exact(p: &Profile, value: usize) -> bool {
+    let t = &p.sample_types[value];
+    let instr = |s: &str| s.eq_ignore_ascii_case("instructions") || s.eq_ignore_ascii_case("ir");
+    (instr(&t.kind) || instr(&t.unit))
+        && p.period == 0
+        && !p.sample_types.iter().any(|t| t.kind == "samples")
+        && !p.metadata.contains_key("event")
+        && !p.metadata.contains_key("frequency")
 }
 
 /// The value index compared in each profile of one side.
@@ -412,30 +449,48 @@ fn side_summary(
     Ok(sum)
 }
 
-/// The normalization used, and why.
+/// How a profile says it was captured (metadata `capture`, written by `profdiff record` and
+/// derived from perf.data's command line): `fixed-duration` for a window of a running process
+/// or of the system, `fixed-work` for a command run to completion.
+pub const CAPTURE_KEY: &str = "capture";
+
+/// The normalization used, and why. `auto` compares shares only when every profile says it is
+/// a fixed-duration capture — durations that happen to agree say nothing about that (two runs
+/// of a fixed-work benchmark often take about as long).
 fn choose_normalization(
     requested: Normalize,
-    old: &SideSummary,
-    new: &SideSummary,
+    old: &[Profile],
+    new: &[Profile],
 ) -> (Normalize, String) {
     match requested {
         Normalize::None => (Normalize::None, "requested".to_string()),
         Normalize::Total => (Normalize::Total, "requested".to_string()),
-        Normalize::Auto => match (old.duration_seconds, new.duration_seconds) {
-            (Some(a), Some(b))
-                if (a / old.runs as f64 - b / new.runs as f64).abs()
-                    <= 0.10 * (a / old.runs as f64).max(b / new.runs as f64) =>
-            {
+        Normalize::Auto => {
+            let is =
+                |p: &Profile, kind: &str| p.metadata.get(CAPTURE_KEY).is_some_and(|c| c == kind);
+            let all = old.iter().chain(new);
+            if all.clone().all(|p| is(p, "fixed-duration")) {
                 (
                     Normalize::Total,
-                    "auto: both sides have the same capture duration, so shares of the total are compared".to_string(),
+                    "auto: every profile is a fixed-duration capture (an attached process or the whole system), so shares of the total are compared".to_string(),
+                )
+            } else if all.clone().any(|p| is(p, "fixed-duration")) {
+                (
+                    Normalize::None,
+                    "auto: only some profiles are fixed-duration captures, so absolute values per run are compared; --normalize total compares shares".to_string(),
+                )
+            } else if all.clone().all(|p| is(p, "fixed-work")) {
+                (
+                    Normalize::None,
+                    "auto: every profile ran its command to completion (fixed work), so absolute values per run are compared".to_string(),
+                )
+            } else {
+                (
+                    Normalize::None,
+                    "auto: the profiles do not say they are fixed-duration captures, so absolute values per run are compared (right for runs to completion); use --normalize total for captures of a fixed window (e.g. pprof's /debug/pprof/profile?seconds=N)".to_string(),
                 )
             }
-            _ => (
-                Normalize::None,
-                "auto: capture durations differ or are unknown (fixed-work runs), so absolute values per run are compared".to_string(),
-            ),
-        },
+        }
     }
 }
 
@@ -468,10 +523,28 @@ mod tests {
         assert_eq!(d.regressions[1].name, "c");
         assert_eq!(d.regressions[1].presence, Presence::New);
         assert!(d.improvements.is_empty());
-        // b: 50 vs 80 with equal exposure: binomtest(50, 130, 0.5) p = 0.010851...
-        let s = d.regressions[0].significance.as_ref().unwrap();
-        assert_eq!(s.test, TestKind::Binomial);
-        assert!(s.significant);
+        // One run per side, by hand (φ = 2, r = 15 %, r_total = 5 %): b pooled m = 65 with
+        // 65 samples, share 130/250: var(delta) = 2·(2·65·(1 − 0.52) + (0.15·65)²) = 314.925,
+        // z = 30 / 17.746 = 1.6905, p = 0.0909 — a 60 % growth is within one run's noise.
+        let b = d.regressions[0].significance.as_ref().unwrap();
+        assert_eq!(b.test, TestKind::NoiseFloor);
+        assert!((b.p - 0.090930).abs() < 1e-5, "{}", b.p);
+        assert!(!b.significant);
+        // c: 0 → 20, m = 10, share 0.08: var = 2·(2·10·0.92 + 1.5²) = 41.3, z = 3.1121,
+        // p = 0.0018576; Benjamini–Hochberg over {b, c}: q = 2p = 0.0037151.
+        let c = d.regressions[1].significance.as_ref().unwrap();
+        assert!((c.p - 0.0018576).abs() < 1e-6, "{}", c.p);
+        assert!((c.q.unwrap() - 0.0037151).abs() < 1e-6);
+        assert!(c.significant);
+        assert!((b.q.unwrap() - 0.090930).abs() < 1e-5);
+        // Total 100 → 150: var = 2·(2·125 + (0.05·125)²) = 578.125, z = 2.0795, p = 0.03757.
+        let t = d.total.significance.as_ref().unwrap();
+        assert!((t.p - 0.0375713).abs() < 1e-6, "{}", t.p);
+        assert!(!d.noise.measured);
+        assert!(d
+            .warnings
+            .iter()
+            .any(|w| w.contains("noise is not measured")));
         // Hot path: main → b (b's +30 is larger than c's +20).
         assert_eq!(d.hot_paths[0].len(), 2);
         assert_eq!(d.hot_paths[0][0].name, "main");
