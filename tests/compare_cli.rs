@@ -258,3 +258,35 @@ fn svg_html_and_markdown_outputs() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn thresholds_and_option_placement_are_unambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = write(d, "a.folded", "main;a 500\nmain;b 500\n");
+    let b = write(d, "b.folded", "main;a 500\nmain;b 520\n");
+    // `5%` and the fraction `0.05` mean the same; a bare `5` is refused, naming both spellings.
+    for ok in ["5%", "0.05"] {
+        assert_eq!(
+            profdiff(&["compare", &a, &b, "--fail-on", ok])
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+    let out = profdiff(&["compare", &a, &b, "--fail-on", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ambiguous") && err.contains("5%") && err.contains("0.05"),
+        "{err}"
+    );
+    // An option after `--` is not taken for a NEW file.
+    let out = profdiff(&["compare", &a, "--", &b, "--svg", "x.svg"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`--svg` comes after `--`") && err.contains("before"),
+        "{err}"
+    );
+}

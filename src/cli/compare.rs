@@ -3,7 +3,8 @@
 //!
 //! Syntax (each side one or more profiles, any formats, mixed):
 //! - `profdiff compare OLD NEW` — one profile per side;
-//! - `profdiff compare OLD1 OLD2 ... -- NEW1 NEW2 ...` — several runs per side;
+//! - `profdiff compare OLD1 OLD2 ... -- NEW1 NEW2 ...` — several runs per side (options go
+//!   before `--`: everything after it is a NEW profile);
 //! - `profdiff compare --old A B C --new D E F` — the same, spelled out.
 
 use super::common::{self, ReadArgs};
@@ -68,7 +69,7 @@ pub struct Args {
     /// OLD and NEW profiles: `OLD NEW`, or `OLD... -- NEW...`.
     #[arg(value_name = "OLD")]
     pub inputs: Vec<String>,
-    /// NEW profiles, after `--`.
+    /// NEW profiles, after `--` (options go before `--`).
     #[arg(last = true, value_name = "NEW")]
     pub after: Vec<String>,
     /// OLD (baseline) profiles.
@@ -158,6 +159,16 @@ fn sides(a: &Args) -> anyhow::Result<(Vec<String>, Vec<String>)> {
         return Ok((a.old.clone(), a.new.clone()));
     }
     if !a.after.is_empty() {
+        // Everything after `--` is a NEW profile; an option there would be read as a file.
+        if let Some(opt) = a
+            .after
+            .iter()
+            .find(|p| p.starts_with('-') && p.len() > 1 && !std::path::Path::new(p).exists())
+        {
+            anyhow::bail!(
+                "`{opt}` comes after `--`, where only NEW profiles go: put options before `--` (compare [OPTIONS] OLD... -- NEW...)"
+            );
+        }
         if a.inputs.is_empty() {
             anyhow::bail!("no OLD profiles before `--`");
         }

@@ -240,6 +240,27 @@ pub struct Diff {
     pub tree_lines: Vec<(String, f64, f64)>,
 }
 
+impl Diff {
+    /// What a function's self value is called in tables: `self time` for time units, else
+    /// the unit or sample kind (`self bytes`, `self alloc_objects`, `self instructions`) — a
+    /// heap profile's bytes are not time.
+    pub fn self_label(&self) -> String {
+        if self.unit_is_time {
+            return "self time".into();
+        }
+        let (kind, unit) = self
+            .old
+            .sample_type
+            .split_once('/')
+            .unwrap_or((&self.old.sample_type, &self.unit));
+        if unit == "count" {
+            format!("self {kind}")
+        } else {
+            format!("self {unit}")
+        }
+    }
+}
+
 /// Compare OLD runs against NEW runs.
 pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff, DiffError> {
     if old.is_empty() || new.is_empty() {
@@ -523,20 +544,20 @@ mod tests {
         assert_eq!(d.regressions[1].name, "c");
         assert_eq!(d.regressions[1].presence, Presence::New);
         assert!(d.improvements.is_empty());
-        // One run per side, by hand (φ = 2, r = 15 %, r_total = 5 %): b pooled m = 65 with
-        // 65 samples, share 130/250: var(delta) = 2·(2·65·(1 − 0.52) + (0.15·65)²) = 314.925,
-        // z = 30 / 17.746 = 1.6905, p = 0.0909 — a 60 % growth is within one run's noise.
+        // One run per side, by hand (φ = 2, r = 10 %, r_total = 5 %): b pooled m = 65 with
+        // 65 samples, share 130/250: var(delta) = 2·(2·65·(1 − 0.52) + (0.1·65)²) = 209.3,
+        // z = 30 / 14.467 = 2.0737, p = 0.038113.
         let b = d.regressions[0].significance.as_ref().unwrap();
         assert_eq!(b.test, TestKind::NoiseFloor);
-        assert!((b.p - 0.090930).abs() < 1e-5, "{}", b.p);
-        assert!(!b.significant);
-        // c: 0 → 20, m = 10, share 0.08: var = 2·(2·10·0.92 + 1.5²) = 41.3, z = 3.1121,
-        // p = 0.0018576; Benjamini–Hochberg over {b, c}: q = 2p = 0.0037151.
+        assert!((b.p - 0.038113).abs() < 1e-5, "{}", b.p);
+        // c: 0 → 20, m = 10, share 0.08: var = 2·(2·10·0.92 + 1²) = 38.8, z = 3.2108,
+        // p = 0.0013236; Benjamini–Hochberg over {b, c}: q_c = 2p = 0.0026473, q_b = p_b.
         let c = d.regressions[1].significance.as_ref().unwrap();
-        assert!((c.p - 0.0018576).abs() < 1e-6, "{}", c.p);
-        assert!((c.q.unwrap() - 0.0037151).abs() < 1e-6);
+        assert!((c.p - 0.0013236).abs() < 1e-6, "{}", c.p);
+        assert!((c.q.unwrap() - 0.0026473).abs() < 1e-6);
         assert!(c.significant);
-        assert!((b.q.unwrap() - 0.090930).abs() < 1e-5);
+        assert!((b.q.unwrap() - 0.038113).abs() < 1e-5);
+        assert!(b.significant);
         // Total 100 → 150: var = 2·(2·125 + (0.05·125)²) = 578.125, z = 2.0795, p = 0.03757.
         let t = d.total.significance.as_ref().unwrap();
         assert!((t.p - 0.0375713).abs() < 1e-6, "{}", t.p);
@@ -585,5 +606,66 @@ mod tests {
             .unwrap()
             .significant));
         assert!(!d.total.significance.as_ref().unwrap().significant);
+    }
+
+    #[test]
+    fn instruction_counts_compare_exactly() {
+        let instr = |text: &str| {
+            let mut p = p(text);
+            p.sample_types[0] = crate::model::ValueType::new("instructions", "count");
+            p.period_type = None;
+            p.period = 0;
+            p
+        };
+        let same = diff(
+            &[instr("main;a 5000\nmain;b 5000\n")],
+            &[instr("main;a 5000\nmain;b 5000\n")],
+            &DiffOptions::default(),
+        )
+        .unwrap();
+        assert!(same.noise.exact);
+        assert!(same.regressions.is_empty() && same.improvements.is_empty());
+        assert!(!same.total.significance.as_ref().unwrap().significant);
+        // One instruction more is real, however small; the gates' thresholds judge its size.
+        let d = diff(
+            &[instr("main;a 5000\nmain;b 5000\n")],
+            &[instr("main;a 5001\nmain;b 5000\n")],
+            &DiffOptions::default(),
+        )
+        .unwrap();
+        let s = d.regressions[0].significance.as_ref().unwrap();
+        assert_eq!((s.test, s.significant), (TestKind::Exact, true));
+        assert_eq!(d.self_label(), "self instructions");
+    }
+
+    #[test]
+    fn false_discovery_rate_is_controlled_across_the_table() {
+        // No run-to-run floor, so only sampling noise: f0 1000 → 1150 alone is significant
+        // (z ≈ 2.35, p ≈ 0.019), but not among 19 other tested functions that moved by ±1:
+        // Benjamini–Hochberg gives it q ≈ 20 · 0.019.
+        let opts = DiffOptions {
+            normalize: Normalize::None,
+            noise: NoiseFloor {
+                function_rel: 0.0,
+                ..NoiseFloor::default()
+            },
+            ..Default::default()
+        };
+        let text = |f0: u32, wiggle: bool| {
+            let mut t = format!("main;f0 {f0}\n");
+            for i in 1..20 {
+                let v = if wiggle { 1000 + (i % 2) * 2 - 1 } else { 1000 };
+                t.push_str(&format!("main;f{i} {v}\n"));
+            }
+            t
+        };
+        let alone = diff(&[p(&text(1000, false))], &[p(&text(1150, false))], &opts).unwrap();
+        let s = alone.regressions[0].significance.as_ref().unwrap();
+        assert!(s.p < 0.05 && s.significant, "{s:?}");
+        let crowd = diff(&[p(&text(1000, false))], &[p(&text(1150, true))], &opts).unwrap();
+        assert_eq!(crowd.regressions[0].name, "f0");
+        let s = crowd.regressions[0].significance.as_ref().unwrap();
+        assert!((s.p - alone.regressions[0].significance.as_ref().unwrap().p).abs() < 0.01);
+        assert!(s.q.unwrap() > 0.2 && !s.significant, "{s:?}");
     }
 }

@@ -48,7 +48,7 @@ pub struct NoiseFloor {
 impl Default for NoiseFloor {
     fn default() -> Self {
         NoiseFloor {
-            function_rel: 0.15,
+            function_rel: 0.10,
             total_rel: 0.05,
             overdispersion: 2.0,
         }
