@@ -25,6 +25,10 @@
 //! - deterministic counts (instruction counts of a simulator): any difference is real
 //!   ([`TestKind::Exact`]); the gates' thresholds decide whether it matters.
 //!
+//! In absolute mode with a side of one run, a function is significant only when its odds
+//! against the rest of its run changed significantly too: a machine that is slower as a
+//! whole moves every absolute value, not the odds.
+//!
 //! Functions are one family of tests: their p-values are adjusted with Benjamini–Hochberg and
 //! a function is significant only when its adjusted `q < alpha`.
 
@@ -172,11 +176,14 @@ impl StatCtx<'_> {
         }
     }
 
+    /// A function's significance. In absolute mode with a side of one run, the function's
+    /// odds against the rest of its run must have changed as well ([`StatCtx::odds_p`];
+    /// an intersection–union test: `p` is the larger of the two p-values).
     fn function(&self, k: usize) -> Significance {
-        let vals = |pk: &[(Vec<f64>, Vec<f64>)], runs: &[Run]| -> Vec<f64> {
+        let vals = |pk: &[(Vec<f64>, Vec<f64>)], runs: &[Run], shares: bool| -> Vec<f64> {
             pk.iter()
                 .zip(runs)
-                .map(|((s, _), r)| if self.shares { s[k] / r.total } else { s[k] })
+                .map(|((s, _), r)| if shares { s[k] / r.total } else { s[k] })
                 .collect()
         };
         let counts = |pk: &[(Vec<f64>, Vec<f64>)], runs: &[Run]| -> Vec<f64> {
@@ -187,16 +194,54 @@ impl StatCtx<'_> {
         };
         let self_sum = |pk: &[(Vec<f64>, Vec<f64>)]| pk.iter().map(|(s, _)| s[k]).sum::<f64>();
         let run_sum = |runs: &[Run]| runs.iter().map(|r| r.total).sum::<f64>();
-        let share = (self_sum(self.old_pk) + self_sum(self.new_pk))
-            / (run_sum(self.old_runs) + run_sum(self.new_runs));
         let s = Sides {
-            x: vals(self.old_pk, self.old_runs),
-            y: vals(self.new_pk, self.new_runs),
+            x: vals(self.old_pk, self.old_runs, self.shares),
+            y: vals(self.new_pk, self.new_runs, self.shares),
             cx: counts(self.old_pk, self.old_runs),
             cy: counts(self.new_pk, self.new_runs),
-            share,
+            share: (self_sum(self.old_pk) + self_sum(self.new_pk))
+                / (run_sum(self.old_runs) + run_sum(self.new_runs)),
         };
-        self.test(&s, self.opts.noise.function_rel, k as u64)
+        let main = self.test(&s, self.opts.noise.function_rel, k as u64);
+        let measured = s.x.len() >= 2 && s.y.len() >= 2;
+        if self.shares || self.exact || measured {
+            return main;
+        }
+        let odds = self.odds_p(
+            (vals(self.old_pk, self.old_runs, false), s.cx),
+            (vals(self.new_pk, self.new_runs, false), s.cy),
+        );
+        Significance {
+            p: main.p.max(odds),
+            significant: main.significant && odds < self.opts.alpha,
+            ..main
+        }
+    }
+
+    /// p of a change in a function's odds against the rest of its run, `ln(f / (T − f))`:
+    /// a machine that runs slower or faster as a whole (load, frequency) moves every absolute
+    /// value together and leaves the odds alone, while a function that itself changed moves
+    /// them. Variance per run at the pooled counts (the null): `φ/c_f + φ/c_rest + r²`; half a
+    /// sample is added to each cell so that empty ones have finite odds.
+    fn odds_p(&self, old: (Vec<f64>, Vec<f64>), new: (Vec<f64>, Vec<f64>)) -> f64 {
+        let phi = self.opts.noise.overdispersion;
+        let r = self.opts.noise.function_rel;
+        // (log odds, function count, rest count, runs) of one side, per-run means.
+        let side = |(vals, counts): &(Vec<f64>, Vec<f64>), runs: &[Run]| {
+            let n = runs.len() as f64;
+            let f = vals.iter().sum::<f64>() / n;
+            let t = runs.iter().map(|r| r.total).sum::<f64>() / n;
+            let cf = counts.iter().sum::<f64>() / n;
+            let ct = runs.iter().map(|r| r.total / r.per_sample).sum::<f64>() / n;
+            let half = 0.5 * t / ct.max(1.0);
+            let log_odds = ((f + half) / ((t - f).max(0.0) + half)).ln();
+            (log_odds, cf, (ct - cf).max(0.0), n)
+        };
+        let (lo, cfo, cro, no) = side(&old, self.old_runs);
+        let (ln, cfn, crn, nn) = side(&new, self.new_runs);
+        let (cf, cr) = ((cfo + cfn) / 2.0, (cro + crn) / 2.0);
+        let var = (phi / (cf + 0.5) + phi / (cr + 0.5) + r * r) * (1.0 / no + 1.0 / nn);
+        p_from(ln - lo, var.sqrt(), |z| 2.0 * stats::normal_sf(z))
     }
 
     pub(super) fn total(&self) -> Significance {
