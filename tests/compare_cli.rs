@@ -189,7 +189,7 @@ fn single_run_sampling_model() {
     let a = write(d, "a.folded", &run_text(1000, 500, 300));
     let b = write(d, "b.folded", &run_text(1030, 480, 310));
     let c = write(d, "c.folded", &run_text(1600, 500, 300));
-    // Poisson-sized wiggles: not significant.
+    // Wiggles within sampling and run-to-run noise: not significant.
     let out = profdiff(&[
         "compare",
         &a,
@@ -205,7 +205,7 @@ fn single_run_sampling_model() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    // +600 samples in `hot`: binomtest(1000, 2600, 0.5) p ≈ 1e-32.
+    // +600 samples in `hot` (×1.6): far beyond sampling noise and the 15 % run-to-run floor.
     let out = profdiff(&[
         "compare",
         &a,
@@ -217,10 +217,11 @@ fn single_run_sampling_model() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["normalize"], "none");
     assert_eq!(v["regressions"][0]["name"], "hot");
-    assert_eq!(v["regressions"][0]["significance"]["test"], "binomial");
+    assert_eq!(v["regressions"][0]["significance"]["test"], "noise-floor");
+    assert_eq!(v["noise"]["measured"], false);
     assert_eq!(v["regressions"][0]["significance"]["significant"], true);
     assert_eq!(v["verdict"]["gate_tripped"], true);
     assert_eq!(v["hot_paths"][0][2]["name"], "hot");
@@ -273,4 +274,36 @@ fn svg_html_and_markdown_outputs() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+#[test]
+fn thresholds_and_option_placement_are_unambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = write(d, "a.folded", "main;a 500\nmain;b 500\n");
+    let b = write(d, "b.folded", "main;a 500\nmain;b 520\n");
+    // `5%` and the fraction `0.05` mean the same; a bare `5` is refused, naming both spellings.
+    for ok in ["5%", "0.05"] {
+        assert_eq!(
+            profdiff(&["compare", &a, &b, "--fail-on", ok])
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+    let out = profdiff(&["compare", &a, &b, "--fail-on", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ambiguous") && err.contains("5%") && err.contains("0.05"),
+        "{err}"
+    );
+    // An option after `--` is not taken for a NEW file.
+    let out = profdiff(&["compare", &a, "--", &b, "--svg", "x.svg"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`--svg` comes after `--`") && err.contains("before"),
+        "{err}"
+    );
 }

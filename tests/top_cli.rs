@@ -85,7 +85,7 @@ fn json_document() {
     let out = run(&[s(&f), "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], "profdiff.top");
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["sample_type"]["type"], "samples");
     assert_eq!(v["total"], 10);
     assert_eq!(v["sort"], "flat");

@@ -5,7 +5,12 @@
 //!   this fraction **and** that growth is significant.
 //! - `fail_on_function` (e.g. 0.02): trips when one function's self value grew by more than
 //!   this fraction of the old total per run (absolute mode) or by more than this many
-//!   percentage points / 100 of the total (shares mode), **and** that growth is significant.
+//!   percentage points / 100 of the total (shares mode), **and** that growth is significant
+//!   after the false-discovery-rate adjustment across the function table.
+//!
+//! Both gates need practical significance (the delta beyond the threshold) and statistical
+//! significance. The verdict's `status` is `regression` only when the total grew
+//! significantly; a function that grew significantly while the total did not is a `shift`.
 
 use super::diff::{Diff, Normalize};
 use serde::Serialize;
@@ -20,7 +25,9 @@ pub struct Gate {
 /// The outcome, with the reason in words.
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {
-    /// `regression`, `improvement`, `no-significant-change`.
+    /// `regression` (the total grew significantly), `improvement` (it shrank significantly),
+    /// `shift` (the total did not change significantly but a function grew significantly),
+    /// `no-significant-change`.
     pub status: String,
     /// True when a gate threshold was exceeded by a significant change.
     pub gate_tripped: bool,
@@ -72,9 +79,16 @@ pub fn evaluate(d: &Diff, gate: &Gate) -> Verdict {
         .find(|f| f.significance.as_ref().is_some_and(|s| s.significant));
     let status;
     let message;
-    if tripped {
+    if tripped && total_sig && rel > 0.0 {
         status = "regression";
         message = format!("REGRESSION (gate tripped): {}", reasons.join("; "));
+    } else if tripped {
+        status = "shift";
+        message = format!(
+            "SHIFT (gate tripped): total change {:+.1}% is not significant; {}",
+            rel * 100.0,
+            reasons.join("; ")
+        );
     } else if total_sig && rel > 0.0 {
         status = "regression";
         message = format!(
@@ -91,7 +105,7 @@ pub fn evaluate(d: &Diff, gate: &Gate) -> Verdict {
         status = "improvement";
         message = format!("IMPROVEMENT: total {:+.1}% (significant)", rel * 100.0);
     } else if let Some(f) = top_sig {
-        status = "regression";
+        status = "shift";
         message = format!(
             "SHIFT: total change {:+.1}% is not significant, but {} grew significantly{}",
             rel * 100.0,
@@ -125,17 +139,31 @@ fn fmt_p(p: f64) -> String {
     }
 }
 
-/// Parse `5%`, `5` (percent) or `0.05`?  Only percentages are accepted to avoid ambiguity:
-/// `5%` and `5` both mean five percent.
+/// Parse a threshold: `5%` (a percentage) or a bare fraction below 1 (`0.05`, also five
+/// percent). A bare number ≥ 1 (`5`) is ambiguous — five percent or five hundred? — and is
+/// refused, as is anything negative or not a number.
 pub fn parse_percent(s: &str) -> Result<f64, String> {
-    let t = s.trim().trim_end_matches('%');
-    let v: f64 = t
+    let t = s.trim();
+    let (num, percent) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), true),
+        None => (t, false),
+    };
+    let v: f64 = num
         .parse()
-        .map_err(|_| format!("expected a percentage like 5% , got {s:?}"))?;
+        .map_err(|_| format!("expected a percentage like 5% or a fraction like 0.05, got {s:?}"))?;
     if !v.is_finite() || v < 0.0 {
-        return Err(format!("percentage must be ≥ 0, got {s:?}"));
+        return Err(format!("threshold must be ≥ 0, got {s:?}"));
     }
-    Ok(v / 100.0)
+    if percent {
+        return Ok(v / 100.0);
+    }
+    if v < 1.0 {
+        return Ok(v);
+    }
+    Err(format!(
+        "{s:?} is ambiguous: write {v}% for a percentage, or a fraction below 1 (e.g. {} for {v}%)",
+        v / 100.0
+    ))
 }
 
 #[cfg(test)]
@@ -145,7 +173,16 @@ mod tests {
     #[test]
     fn percentages() {
         assert_eq!(parse_percent("5%").unwrap(), 0.05);
-        assert_eq!(parse_percent("2.5").unwrap(), 0.025);
+        assert_eq!(parse_percent("2.5%").unwrap(), 0.025);
+        assert_eq!(parse_percent("0.05").unwrap(), 0.05);
+        assert_eq!(parse_percent("0.5%").unwrap(), 0.005);
+        assert_eq!(parse_percent("0").unwrap(), 0.0);
+        let e = parse_percent("5").unwrap_err();
+        assert!(
+            e.contains("ambiguous") && e.contains("5%") && e.contains("0.05"),
+            "{e}"
+        );
+        assert!(parse_percent("1").is_err());
         assert!(parse_percent("-1%").is_err());
         assert!(parse_percent("five").is_err());
     }

@@ -12,6 +12,9 @@
 //!   `a ~ Binomial(a + b, p0)` under the null. Used with one profile per side, where the only
 //!   noise we can model is sampling noise.
 //!
+//! - [`benjamini_hochberg`]: adjusted p-values (q-values) controlling the false discovery
+//!   rate across a table of tests (R's `p.adjust(p, "BH")`).
+//!
 //! Distribution functions (normal, Student t, binomial) are implemented here with standard
 //! numerical methods (Lanczos log-gamma, continued fraction for the incomplete beta).
 
@@ -148,6 +151,23 @@ pub fn welch_t(x: &[f64], y: &[f64], var_floor: (f64, f64)) -> Option<TestResult
         statistic: t,
         p: (2.0 * student_t_sf(t.abs(), df)).min(1.0),
     })
+}
+
+/// Benjamini–Hochberg adjusted p-values, in the order of `p`: `q_(i) = min over j ≥ i of
+/// p_(j) · m / j` for the ascending order, capped at 1. Rejecting every test with `q < alpha`
+/// keeps the expected share of false discoveries among the rejections at most `alpha`.
+pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    let mut q = vec![1.0; m];
+    let mut running = 1.0f64;
+    for (i, &idx) in order.iter().enumerate() {
+        let rank = (m - i) as f64;
+        running = running.min(p[idx] * m as f64 / rank);
+        q[idx] = running.min(1.0);
+    }
+    q
 }
 
 /// Sample mean and (n-1) variance.
@@ -568,5 +588,18 @@ mod tests {
         let b = bootstrap_mean_diff_ci(&x, &y, 2000, 0.05, 7).unwrap();
         assert_eq!(a, b);
         assert!(a.0 > 7.0 && a.1 < 11.0 && a.0 < 9.25 && a.1 > 9.25, "{a:?}");
+    }
+
+    #[test]
+    fn benjamini_hochberg_matches_r() {
+        // R: p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.5), "BH")
+        //    0.02500000 0.05000000 0.05000000 0.02500000 0.50000000
+        let q = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.005, 0.5]);
+        let want = [0.025, 0.05, 0.05, 0.025, 0.5];
+        for (a, b) in q.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{q:?}");
+        }
+        assert!(benjamini_hochberg(&[]).is_empty());
+        assert_eq!(benjamini_hochberg(&[0.9, 0.9]), vec![0.9, 0.9]);
     }
 }

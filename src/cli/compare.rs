@@ -3,7 +3,8 @@
 //!
 //! Syntax (each side one or more profiles, any formats, mixed):
 //! - `profdiff compare OLD NEW` — one profile per side;
-//! - `profdiff compare OLD1 OLD2 ... -- NEW1 NEW2 ...` — several runs per side;
+//! - `profdiff compare OLD1 OLD2 ... -- NEW1 NEW2 ...` — several runs per side (options go
+//!   before `--`: everything after it is a NEW profile);
 //! - `profdiff compare --old A B C --new D E F` — the same, spelled out;
 //! - a side may be a folder (`compare runs-old/ runs-new/`): every profile in it is one run;
 //! - `profdiff compare --baseline NAME NEW...` — OLD is a saved baseline (`profdiff baseline`).
@@ -11,7 +12,7 @@
 //! [`report`] is the comparison and its outputs from loaded profiles; `ab` uses it too.
 
 use super::common::{self, ReadArgs};
-use crate::analysis::diff::{self, DiffOptions, Inlines, MatchBy, Normalize};
+use crate::analysis::diff::{self, DiffOptions, Inlines, MatchBy, NoiseFloor, Normalize};
 use crate::analysis::gate::{self, Gate};
 use crate::output::write_atomic;
 use crate::render::compare::{html, json, svg, text};
@@ -92,7 +93,7 @@ pub struct Args {
     /// profile in it (one run each).
     #[arg(value_name = "OLD")]
     pub inputs: Vec<String>,
-    /// NEW profiles, after `--`.
+    /// NEW profiles, after `--` (options go before `--`).
     #[arg(last = true, value_name = "NEW")]
     pub after: Vec<String>,
     /// OLD (baseline) profiles.
@@ -154,13 +155,23 @@ pub struct ReportArgs {
     /// With --folded: replace hex digits after `0x` by `...` (diff-folded -s).
     #[arg(long, requires = "folded")]
     pub strip_hex: bool,
-    /// Exit 1 when the total per run grew by more than this (e.g. 5%) and significantly.
+    /// Exit 1 when the total per run grew by more than this and significantly. `5%` or the
+    /// fraction `0.05`; a bare `5` is refused as ambiguous.
     #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
     pub fail_on: Option<f64>,
-    /// Exit 1 when one function grew by more than this share of the total (e.g. 2%) and
-    /// significantly.
+    /// Exit 1 when one function grew by more than this share of the total (`2%` or `0.02`)
+    /// and significantly (after the false-discovery-rate adjustment).
     #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
     pub fail_on_function: Option<f64>,
+    /// Run-to-run noise of one function's self value assumed where the runs cannot measure it
+    /// (fewer than 4 runs per side): relative standard deviation between identical runs.
+    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent,
+          default_value_t = NoiseFloor::default().function_rel)]
+    pub noise_floor: f64,
+    /// The same for the total.
+    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent,
+          default_value_t = NoiseFloor::default().total_rel)]
+    pub noise_floor_total: f64,
     /// Significance level.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
     pub alpha: f64,
@@ -195,6 +206,16 @@ fn given_sides(a: &Args) -> anyhow::Result<(Vec<String>, Vec<String>)> {
         return Ok((a.old.clone(), a.new.clone()));
     }
     if !a.after.is_empty() {
+        // Everything after `--` is a NEW profile; an option there would be read as a file.
+        if let Some(opt) = a
+            .after
+            .iter()
+            .find(|p| p.starts_with('-') && p.len() > 1 && !std::path::Path::new(p).exists())
+        {
+            anyhow::bail!(
+                "`{opt}` comes after `--`, where only NEW profiles go: put options before `--` (compare [OPTIONS] OLD... -- NEW...)"
+            );
+        }
         if a.inputs.is_empty() {
             anyhow::bail!("no OLD profiles before `--`");
         }
@@ -281,6 +302,14 @@ pub fn report(
         sample_type: args.sample_type.clone(),
         alpha: args.alpha,
         seed: args.seed,
+        noise: NoiseFloor {
+            function_rel: args.noise_floor,
+            total_rel: args.noise_floor_total,
+            ..NoiseFloor::default()
+        },
+        target_total_change: args
+            .fail_on
+            .unwrap_or(DiffOptions::default().target_total_change),
         ..DiffOptions::default()
     };
     let d = diff::diff(old, new, &dopts).context("cannot compare")?;

@@ -109,9 +109,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     a.out.write(&profile, &a.inputs)?;
     eprintln!(
-        "merged {} profiles: {} samples, {} unique stacks -> {}",
+        "merged {} profiles: {}, {} unique stacks -> {}",
         a.inputs.len(),
-        profile.total(profile.default_value_index()),
+        describe_total(&profile),
         profile.samples.len(),
         if a.out.output == "-" {
             "<stdout>"
@@ -120,4 +120,27 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The merged total in its own unit (`4.747 s cpu`, `1234 samples`, `10485760 bytes
+/// alloc_space`), with the sample count when the profile has one besides.
+fn describe_total(p: &crate::model::Profile) -> String {
+    let Some(t) = p.sample_types.get(p.default_value_index()) else {
+        return "no sample types".into();
+    };
+    let total = p.total(p.default_value_index());
+    let main = match crate::model::unit_nanos(&t.unit) {
+        Some(ns) => format!("{:.3} s {}", total as f64 * ns / 1e9, t.kind),
+        None if t.unit == "count" => format!("{total} {}", t.kind),
+        None => format!("{total} {} {}", t.unit, t.kind),
+    };
+    let samples = p
+        .sample_types
+        .iter()
+        .position(|s| s.kind == "samples" && s.unit == "count")
+        .filter(|&i| i != p.default_value_index());
+    match samples {
+        Some(i) => format!("{main} in {} samples", p.total(i)),
+        None => main,
+    }
 }

@@ -362,6 +362,9 @@ fn read_raw_inner(
     rec.metadata.push(("event".into(), rec.event.clone()));
     if let Ok(Some(cmd)) = perf_file.cmdline() {
         rec.metadata.push(("command".into(), cmd.join(" ")));
+        if let Some(kind) = capture_kind(&cmd) {
+            rec.metadata.push(("capture".into(), kind.into()));
+        }
     }
     if let Ok(Some(h)) = perf_file.hostname() {
         rec.metadata.push(("host".into(), h.to_string()));
@@ -858,8 +861,92 @@ fn event_name(name: Option<&str>, t: &PerfEventType, index: usize) -> String {
     }
 }
 
+/// What a `perf record` command line captured: `fixed-duration` when it targets something
+/// already running (`-a`, `-p`, `-t`, `-C`, `-u`: a window of a process or the system),
+/// `fixed-work` when it ran a command to completion; `None` when the line is not
+/// `perf record`.
+fn capture_kind<S: AsRef<str>>(cmd: &[S]) -> Option<&'static str> {
+    const TARGET_SHORT: &[char] = &['a', 'p', 't', 'C', 'u'];
+    const TARGET_LONG: &[&str] = &["--all-cpus", "--pid", "--tid", "--cpu", "--uid"];
+    // Options that take the next word as their value.
+    const VALUE_SHORT: &str = "eFcoptCumGrDjkz";
+    const VALUE_LONG: &[&str] = &[
+        "--event",
+        "--freq",
+        "--count",
+        "--output",
+        "--pid",
+        "--tid",
+        "--cpu",
+        "--uid",
+        "--mmap-pages",
+        "--cgroup",
+        "--call-graph",
+        "--delay",
+        "--clockid",
+        "--branch-filter",
+    ];
+    let rec = cmd.iter().position(|a| a.as_ref() == "record")?;
+    let mut args = cmd[rec + 1..].iter().map(AsRef::as_ref);
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let name = format!("--{}", long.split('=').next().unwrap_or(""));
+            if TARGET_LONG.contains(&name.as_str()) {
+                return Some("fixed-duration");
+            }
+            if !a.contains('=') && VALUE_LONG.contains(&name.as_str()) {
+                args.next();
+            }
+        } else if let Some(flags) = a.strip_prefix('-').filter(|f| !f.is_empty()) {
+            // A bundle of short flags; the first one taking a value ends it.
+            for (i, c) in flags.char_indices() {
+                if TARGET_SHORT.contains(&c) {
+                    return Some("fixed-duration");
+                }
+                if VALUE_SHORT.contains(c) {
+                    if i + c.len_utf8() == flags.len() {
+                        args.next();
+                    }
+                    break;
+                }
+            }
+        } else {
+            break; // the command
+        }
+    }
+    Some("fixed-work")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn capture_kind_from_perf_command_lines() {
+        let k = |s: &str| super::capture_kind(&s.split(' ').collect::<Vec<_>>());
+        assert_eq!(
+            k("perf record -F 999 -g -o a.data ./work 30"),
+            Some("fixed-work")
+        );
+        assert_eq!(
+            k("/usr/bin/perf record -g -- ./prog -a"),
+            Some("fixed-work")
+        );
+        assert_eq!(k("perf record -ag -- sleep 10"), Some("fixed-duration"));
+        assert_eq!(k("perf record -F 99 -p 1234"), Some("fixed-duration"));
+        assert_eq!(
+            k("perf record --call-graph dwarf --pid=1234"),
+            Some("fixed-duration")
+        );
+        assert_eq!(
+            k("perf record -o out.data -C 0-3 sleep 5"),
+            Some("fixed-duration")
+        );
+        assert_eq!(k("perf record -e cycles ./a"), Some("fixed-work"));
+        assert_eq!(k("perf stat ./a"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -567,6 +567,12 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
             stats.throttles
         ));
     }
+    // A command runs to completion (fixed work); an attached process is captured for a
+    // window (fixed duration): `compare --normalize auto` reads this.
+    let capture = match target {
+        Target::Command(_) => "fixed-work",
+        Target::Pid { .. } => "fixed-duration",
+    };
     let command = match target {
         Target::Command(argv) => argv
             .iter()
@@ -594,6 +600,7 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
                 CallGraph::Dwarf => format!("dwarf,{}", opts.stack_size),
             },
         ),
+        ("capture", capture.to_string()),
         ("tool", format!("profdiff {}", env!("CARGO_PKG_VERSION"))),
     ];
     raw.metadata

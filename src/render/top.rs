@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 
 /// Version of the JSON document written by [`write_json`].
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 struct Unit {
     name: &'static str,
@@ -467,7 +467,7 @@ pub fn write_markdown(p: &Profile, t: &TopTable, w: &mut dyn Write) -> io::Resul
 #[derive(Serialize)]
 struct JsonDoc<'a> {
     schema: &'static str,
-    version: u32,
+    schema_version: u32,
     sample_type: JsonType<'a>,
     unit: &'a str,
     display_unit: String,
@@ -527,7 +527,7 @@ pub fn write_json(p: &Profile, t: &TopTable, w: &mut dyn Write) -> io::Result<()
     let f = Formatter::new(t);
     let doc = JsonDoc {
         schema: "profdiff.top",
-        version: JSON_SCHEMA_VERSION,
+        schema_version: JSON_SCHEMA_VERSION,
         sample_type: JsonType {
             r#type: &t.sample_type.kind,
             unit: &t.sample_type.unit,

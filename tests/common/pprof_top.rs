@@ -83,7 +83,7 @@ pub fn go_rows(out: &str) -> Vec<[String; 6]> {
 pub fn our_rows(json: &str) -> Vec<[String; 6]> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(v["schema"], "profdiff.top");
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["schema_version"], 2);
     let total = v["total"].as_i64().unwrap();
     v["rows"]
         .as_array()

@@ -358,11 +358,30 @@ pub(super) fn inline_detail(
     }
 }
 
+/// For counts estimated from byte sampling (a Go heap profile's `alloc_objects`: the runtime
+/// samples an allocation every `period` bytes on average and scales up), the number of
+/// sampled events behind them: the matching byte total (`alloc_space` for `alloc_objects`)
+/// over the period. `None` for profiles that do not sample bytes.
+fn sampled_events(p: &Profile, kind: &str) -> Option<f64> {
+    let pt = p.period_type.as_ref()?;
+    if pt.unit != "bytes" || p.period <= 0 {
+        return None;
+    }
+    let prefix = kind.split('_').next().unwrap_or(kind);
+    let bytes = p
+        .sample_types
+        .iter()
+        .position(|t| t.unit == "bytes" && t.kind.split('_').next() == Some(prefix))
+        .or_else(|| p.sample_types.iter().position(|t| t.unit == "bytes"))?;
+    let events = p.total(bytes) as f64 / p.period as f64;
+    (events > 0.0).then_some(events)
+}
+
 /// How much of `value` one sample represents.
 fn per_sample_value(p: &Profile, value: usize) -> f64 {
     let t = &p.sample_types[value];
     if t.unit == "count" {
-        return 1.0;
+        return sampled_events(p, &t.kind).map_or(1.0, |events| p.total(value) as f64 / events);
     }
     if let Some(pt) = &p.period_type {
         if pt.unit == t.unit && p.period > 0 {
@@ -499,5 +518,37 @@ mod tests {
         assert_eq!(normalize_name("[app+0x1010]", None), "[app]");
         assert_eq!(normalize_name("[unknown]", Some("/usr/bin/app")), "[app]");
         assert_eq!(normalize_name("hash::h12", None), "hash::h12");
+    }
+
+    #[test]
+    fn heap_counts_carry_the_noise_of_the_sampled_bytes() {
+        use crate::model::{Sample, ValueType};
+        // Go heap profile: 4000 objects and 10 MiB allocated, sampled every 512 KiB, i.e.
+        // about 20 sampled events: one "sample" of objects stands for 200 objects, one of
+        // bytes for 512 KiB.
+        let p = Profile {
+            sample_types: vec![
+                ValueType::new("alloc_objects", "count"),
+                ValueType::new("alloc_space", "bytes"),
+            ],
+            samples: vec![Sample {
+                locations: vec![],
+                values: vec![4000, 10 << 20],
+                labels: vec![],
+            }],
+            period_type: Some(ValueType::new("space", "bytes")),
+            period: 512 << 10,
+            ..Default::default()
+        };
+        assert_eq!(per_sample_value(&p, 0), 200.0);
+        assert_eq!(per_sample_value(&p, 1), (512 << 10) as f64);
+        // A CPU profile's sample count stays one per sample.
+        let cpu = Profile {
+            sample_types: vec![ValueType::samples()],
+            period_type: Some(ValueType::new("cpu", "nanoseconds")),
+            period: 10_000_000,
+            ..Default::default()
+        };
+        assert_eq!(per_sample_value(&cpu, 0), 1.0);
     }
 }

@@ -31,6 +31,7 @@ mod table;
 
 pub use folded::{diff_folded, strip_hex_digits};
 pub use identity::{normalize_name, strip_rust_hash, Inlines};
+pub use significance::{NoiseFloor, NoiseReport};
 
 use crate::model::{unit_nanos, Profile};
 use identity::{Keys, Run};
@@ -71,6 +72,10 @@ pub struct DiffOptions {
     pub hot_paths: usize,
     /// How many functions get the full statistics (bootstrap) in each direction.
     pub detail_limit: usize,
+    /// Run-to-run noise assumed where the runs cannot measure it.
+    pub noise: NoiseFloor,
+    /// Change of the total the report says how many runs would resolve (e.g. `--fail-on`).
+    pub target_total_change: f64,
 }
 
 impl Default for DiffOptions {
@@ -85,6 +90,8 @@ impl Default for DiffOptions {
             seed: 0x5EED,
             hot_paths: 3,
             detail_limit: 200,
+            noise: NoiseFloor::default(),
+            target_total_change: 0.05,
         }
     }
 }
@@ -119,9 +126,14 @@ pub struct SideSummary {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TestKind {
-    MannWhitney,
-    WelchPoissonFloor,
-    Binomial,
+    /// Enough runs to measure noise: Welch's t-test confirmed by Mann-Whitney U.
+    WelchMannWhitney,
+    /// Too few runs to measure noise: Welch / t-test with the modelled variance as a floor.
+    WelchNoiseFloor,
+    /// One run per side: z-test against sampling noise plus the run-to-run floor.
+    NoiseFloor,
+    /// Deterministic counts: any difference is real.
+    Exact,
 }
 
 /// Significance of one delta.
@@ -129,6 +141,8 @@ pub enum TestKind {
 pub struct Significance {
     pub test: TestKind,
     pub p: f64,
+    /// Benjamini–Hochberg adjusted p across the function table (functions only).
+    pub q: Option<f64>,
     /// Mann-Whitney p as well, when ≥ 2 runs per side (benchstat's number).
     pub p_mann_whitney: Option<f64>,
     /// `(1 - alpha)` interval of the delta, in the compared quantity.
@@ -235,6 +249,8 @@ pub struct Diff {
     pub match_by: MatchBy,
     pub inlines: Inlines,
     pub alpha: f64,
+    /// What the runs can tell about run-to-run noise, and the floor assumed otherwise.
+    pub noise: NoiseReport,
     pub old: SideSummary,
     pub new: SideSummary,
     pub total: TotalDiff,
@@ -247,6 +263,27 @@ pub struct Diff {
     /// The call tree as two-column folded lines (`stack old new`, compared quantity), sorted.
     #[serde(skip)]
     pub tree_lines: Vec<(String, f64, f64)>,
+}
+
+impl Diff {
+    /// What a function's self value is called in tables: `self time` for time units, else
+    /// the unit or sample kind (`self bytes`, `self alloc_objects`, `self instructions`) — a
+    /// heap profile's bytes are not time.
+    pub fn self_label(&self) -> String {
+        if self.unit_is_time {
+            return "self time".into();
+        }
+        let (kind, unit) = self
+            .old
+            .sample_type
+            .split_once('/')
+            .unwrap_or((&self.old.sample_type, &self.unit));
+        if unit == "count" {
+            format!("self {kind}")
+        } else {
+            format!("self {unit}")
+        }
+    }
 }
 
 /// Compare OLD runs against NEW runs.
@@ -268,7 +305,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     let old_sum = side_summary(old, &old_runs, &old_v, "old")?;
     let new_sum = side_summary(new, &new_runs, &new_v, "new")?;
 
-    let (normalize, normalize_reason) = choose_normalization(opts.normalize, &old_sum, &new_sum);
+    let (normalize, normalize_reason) = choose_normalization(opts.normalize, old, new);
     let shares = normalize == Normalize::Total;
 
     // Per-run, per-key values.
@@ -286,12 +323,18 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     let (mut regressions, mut improvements) =
         table::function_table(&keys, &old_pk, &new_pk, (ot, nt), shares);
 
+    let exact = old
+        .iter()
+        .zip(&old_v)
+        .chain(new.iter().zip(&new_v))
+        .all(|(p, &v)| counts_are_exact(p, v));
     let ctx = significance::StatCtx {
         old_runs: &old_runs,
         new_runs: &new_runs,
         old_pk: &old_pk,
         new_pk: &new_pk,
         shares,
+        exact,
         opts,
     };
     ctx.annotate(&mut regressions);
@@ -299,6 +342,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     for rows in [&mut regressions, &mut improvements] {
         identity::inline_detail(&keys, &old_runs, &new_runs, shares, rows);
     }
+    significance::control_fdr([&mut regressions, &mut improvements], opts.alpha);
     let total = TotalDiff {
         old: ot,
         new: nt,
@@ -321,6 +365,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
         match_by: opts.match_by,
         inlines: opts.inlines,
         alpha: opts.alpha,
+        noise: NoiseReport::new((old.len(), new.len()), exact, opts),
         old: old_sum,
         new: new_sum,
         total,
@@ -332,6 +377,19 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
     };
     d.warnings = quality::quality_warnings(&d);
     Ok(d)
+}
+
+/// Whether `value` holds deterministic event counts — instruction counts of a simulator such
+/// as callgrind (kind or unit `instructions` / `Ir`) in a profile that records no sampling
+/// (no sampling period, event or frequency) — so identical runs compare exactly equal.
+fn counts_are_exact(p: &Profile, value: usize) -> bool {
+    let t = &p.sample_types[value];
+    let instr = |s: &str| s.eq_ignore_ascii_case("instructions") || s.eq_ignore_ascii_case("ir");
+    (instr(&t.kind) || instr(&t.unit))
+        && p.period == 0
+        && !p.sample_types.iter().any(|t| t.kind == "samples")
+        && !p.metadata.contains_key("event")
+        && !p.metadata.contains_key("frequency")
 }
 
 /// The value index compared in each profile of one side.
@@ -445,30 +503,48 @@ fn side_summary(
     Ok(sum)
 }
 
-/// The normalization used, and why.
+/// How a profile says it was captured (metadata `capture`, written by `profdiff record` and
+/// derived from perf.data's command line): `fixed-duration` for a window of a running process
+/// or of the system, `fixed-work` for a command run to completion.
+pub const CAPTURE_KEY: &str = "capture";
+
+/// The normalization used, and why. `auto` compares shares only when every profile says it is
+/// a fixed-duration capture — durations that happen to agree say nothing about that (two runs
+/// of a fixed-work benchmark often take about as long).
 fn choose_normalization(
     requested: Normalize,
-    old: &SideSummary,
-    new: &SideSummary,
+    old: &[Profile],
+    new: &[Profile],
 ) -> (Normalize, String) {
     match requested {
         Normalize::None => (Normalize::None, "requested".to_string()),
         Normalize::Total => (Normalize::Total, "requested".to_string()),
-        Normalize::Auto => match (old.duration_seconds, new.duration_seconds) {
-            (Some(a), Some(b))
-                if (a / old.runs as f64 - b / new.runs as f64).abs()
-                    <= 0.10 * (a / old.runs as f64).max(b / new.runs as f64) =>
-            {
+        Normalize::Auto => {
+            let is =
+                |p: &Profile, kind: &str| p.metadata.get(CAPTURE_KEY).is_some_and(|c| c == kind);
+            let all = old.iter().chain(new);
+            if all.clone().all(|p| is(p, "fixed-duration")) {
                 (
                     Normalize::Total,
-                    "auto: both sides have the same capture duration, so shares of the total are compared".to_string(),
+                    "auto: every profile is a fixed-duration capture (an attached process or the whole system), so shares of the total are compared".to_string(),
+                )
+            } else if all.clone().any(|p| is(p, "fixed-duration")) {
+                (
+                    Normalize::None,
+                    "auto: only some profiles are fixed-duration captures, so absolute values per run are compared; --normalize total compares shares".to_string(),
+                )
+            } else if all.clone().all(|p| is(p, "fixed-work")) {
+                (
+                    Normalize::None,
+                    "auto: every profile ran its command to completion (fixed work), so absolute values per run are compared".to_string(),
+                )
+            } else {
+                (
+                    Normalize::None,
+                    "auto: the profiles do not say they are fixed-duration captures, so absolute values per run are compared (right for runs to completion); use --normalize total for captures of a fixed window (e.g. pprof's /debug/pprof/profile?seconds=N)".to_string(),
                 )
             }
-            _ => (
-                Normalize::None,
-                "auto: capture durations differ or are unknown (fixed-work runs), so absolute values per run are compared".to_string(),
-            ),
-        },
+        }
     }
 }
 
@@ -501,10 +577,32 @@ mod tests {
         assert_eq!(d.regressions[1].name, "c");
         assert_eq!(d.regressions[1].presence, Presence::New);
         assert!(d.improvements.is_empty());
-        // b: 50 vs 80 with equal exposure: binomtest(50, 130, 0.5) p = 0.010851...
-        let s = d.regressions[0].significance.as_ref().unwrap();
-        assert_eq!(s.test, TestKind::Binomial);
-        assert!(s.significant);
+        // One run per side, by hand (φ = 2, r = 10 %, r_total = 5 %). b's absolute test:
+        // pooled m = 65 with 65 samples, share 130/250: var(delta) = 2·(2·65·(1 − 0.52) +
+        // (0.1·65)²) = 209.3, z = 30 / 14.467 = 2.0737, p = 0.038113. Its odds against the
+        // rest of the run: ln(50.5/50.5) → ln(80.5/70.5), var = 2·(2/65.5 + 2/60.5 + 0.01),
+        // z = 0.34575, p = 0.72953 — the rest grew as much (a + c: 50 → 70), as on a machine
+        // that ran slower as a whole, so b is not called.
+        let b = d.regressions[0].significance.as_ref().unwrap();
+        assert_eq!(b.test, TestKind::NoiseFloor);
+        assert!((b.p - 0.72953).abs() < 1e-5, "{}", b.p);
+        assert!(!b.significant);
+        // c: 0 → 20, m = 10, share 0.08: var = 2·(2·10·0.92 + 1²) = 38.8, z = 3.2108,
+        // p = 0.0013236 (its odds, ln(0.5/100.5) → ln(20.5/130.5), give p = 1.7e-7);
+        // Benjamini–Hochberg over {b, c}: q_c = 2p = 0.0026473.
+        let c = d.regressions[1].significance.as_ref().unwrap();
+        assert!((c.p - 0.0013236).abs() < 1e-6, "{}", c.p);
+        assert!((c.q.unwrap() - 0.0026473).abs() < 1e-6);
+        assert!(c.significant);
+        assert!((b.q.unwrap() - 0.72953).abs() < 1e-5);
+        // Total 100 → 150: var = 2·(2·125 + (0.05·125)²) = 578.125, z = 2.0795, p = 0.03757.
+        let t = d.total.significance.as_ref().unwrap();
+        assert!((t.p - 0.0375713).abs() < 1e-6, "{}", t.p);
+        assert!(!d.noise.measured);
+        assert!(d
+            .warnings
+            .iter()
+            .any(|w| w.contains("noise is not measured")));
         // Hot path: main → b (b's +30 is larger than c's +20).
         assert_eq!(d.hot_paths[0].len(), 2);
         assert_eq!(d.hot_paths[0][0].name, "main");
@@ -545,5 +643,66 @@ mod tests {
             .unwrap()
             .significant));
         assert!(!d.total.significance.as_ref().unwrap().significant);
+    }
+
+    #[test]
+    fn instruction_counts_compare_exactly() {
+        let instr = |text: &str| {
+            let mut p = p(text);
+            p.sample_types[0] = crate::model::ValueType::new("instructions", "count");
+            p.period_type = None;
+            p.period = 0;
+            p
+        };
+        let same = diff(
+            &[instr("main;a 5000\nmain;b 5000\n")],
+            &[instr("main;a 5000\nmain;b 5000\n")],
+            &DiffOptions::default(),
+        )
+        .unwrap();
+        assert!(same.noise.exact);
+        assert!(same.regressions.is_empty() && same.improvements.is_empty());
+        assert!(!same.total.significance.as_ref().unwrap().significant);
+        // One instruction more is real, however small; the gates' thresholds judge its size.
+        let d = diff(
+            &[instr("main;a 5000\nmain;b 5000\n")],
+            &[instr("main;a 5001\nmain;b 5000\n")],
+            &DiffOptions::default(),
+        )
+        .unwrap();
+        let s = d.regressions[0].significance.as_ref().unwrap();
+        assert_eq!((s.test, s.significant), (TestKind::Exact, true));
+        assert_eq!(d.self_label(), "self instructions");
+    }
+
+    #[test]
+    fn false_discovery_rate_is_controlled_across_the_table() {
+        // No run-to-run floor, so only sampling noise: f0 1000 → 1150 alone is significant
+        // (z ≈ 2.35, p ≈ 0.019), but not among 19 other tested functions that moved by ±1:
+        // Benjamini–Hochberg gives it q ≈ 20 · 0.019.
+        let opts = DiffOptions {
+            normalize: Normalize::None,
+            noise: NoiseFloor {
+                function_rel: 0.0,
+                ..NoiseFloor::default()
+            },
+            ..Default::default()
+        };
+        let text = |f0: u32, wiggle: bool| {
+            let mut t = format!("main;f0 {f0}\n");
+            for i in 1..20 {
+                let v = if wiggle { 1000 + (i % 2) * 2 - 1 } else { 1000 };
+                t.push_str(&format!("main;f{i} {v}\n"));
+            }
+            t
+        };
+        let alone = diff(&[p(&text(1000, false))], &[p(&text(1150, false))], &opts).unwrap();
+        let s = alone.regressions[0].significance.as_ref().unwrap();
+        assert!(s.p < 0.05 && s.significant, "{s:?}");
+        let crowd = diff(&[p(&text(1000, false))], &[p(&text(1150, true))], &opts).unwrap();
+        assert_eq!(crowd.regressions[0].name, "f0");
+        let s = crowd.regressions[0].significance.as_ref().unwrap();
+        assert!((s.p - alone.regressions[0].significance.as_ref().unwrap().p).abs() < 0.01);
+        assert!(s.q.unwrap() > 0.2 && !s.significant, "{s:?}");
     }
 }

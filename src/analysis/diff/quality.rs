@@ -87,13 +87,14 @@ pub(super) fn quality_warnings(d: &Diff) -> Vec<String> {
     }
     if o.runs >= 2 && n.runs >= 2 && stats::mann_whitney_min_p(o.runs, n.runs) > d.alpha {
         w.push(format!(
-            "{} vs {} runs are too few for the Mann-Whitney test to reach p < {} (smallest possible p = {:.3}); significance comes from a Welch t-test with Poisson-floored variances. Use ≥ 4 runs per side for the rank test",
+            "{} vs {} runs are too few for the Mann-Whitney test to reach p < {} (smallest possible p = {:.3}); significance comes from a Welch t-test whose variances are floored at the assumed run-to-run noise. Use ≥ 4 runs per side for the rank test",
             o.runs,
             n.runs,
             d.alpha,
             stats::mann_whitney_min_p(o.runs, n.runs)
         ));
     }
+    w.extend(d.noise.sentence());
     w
 }
 

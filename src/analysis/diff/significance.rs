@@ -1,9 +1,130 @@
 //! Significance of one delta (a function's self value, or the total): which test fits the
-//! number of runs per side, its p-value and the interval of the delta.
+//! number of runs per side, its p-value, the interval of the delta, and the false-discovery
+//! control across the function table.
+//!
+//! Two identical runs differ by more than sampling error: frequency scaling, cache and
+//! scheduler effects move a function's self time by several percent from run to run. One run
+//! per side cannot measure that, so where the runs cannot measure it the variance of a value
+//! is modelled as over-dispersed sampling noise plus a calibrated run-to-run floor
+//! ([`NoiseFloor`]):
+//!
+//! `var(run value) = φ · m² / c + (r · m)²`
+//!
+//! with `m` the value, `c` its sample count, `φ` the over-dispersion of counts and `r` the
+//! relative run-to-run noise (per function, or of the total). docs/compare.md gives the
+//! calibration.
+//!
+//! - 1 run per side: z-test of the delta against that variance at the pooled value
+//!   ([`TestKind::NoiseFloor`]).
+//! - runs too few to measure noise (≤ 3 on a side, or 1 against several): Welch / t-test whose
+//!   per-run variance is at least the modelled one ([`TestKind::WelchNoiseFloor`]).
+//! - enough runs for the Mann-Whitney test to reach `alpha` (e.g. 4 vs 4): Welch on the
+//!   measured per-run values (variance floored only at the sampling variance), and the
+//!   Mann-Whitney test must agree ([`TestKind::WelchMannWhitney`]); a bootstrap gives the
+//!   interval.
+//! - deterministic counts (instruction counts of a simulator): any difference is real
+//!   ([`TestKind::Exact`]); the gates' thresholds decide whether it matters.
+//!
+//! In absolute mode with a side of one run, a function is significant only when its odds
+//! against the rest of its run changed significantly too: a machine that is slower as a
+//! whole moves every absolute value, not the odds.
+//!
+//! Functions are one family of tests: their p-values are adjusted with Benjamini–Hochberg and
+//! a function is significant only when its adjusted `q < alpha`.
 
 use super::identity::Run;
 use super::{DiffOptions, FunctionDiff, Significance, TestKind};
 use crate::analysis::stats;
+use serde::Serialize;
+
+/// Run-to-run noise assumed where the runs cannot measure it. The defaults are calibrated on
+/// identical-code recordings (docs/compare.md, "Calibration").
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct NoiseFloor {
+    /// Relative standard deviation of one function's self value between identical runs.
+    pub function_rel: f64,
+    /// Relative standard deviation of the total between identical runs.
+    pub total_rel: f64,
+    /// Variance of a sample count relative to a Poisson count of the same mean.
+    pub overdispersion: f64,
+}
+
+impl Default for NoiseFloor {
+    fn default() -> Self {
+        NoiseFloor {
+            function_rel: 0.10,
+            total_rel: 0.05,
+            overdispersion: 2.0,
+        }
+    }
+}
+
+/// What the comparison can and cannot see of run-to-run noise.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoiseReport {
+    /// True when both sides have enough runs to measure run-to-run noise (the Mann-Whitney
+    /// test can reach `alpha`); false when the [`NoiseFloor`] is assumed instead.
+    pub measured: bool,
+    /// True for deterministic counts (no noise model applies).
+    pub exact: bool,
+    pub floor: NoiseFloor,
+    /// Smallest relative change of a function's self value that can be called significant
+    /// with these runs, under the floor (large sample counts; before the FDR adjustment).
+    pub min_function_change: f64,
+    /// The same for the total.
+    pub min_total_change: f64,
+    /// Runs per side needed to detect a change of `target_total_change` in the total
+    /// (80 % power at `alpha`, at the assumed floor; at least 4 for the rank test).
+    pub runs_needed: usize,
+    pub target_total_change: f64,
+}
+
+impl NoiseReport {
+    pub(super) fn new(d_runs: (usize, usize), exact: bool, opts: &DiffOptions) -> NoiseReport {
+        let (nx, ny) = d_runs;
+        let floor = opts.noise;
+        let z = stats::normal_quantile_two_sided(opts.alpha);
+        let scale = (1.0 / nx as f64 + 1.0 / ny as f64).sqrt();
+        let power = z + 0.8416; // one-sided 80 % power
+        let needed = 2.0 * (power * floor.total_rel / opts.target_total_change.max(1e-9)).powi(2);
+        NoiseReport {
+            measured: runs_measure_noise(nx, ny, opts.alpha),
+            exact,
+            floor,
+            min_function_change: z * scale * floor.function_rel,
+            min_total_change: z * scale * floor.total_rel,
+            runs_needed: (needed.ceil() as usize).max(min_runs_for_rank_test(opts.alpha)),
+            target_total_change: opts.target_total_change,
+        }
+    }
+
+    /// One sentence for the report when noise is not measured; `None` otherwise.
+    pub fn sentence(&self) -> Option<String> {
+        if self.measured || self.exact {
+            return None;
+        }
+        Some(format!(
+            "run-to-run noise is not measured with these runs: an assumed floor of ±{:.0}% per function and ±{:.0}% of the total (identical-code runs, docs/compare.md) is added to sampling noise, so the smallest change that can be called is about {:.0}% of a function's self value and {:.1}% of the total; about {} runs per side (profdiff record --runs) would resolve a {:.0}% change of the total",
+            self.floor.function_rel * 100.0,
+            self.floor.total_rel * 100.0,
+            self.min_function_change * 100.0,
+            self.min_total_change * 100.0,
+            self.runs_needed,
+            self.target_total_change * 100.0
+        ))
+    }
+}
+
+/// Whether `nx` vs `ny` runs can measure run-to-run noise: the rank test can reach `alpha`.
+pub(super) fn runs_measure_noise(nx: usize, ny: usize, alpha: f64) -> bool {
+    nx >= 2 && ny >= 2 && stats::mann_whitney_min_p(nx, ny) <= alpha
+}
+
+fn min_runs_for_rank_test(alpha: f64) -> usize {
+    (2..20)
+        .find(|&n| stats::mann_whitney_min_p(n, n) <= alpha)
+        .unwrap_or(20)
+}
 
 pub(super) struct StatCtx<'a> {
     pub(super) old_runs: &'a [Run],
@@ -11,7 +132,37 @@ pub(super) struct StatCtx<'a> {
     pub(super) old_pk: &'a [(Vec<f64>, Vec<f64>)],
     pub(super) new_pk: &'a [(Vec<f64>, Vec<f64>)],
     pub(super) shares: bool,
+    /// Deterministic counts: every difference is real.
+    pub(super) exact: bool,
     pub(super) opts: &'a DiffOptions,
+}
+
+/// Per-run compared values and sample counts of one quantity on both sides.
+struct Sides {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    cx: Vec<f64>,
+    cy: Vec<f64>,
+    /// Pooled share of the run totals (0 for the total itself): sampling allocates a run's
+    /// samples among its functions, so a count's variance is binomial, `c · (1 - share)`.
+    share: f64,
+}
+
+impl Sides {
+    /// Pooled per-run mean value and count.
+    fn pooled(&self) -> (f64, f64) {
+        let n = (self.x.len() + self.y.len()) as f64;
+        let m = self.x.iter().chain(&self.y).sum::<f64>() / n;
+        let c = self.cx.iter().chain(&self.cy).sum::<f64>() / n;
+        (m, c)
+    }
+    fn delta(&self) -> f64 {
+        mean(&self.y) - mean(&self.x)
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
 }
 
 impl StatCtx<'_> {
@@ -25,180 +176,268 @@ impl StatCtx<'_> {
         }
     }
 
+    /// A function's significance. In absolute mode with a side of one run, the function's
+    /// odds against the rest of its run must have changed as well ([`StatCtx::odds_p`];
+    /// an intersection–union test: `p` is the larger of the two p-values).
     fn function(&self, k: usize) -> Significance {
-        let vals = |pk: &[(Vec<f64>, Vec<f64>)], runs: &[Run]| -> Vec<f64> {
+        let vals = |pk: &[(Vec<f64>, Vec<f64>)], runs: &[Run], shares: bool| -> Vec<f64> {
             pk.iter()
                 .zip(runs)
-                .map(|((s, _), r)| if self.shares { s[k] / r.total } else { s[k] })
+                .map(|((s, _), r)| if shares { s[k] / r.total } else { s[k] })
                 .collect()
         };
-        let x = vals(self.old_pk, self.old_runs);
-        let y = vals(self.new_pk, self.new_runs);
         let counts = |pk: &[(Vec<f64>, Vec<f64>)], runs: &[Run]| -> Vec<f64> {
             pk.iter()
                 .zip(runs)
                 .map(|((s, _), r)| s[k] / r.per_sample)
                 .collect()
         };
-        self.test(
-            &x,
-            &y,
-            &counts(self.old_pk, self.old_runs),
-            &counts(self.new_pk, self.new_runs),
-            k as u64,
-        )
+        let self_sum = |pk: &[(Vec<f64>, Vec<f64>)]| pk.iter().map(|(s, _)| s[k]).sum::<f64>();
+        let run_sum = |runs: &[Run]| runs.iter().map(|r| r.total).sum::<f64>();
+        let s = Sides {
+            x: vals(self.old_pk, self.old_runs, self.shares),
+            y: vals(self.new_pk, self.new_runs, self.shares),
+            cx: counts(self.old_pk, self.old_runs),
+            cy: counts(self.new_pk, self.new_runs),
+            share: (self_sum(self.old_pk) + self_sum(self.new_pk))
+                / (run_sum(self.old_runs) + run_sum(self.new_runs)),
+        };
+        let main = self.test(&s, self.opts.noise.function_rel, k as u64);
+        let measured = s.x.len() >= 2 && s.y.len() >= 2;
+        if self.shares || self.exact || measured {
+            return main;
+        }
+        let odds = self.odds_p(
+            (vals(self.old_pk, self.old_runs, false), s.cx),
+            (vals(self.new_pk, self.new_runs, false), s.cy),
+        );
+        Significance {
+            p: main.p.max(odds),
+            significant: main.significant && odds < self.opts.alpha,
+            ..main
+        }
+    }
+
+    /// p of a change in a function's odds against the rest of its run, `ln(f / (T − f))`:
+    /// a machine that runs slower or faster as a whole (load, frequency) moves every absolute
+    /// value together and leaves the odds alone, while a function that itself changed moves
+    /// them. Variance per run at the pooled counts (the null): `φ/c_f + φ/c_rest + r²`; half a
+    /// sample is added to each cell so that empty ones have finite odds.
+    fn odds_p(&self, old: (Vec<f64>, Vec<f64>), new: (Vec<f64>, Vec<f64>)) -> f64 {
+        let phi = self.opts.noise.overdispersion;
+        let r = self.opts.noise.function_rel;
+        // (log odds, function count, rest count, runs) of one side, per-run means.
+        let side = |(vals, counts): &(Vec<f64>, Vec<f64>), runs: &[Run]| {
+            let n = runs.len() as f64;
+            let f = vals.iter().sum::<f64>() / n;
+            let t = runs.iter().map(|r| r.total).sum::<f64>() / n;
+            let cf = counts.iter().sum::<f64>() / n;
+            let ct = runs.iter().map(|r| r.total / r.per_sample).sum::<f64>() / n;
+            let half = 0.5 * t / ct.max(1.0);
+            let log_odds = ((f + half) / ((t - f).max(0.0) + half)).ln();
+            (log_odds, cf, (ct - cf).max(0.0), n)
+        };
+        let (lo, cfo, cro, no) = side(&old, self.old_runs);
+        let (ln, cfn, crn, nn) = side(&new, self.new_runs);
+        let (cf, cr) = ((cfo + cfn) / 2.0, (cro + crn) / 2.0);
+        let var = (phi / (cf + 0.5) + phi / (cr + 0.5) + r * r) * (1.0 / no + 1.0 / nn);
+        p_from(ln - lo, var.sqrt(), |z| 2.0 * stats::normal_sf(z))
     }
 
     pub(super) fn total(&self) -> Significance {
         // The total is compared in absolute values (its share is always 1).
-        let x: Vec<f64> = self.old_runs.iter().map(|r| r.total).collect();
-        let y: Vec<f64> = self.new_runs.iter().map(|r| r.total).collect();
-        let cx: Vec<f64> = self
-            .old_runs
-            .iter()
-            .map(|r| r.total / r.per_sample)
-            .collect();
-        let cy: Vec<f64> = self
-            .new_runs
-            .iter()
-            .map(|r| r.total / r.per_sample)
-            .collect();
-        let me = StatCtx {
-            shares: false,
-            ..*self
+        let totals = |runs: &[Run]| -> Vec<f64> { runs.iter().map(|r| r.total).collect() };
+        let counts =
+            |runs: &[Run]| -> Vec<f64> { runs.iter().map(|r| r.total / r.per_sample).collect() };
+        let s = Sides {
+            x: totals(self.old_runs),
+            y: totals(self.new_runs),
+            cx: counts(self.old_runs),
+            cy: counts(self.new_runs),
+            share: 0.0,
         };
-        me.test(&x, &y, &cx, &cy, u64::MAX)
+        self.test(&s, self.opts.noise.total_rel, u64::MAX)
     }
 
-    /// `x`, `y`: per-run compared values; `cx`, `cy`: per-run sample counts.
-    fn test(&self, x: &[f64], y: &[f64], cx: &[f64], cy: &[f64], salt: u64) -> Significance {
+    /// Per-run variance of a value `m` with `c` samples (`share` of its run) under the
+    /// model: over-dispersed binomial sampling noise plus the relative run-to-run floor `rel`.
+    fn model_var(&self, m: f64, c: f64, share: f64, rel: f64) -> f64 {
+        let phi = self.opts.noise.overdispersion;
+        let sampling = if c > 0.0 {
+            phi * m * m / c * (1.0 - share).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        sampling + (rel * m).powi(2)
+    }
+
+    fn test(&self, s: &Sides, rel: f64, salt: u64) -> Significance {
+        if self.exact {
+            return exact(s);
+        }
+        let (nx, ny) = (s.x.len(), s.y.len());
+        if nx >= 2 && ny >= 2 {
+            return self.multi_run(s, rel, salt);
+        }
+        self.floored(s, rel)
+    }
+
+    /// One run on at least one side: the modelled variance (or the measured one of a side
+    /// with several runs, when larger) in a z- or t-test of the delta.
+    fn floored(&self, s: &Sides, rel: f64) -> Significance {
         let alpha = self.opts.alpha;
-        if x.len() >= 2 && y.len() >= 2 {
-            let mw = stats::mann_whitney_u(x, y).map(|r| r.p).unwrap_or(1.0);
-            let ci = stats::bootstrap_mean_diff_ci(
-                x,
-                y,
-                self.opts.bootstrap_rounds,
-                alpha,
-                self.opts.seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            );
-            if stats::mann_whitney_min_p(x.len(), y.len()) <= alpha {
-                return Significance {
-                    test: TestKind::MannWhitney,
-                    p: mw,
-                    p_mann_whitney: Some(mw),
-                    ci,
-                    significant: mw < alpha,
-                };
-            }
-            // Too few runs for U: Welch with variances floored at the Poisson variance.
-            let floor = |vals: &[f64], counts: &[f64]| {
-                let (m, _) = stats::mean_var(vals);
-                let (c, _) = stats::mean_var(counts);
-                if c > 0.0 {
-                    // Var of a Poisson count c, converted to the value scale (m / c per count);
-                    // for shares, the binomial variance of a proportion.
-                    let per = m / c;
-                    if self.shares {
-                        let n = c / m.max(1e-300);
-                        let p = m.min(1.0);
-                        p * (1.0 - p) / n.max(1.0)
-                    } else {
-                        c * per * per
-                    }
-                } else {
-                    // Nothing observed: one sample's worth of uncertainty.
-                    0.0
-                }
-            };
-            let w = stats::welch_t(x, y, (floor(x, cx), floor(y, cy)));
-            let p = w.map(|r| r.p).unwrap_or(1.0);
-            return Significance {
-                test: TestKind::WelchPoissonFloor,
-                p,
-                p_mann_whitney: Some(mw),
-                ci,
-                significant: p < alpha,
-            };
-        }
-        // One side with several runs, the other with one: the run-to-run variance of the
-        // side with several runs (floored at the Poisson variance) stands for both sides, in
-        // a t-test with that side's degrees of freedom. Pooled counts alone would ignore
-        // run-to-run noise.
-        if x.len() >= 2 || y.len() >= 2 {
-            let multi = if x.len() >= 2 { x } else { y };
-            let (_, v) = stats::mean_var(multi);
-            // Poisson floor from both sides pooled: (value per sample)² × mean count, the
-            // same formula for shares (binomial variance p(1-p)/N ≈ p²/count).
-            let all: Vec<f64> = x.iter().chain(y).copied().collect();
-            let counts: Vec<f64> = cx.iter().chain(cy).copied().collect();
-            let (m, _) = stats::mean_var(&all);
-            let (c, _) = stats::mean_var(&counts);
-            let poisson = if c > 0.0 { m * m / c } else { 0.0 };
-            let var = v.max(poisson);
-            let (nx, ny) = (x.len() as f64, y.len() as f64);
-            let mx = x.iter().sum::<f64>() / nx;
-            let my = y.iter().sum::<f64>() / ny;
-            let se = (var / nx + var / ny).sqrt();
-            let df = (multi.len() - 1) as f64;
-            let p = if se > 0.0 {
-                (2.0 * stats::student_t_sf(((my - mx) / se).abs(), df)).min(1.0)
-            } else if my == mx {
-                1.0
-            } else {
-                0.0
-            };
-            let t = stats::student_t_quantile_two_sided(alpha, df);
-            return Significance {
-                test: TestKind::WelchPoissonFloor,
-                p,
-                p_mann_whitney: None,
-                ci: Some((my - mx - t * se, my - mx + t * se)),
-                significant: p < alpha,
-            };
-        }
-        // One run per side (or one side with one run): sampling-error model on pooled counts.
-        let a: f64 = cx.iter().sum();
-        let b: f64 = cy.iter().sum();
-        let (na, nb) = (x.len() as f64, y.len() as f64);
-        // Exposures: run totals (in samples) for shares; run counts for absolute values.
-        let (ea, eb) = if self.shares {
-            (
-                self.old_runs
-                    .iter()
-                    .map(|r| r.total / r.per_sample)
-                    .sum::<f64>(),
-                self.new_runs
-                    .iter()
-                    .map(|r| r.total / r.per_sample)
-                    .sum::<f64>(),
-            )
+        let (m, c) = s.pooled();
+        let model = self.model_var(m, c, s.share, rel);
+        let multi = if s.x.len() >= 2 { &s.x } else { &s.y };
+        let (_, measured) = stats::mean_var(multi);
+        // The measured variance only counts when it exceeds the model; its degrees of freedom
+        // then make the test a t-test.
+        let (var, df) = if multi.len() >= 2 && measured > model {
+            (measured, Some((multi.len() - 1) as f64))
         } else {
-            (na, nb)
+            (model, None)
         };
-        let p0 = ea / (ea + eb);
-        let t = stats::binomial_two_sided(a.round() as u64, b.round() as u64, p0);
-        // Normal-approximation interval of the delta in the compared quantity.
-        let z = stats::normal_quantile_two_sided(alpha);
-        let mx = x.iter().sum::<f64>() / na;
-        let my = y.iter().sum::<f64>() / nb;
-        let se = if self.shares {
-            let (pa, pb) = (a / ea, b / eb);
-            (pa * (1.0 - pa) / ea + pb * (1.0 - pb) / eb).sqrt()
+        let se = (var / s.x.len() as f64 + var / s.y.len() as f64).sqrt();
+        let d = s.delta();
+        let (p, crit) = match df {
+            Some(df) => (
+                p_from(d, se, |t| 2.0 * stats::student_t_sf(t, df)),
+                stats::student_t_quantile_two_sided(alpha, df),
+            ),
+            None => (
+                p_from(d, se, |z| 2.0 * stats::normal_sf(z)),
+                stats::normal_quantile_two_sided(alpha),
+            ),
+        };
+        let test = if s.x.len() == 1 && s.y.len() == 1 {
+            TestKind::NoiseFloor
         } else {
-            // Poisson: var(count) = count; scaled to value units.
-            let per_a = if a > 0.0 { mx * na / a } else { 0.0 };
-            let per_b = if b > 0.0 { my * nb / b } else { 0.0 };
-            let per = per_a.max(per_b);
-            ((a / (na * na)) + (b / (nb * nb))).sqrt() * per
+            TestKind::WelchNoiseFloor
         };
-        let d = my - mx;
         Significance {
-            test: TestKind::Binomial,
-            p: t.p,
+            test,
+            p,
+            q: None,
             p_mann_whitney: None,
-            ci: Some((d - z * se, d + z * se)),
-            significant: t.p < alpha,
+            ci: Some((d - crit * se, d + crit * se)),
+            significant: p < alpha,
         }
+    }
+
+    /// ≥ 2 runs per side: Welch's t-test. When the runs are enough to measure noise, its
+    /// variances are floored only at the sampling variance and Mann-Whitney must agree;
+    /// otherwise (3 vs 3) they are floored at the modelled variance.
+    fn multi_run(&self, s: &Sides, rel: f64, salt: u64) -> Significance {
+        let alpha = self.opts.alpha;
+        let mw = stats::mann_whitney_u(&s.x, &s.y)
+            .map(|r| r.p)
+            .unwrap_or(1.0);
+        let ci = stats::bootstrap_mean_diff_ci(
+            &s.x,
+            &s.y,
+            self.opts.bootstrap_rounds,
+            alpha,
+            self.opts.seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let measured = runs_measure_noise(s.x.len(), s.y.len(), alpha);
+        let floors = if measured {
+            let side = |v: &[f64], c: &[f64]| self.model_var(mean(v), mean(c), s.share, 0.0);
+            (side(&s.x, &s.cx), side(&s.y, &s.cy))
+        } else {
+            // Under the null both sides share one value: floor both at the pooled model.
+            let (m, c) = s.pooled();
+            let v = self.model_var(m, c, s.share, rel);
+            (v, v)
+        };
+        let p = welch_floored(&s.x, &s.y, floors);
+        let (test, significant) = if measured {
+            (TestKind::WelchMannWhitney, p < alpha && mw < alpha)
+        } else {
+            (TestKind::WelchNoiseFloor, p < alpha)
+        };
+        Significance {
+            test,
+            p,
+            q: None,
+            p_mann_whitney: Some(mw),
+            ci,
+            significant,
+        }
+    }
+}
+
+/// Welch's two-sided p for `mean(y) - mean(x)` with each side's variance at least its floor.
+/// A side whose floor exceeds its measured variance contributes a known (modelled) variance;
+/// when both do, the statistic is normal rather than Student's t with few degrees of freedom.
+fn welch_floored(x: &[f64], y: &[f64], floors: (f64, f64)) -> f64 {
+    let (mx, vx) = stats::mean_var(x);
+    let (my, vy) = stats::mean_var(y);
+    let (nx, ny) = (x.len() as f64, y.len() as f64);
+    let (sx, sy) = (vx.max(floors.0) / nx, vy.max(floors.1) / ny);
+    let se = (sx + sy).sqrt();
+    // Satterthwaite over the measured parts only; modelled parts have infinite df.
+    let measured = |v: f64, f: f64, s: f64, n: f64| if v > f { s * s / (n - 1.0) } else { 0.0 };
+    let denom = measured(vx, floors.0, sx, nx) + measured(vy, floors.1, sy, ny);
+    let d = my - mx;
+    if denom > 0.0 {
+        let df = (sx + sy).powi(2) / denom;
+        p_from(d, se, |t| 2.0 * stats::student_t_sf(t, df))
+    } else {
+        p_from(d, se, |z| 2.0 * stats::normal_sf(z))
+    }
+}
+
+/// Two-sided p of `d / se` under `tail` (`tail(t)` = two-sided tail probability).
+fn p_from(d: f64, se: f64, tail: impl Fn(f64) -> f64) -> f64 {
+    if se > 0.0 {
+        tail((d / se).abs()).min(1.0)
+    } else if d == 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Deterministic counts: a difference is a difference.
+fn exact(s: &Sides) -> Significance {
+    let d = s.delta();
+    Significance {
+        test: TestKind::Exact,
+        p: if d == 0.0 { 1.0 } else { 0.0 },
+        q: None,
+        p_mann_whitney: None,
+        ci: Some((d, d)),
+        significant: d != 0.0,
+    }
+}
+
+/// Functions whose self value is below this share of the total (mean of both sides) are
+/// reported but not tested: they cannot have grown by even 1 % of the total, and leaving them
+/// out of the family keeps the false-discovery adjustment from diluting the tests that can
+/// matter. Filtering on the pooled size, which does not depend on the direction of the
+/// change, keeps Benjamini–Hochberg's guarantee (independent filtering).
+pub const MIN_TESTED_SHARE: f64 = 0.005;
+
+/// Benjamini–Hochberg across every tested function (both tables are one family): stores `q`
+/// and keeps a function significant only when `q < alpha` as well.
+pub(super) fn control_fdr(tables: [&mut Vec<FunctionDiff>; 2], alpha: f64) {
+    let [a, b] = tables;
+    let mut tested: Vec<&mut Significance> = Vec::new();
+    for f in a.iter_mut().chain(b.iter_mut()) {
+        let pooled = (f.old_self_share + f.new_self_share) / 2.0;
+        let Some(s) = f.significance.as_mut() else {
+            continue;
+        };
+        if pooled >= MIN_TESTED_SHARE || s.test == TestKind::Exact {
+            tested.push(s);
+        } else {
+            s.significant = false;
+        }
+    }
+    let p: Vec<f64> = tested.iter().map(|s| s.p).collect();
+    let q = stats::benjamini_hochberg(&p);
+    for (s, q) in tested.iter_mut().zip(q) {
+        s.q = Some(q);
+        s.significant = s.significant && q < alpha;
     }
 }

@@ -119,7 +119,10 @@ pub fn write_html(
     for warn in &d.warnings {
         o.push_str(&format!("<div class=\"warn\">⚠ {}</div>\n", esc(warn)));
     }
-    o.push_str("<h2>Regressions — self time, by contribution to the change</h2>\n");
+    o.push_str(&format!(
+        "<h2>Regressions — {}, by contribution to the change</h2>\n",
+        esc(&d.self_label())
+    ));
     table(&mut o, d, &d.regressions, limit, "up");
     o.push_str("<h2>Improvements</h2>\n");
     table(&mut o, d, &d.improvements, limit, "down");

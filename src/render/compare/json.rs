@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 
 /// Current schema version of `compare --format json`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Doc<'a> {
@@ -22,7 +22,7 @@ struct Doc<'a> {
 /// Write the JSON document (pretty-printed, trailing newline).
 pub fn write_json(d: &Diff, v: &Verdict, w: &mut dyn Write) -> io::Result<()> {
     let doc = Doc {
-        schema: "profdiff-compare",
+        schema: "profdiff.compare",
         schema_version: SCHEMA_VERSION,
         verdict: v,
         diff: d,

@@ -200,7 +200,10 @@ pub fn write_terminal(
     writeln!(
         w,
         "{}",
-        bold("Regressions (self time, by contribution to the change)")
+        bold(&format!(
+            "Regressions ({}, by contribution to the change)",
+            d.self_label()
+        ))
     )?;
     if d.regressions.is_empty() {
         writeln!(w, "  none")?;
