@@ -111,8 +111,8 @@ fn rust_inlined_std_code_is_attributed_to_the_changed_function() {
     let base = build("rows", &[]);
     let slow = build("rows-slow", &["--cfg", "slow"]);
     let (old, new) = (dir.path().join("old.pb.gz"), dir.path().join("new.pb.gz"));
-    record(&base, "30", &old);
-    record(&slow, "30", &new);
+    record(&base, "120", &old);
+    record(&slow, "120", &new);
     let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
 
     let v: Value = serde_json::from_str(&compare(&["--format", "json", old, new])).unwrap();
