@@ -7,6 +7,7 @@
 
 pub mod folded;
 pub mod perf_data;
+mod perf_header;
 pub mod perf_script;
 pub mod pprof;
 pub mod speedscope;
@@ -31,6 +32,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format profdiff reads: the fuzzer (`examples/fuzz.rs`) takes its targets from
+    /// here, so a reader added to the enum is fuzzed once it is listed.
+    pub const ALL: &'static [Format] = &[
+        Format::Pprof,
+        Format::PerfData,
+        Format::PerfScript,
+        Format::Folded,
+        Format::Speedscope,
+        Format::V8CpuProfile,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Pprof => "pprof",
