@@ -27,6 +27,7 @@ pub mod formats;
 pub mod hash_index;
 pub mod huge_buffer;
 pub mod inprocess;
+pub mod mapped;
 pub mod model;
 pub mod output;
 pub mod record;

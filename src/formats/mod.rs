@@ -2,8 +2,9 @@
 //! makes sense). Formats are detected by content, never by file name. Nothing past this module
 //! knows which format a profile came from (it is only noted in `metadata["format"]`).
 //!
-//! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped,
-//! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
+//! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped
+//! (registered with [`crate::mapped`]: a file that shrinks while read is an error), gzip is
+//! decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
 pub mod folded;
 pub mod perf_data;
@@ -97,7 +98,9 @@ impl Default for ReadOptions {
 
 /// Bytes of an input: memory-mapped or owned.
 pub enum Bytes {
-    Mapped(memmap2::Mmap),
+    /// A file mapping, registered so that the file shrinking underneath is an error, not a
+    /// crash (see [`crate::mapped`]); the registration is dropped before the mapping.
+    Mapped(crate::mapped::Registration, memmap2::Mmap),
     Owned(Vec<u8>),
 }
 
@@ -105,7 +108,7 @@ impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Bytes::Mapped(m) => m,
+            Bytes::Mapped(_, m) => m,
             Bytes::Owned(v) => v,
         }
     }
@@ -118,7 +121,7 @@ static MAPPINGS: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(V
 
 impl Drop for Bytes {
     fn drop(&mut self) {
-        if let Bytes::Mapped(m) = self {
+        if let Bytes::Mapped(_, m) = self {
             let start = m.as_ptr() as usize;
             let mut maps = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
             maps.retain(|&(s, _)| s != start);
@@ -188,16 +191,17 @@ pub fn load_raw(path: &str) -> Result<Bytes> {
         (&f).read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
         return Ok(Bytes::Owned(v));
     }
-    // SAFETY: the map is read-only; a file truncated underneath us could fault, which is the
-    // accepted trade-off of every mmap-based reader (perf, ripgrep).
+    // SAFETY: the map is read-only; a file truncated underneath us faults (SIGBUS) on the next
+    // access past its new end, which the registration turns into an error and exit 2.
     match unsafe { memmap2::Mmap::map(&f) } {
         Ok(m) => {
+            let registration = crate::mapped::register(&m, path);
             let start = m.as_ptr() as usize;
             MAPPINGS
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push((start, start + m.len()));
-            Ok(Bytes::Mapped(m))
+            Ok(Bytes::Mapped(registration, m))
         }
         Err(_) => {
             let mut v = Vec::new();
