@@ -16,7 +16,11 @@ fn main() -> ExitCode {
     match profdiff::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("profdiff: error: {e:#}");
+            let msg = format!("{e:#}");
+            eprintln!(
+                "profdiff: error: {}",
+                profdiff::render::terminal::visible(&msg)
+            );
             ExitCode::from(profdiff::cli::EXIT_USAGE)
         }
     }

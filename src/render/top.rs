@@ -384,7 +384,7 @@ fn display_name(r: &TopRow) -> String {
 pub fn write_table(p: &Profile, t: &TopTable, w: &mut dyn Write) -> io::Result<()> {
     let f = Formatter::new(t);
     for l in header_lines(p, t) {
-        writeln!(w, "{l}")?;
+        writeln!(w, "{}", super::terminal::visible(&l))?;
     }
     writeln!(
         w,
@@ -405,7 +405,7 @@ pub fn write_table(p: &Profile, t: &TopTable, w: &mut dyn Write) -> io::Result<(
             percentage(r.sum, t.total),
             f.value(r.cum),
             percentage(r.cum, t.total),
-            name
+            super::terminal::visible(&name)
         )?;
     }
     Ok(())
@@ -413,7 +413,7 @@ pub fn write_table(p: &Profile, t: &TopTable, w: &mut dyn Write) -> io::Result<(
 
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in super::terminal::visible(s).chars() {
         match c {
             '|' => out.push_str("\\|"),
             '`' => out.push('\''),

@@ -4,6 +4,7 @@
 use super::*;
 use crate::analysis::diff::Diff;
 use crate::analysis::gate::Verdict;
+use crate::render::terminal::visible;
 use std::io::{self, Write};
 
 /// Rows of the attribution table (functions with a reported significance first `limit`).
@@ -13,7 +14,7 @@ fn rows(d: &Diff, list: &[FunctionDiff], limit: usize) -> Vec<[String; 8]> {
         .map(|f| {
             let (o, n) = self_old_new(d, f);
             [
-                f.name.clone(),
+                visible(&f.name).into_owned(),
                 o,
                 n,
                 fmt_q_delta(d, f.delta),
@@ -109,10 +110,10 @@ pub fn write_terminal(
         fmt_sig(t.significance.as_ref())
     )?;
     writeln!(w, "{}", normalize_line(d))?;
-    writeln!(w, "old: {}", quality_line(d, true))?;
-    writeln!(w, "new: {}", quality_line(d, false))?;
+    writeln!(w, "old: {}", visible(&quality_line(d, true)))?;
+    writeln!(w, "new: {}", visible(&quality_line(d, false)))?;
     for warn in &d.warnings {
-        writeln!(w, "{}", bold(&format!("warning: {warn}")))?;
+        writeln!(w, "{}", bold(&visible(&format!("warning: {warn}"))))?;
     }
     writeln!(w)?;
     writeln!(
@@ -148,7 +149,7 @@ pub fn write_terminal(
                 w,
                 "  {}{}  {} → {} ({}, self {})",
                 "  ".repeat(depth),
-                short(&f.name, 70),
+                short(&visible(&f.name), 70),
                 fmt_q(d, f.old),
                 fmt_q(d, f.new),
                 fmt_q_delta(d, f.delta),
@@ -160,7 +161,8 @@ pub fn write_terminal(
 }
 
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
+    visible(s)
+        .replace('|', "\\|")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('`', "'")
@@ -228,7 +230,7 @@ pub fn write_markdown(d: &Diff, v: &Verdict, limit: usize, w: &mut dyn Write) ->
                 w,
                 "{}{}  {} → {} ({}, self {})",
                 "  ".repeat(depth),
-                f.name.replace("```", "'''"),
+                visible(&f.name).replace("```", "'''"),
                 fmt_q(d, f.old),
                 fmt_q(d, f.new),
                 fmt_q_delta(d, f.delta),
