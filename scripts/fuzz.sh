@@ -7,7 +7,8 @@
 # (an escaped panic, an abort or signal, a hang over 1 s, an allocation over 1 GiB).
 # Crashing inputs are written to target/fuzz-crashes/<target>/. Targets come from
 # formats::Format::ALL, so readers added later are fuzzed with no change here.
-# PROFDIFF_FUZZ_PROFILE=dev builds without optimization (with overflow checks).
+# PROFDIFF_FUZZ_PROFILE=dev builds without optimization (with overflow checks);
+# PROFDIFF_FUZZ_EXECS=N ends a target after N executions.
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}

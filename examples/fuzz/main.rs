@@ -20,7 +20,8 @@
 //! target's corpus.
 //!
 //! Usage: `fuzz [SECONDS_PER_TARGET] [TARGET...]` (see `scripts/fuzz.sh`); crashing inputs go
-//! to `target/fuzz-crashes/<target>/`.
+//! to `target/fuzz-crashes/<target>/`. `PROFDIFF_FUZZ_EXECS=N` ends a target after N
+//! executions (the seconds stay the limit).
 
 mod guard;
 mod mutate;
@@ -45,7 +46,8 @@ fn main() {
         let target = &args[1];
         let secs: f64 = args[2].parse().expect("seconds");
         let seed: u64 = args[3].parse().expect("seed");
-        worker(target, secs, seed);
+        let max_execs: u64 = args[4].parse().expect("executions");
+        worker(target, secs, seed, max_execs);
         return;
     }
     if args.first().map(String::as_str) == Some("--repro") {
@@ -156,7 +158,7 @@ fn supervise(target: &str, secs: f64) -> RunResult {
 
 /// One worker: fuzz `target` for `secs` seconds, printing `progress EXECS CAUGHT` lines and a
 /// `crash ...` line for each escaped panic.
-fn worker(name: &str, secs: f64, round: u64) {
+fn worker(name: &str, secs: f64, round: u64, max_execs: u64) {
     let target = seeds::targets()
         .into_iter()
         .find(|t| t.name == name)
@@ -179,7 +181,7 @@ fn worker(name: &str, secs: f64, round: u64) {
     let start = Instant::now();
     let mut last_report = Instant::now();
     let (mut execs, mut crashes) = (0u64, std::collections::HashSet::new());
-    while start.elapsed().as_secs_f64() < secs {
+    while start.elapsed().as_secs_f64() < secs && execs < max_execs {
         let input = corpus.next_input(&mut rng, target.kind);
         guard::begin(&input);
         let outcome = std::panic::catch_unwind(|| run_one(&input, &target, &opts));

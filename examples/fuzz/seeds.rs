@@ -11,7 +11,7 @@ use profdiff::formats::{self, Format};
 use std::path::{Path, PathBuf};
 
 /// Seed files larger than this are skipped (mutating them is slow and finds no more).
-const MAX_SEED: u64 = 256 << 10;
+const MAX_SEED: u64 = 64 << 10;
 /// At most this many seeds per target, the smallest first.
 const MAX_SEEDS: usize = 64;
 

@@ -124,9 +124,10 @@ pub fn check_pipe(data: &[u8]) -> Result<(), ParseError> {
                     big: f.big,
                 };
                 let len = body.data.len() as u64;
-                match f.u64(at + 8).unwrap_or(0) {
-                    id if id == u64::from(FEATURE_EVENT_DESC) => check_event_desc(&body, 0, len)?,
-                    id if id == u64::from(FEATURE_CMDLINE) => check_string_list(&body, 0, len)?,
+                // The reader keeps the low 32 bits of the feature number.
+                match f.u64(at + 8).unwrap_or(0) as u32 {
+                    FEATURE_EVENT_DESC => check_event_desc(&body, 0, len)?,
+                    FEATURE_CMDLINE => check_string_list(&body, 0, len)?,
                     _ => {}
                 }
             }
@@ -171,6 +172,13 @@ fn check_event_desc(f: &Fields, offset: u64, size: u64) -> Result<(), ParseError
     }
     let mut at = offset + 8;
     for _ in 0..nr {
+        // The attribute's own size decides how much of it is read (see `attr_size_readable`).
+        let own = u64::from(f.u32(at + 4).filter(|_| at + 8 <= end).ok_or_else(bad)?);
+        if !attr_size_readable(own, attr_size) {
+            return Err(corrupt(&format!(
+                "an event attribute of {own} bytes in a {attr_size}-byte slot"
+            )));
+        }
         at += attr_size;
         let nr_ids = u64::from(f.u32(at).filter(|_| at + 4 <= end).ok_or_else(bad)?);
         at += 4;
@@ -185,6 +193,15 @@ fn check_event_desc(f: &Fields, offset: u64, size: u64) -> Result<(), ParseError
         }
     }
     Ok(())
+}
+
+/// Whether an attribute whose own `size` field says `own` is read as exactly `slot` bytes.
+/// The reader (linux-perf-event-reader) reads the fields of each `PERF_ATTR_SIZE_VER*` size
+/// up to `own`, skips the rest of `own` past 128 bytes, then skips `slot - own`: a size
+/// between two version sizes below 128 leaves it out of step with the section, reading
+/// counts from the wrong bytes. perf only writes version sizes.
+fn attr_size_readable(own: u64, slot: u64) -> bool {
+    own <= slot && (own >= 128 || [64, 72, 80, 96, 104, 112, 120].contains(&own))
 }
 
 /// The event types section: per event an attribute and an {offset, size} of its ids, which
