@@ -297,11 +297,26 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     // The 64 KiB window may end inside a line; a cut folded line has no count and would look
     // like something else, so only whole lines are classified.
     let text = if data.len() > head.len() {
-        text.rfind('\n').map_or(text, |i| &text[..i])
+        match text.rfind('\n') {
+            Some(i) => &text[..i],
+            // Not one whole line in the window (a 1 MB name, a stack 100k frames deep): the
+            // first line decides, read to its end.
+            None => return detect_long_first_line(data),
+        }
     } else {
         text
     };
     detect_text(text)
+}
+
+/// The format of text whose first line is longer than the detection window: folded stacks
+/// if that line is one (perf script's header lines are short).
+fn detect_long_first_line(data: &[u8]) -> Option<Format> {
+    let end = memchr::memchr(b'\n', data).unwrap_or(data.len());
+    let line = std::str::from_utf8(&data[..end]).ok()?;
+    folded::parse_line(line.trim_end_matches('\r'))
+        .is_some()
+        .then_some(Format::Folded)
 }
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace;
