@@ -101,12 +101,17 @@ struct RunResult {
     crashes: Vec<String>,
 }
 
-/// Run one target's workers for `secs` seconds in all, restarting a worker that dies.
+/// Run one target's workers for `secs` seconds in all, restarting a worker that dies; stop
+/// early after `PROFDIFF_FUZZ_EXECS` executions when that is set.
 fn supervise(target: &str, secs: f64) -> RunResult {
     let start = Instant::now();
+    let max_execs: u64 = std::env::var("PROFDIFF_FUZZ_EXECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX);
     let mut r = RunResult::default();
     let mut round = 0u64;
-    while start.elapsed().as_secs_f64() < secs {
+    while start.elapsed().as_secs_f64() < secs && r.execs < max_execs {
         let left = secs - start.elapsed().as_secs_f64();
         let mut child = Command::new(std::env::current_exe().expect("own path"))
             .args([
@@ -114,6 +119,7 @@ fn supervise(target: &str, secs: f64) -> RunResult {
                 target,
                 &format!("{left:.3}"),
                 &round.to_string(),
+                &(max_execs - r.execs).to_string(),
             ])
             .env("PROFDIFF_CACHE_DIR", "off")
             .stdout(Stdio::piped())
