@@ -21,6 +21,9 @@ static BUSY_SINCE_MS: AtomicU64 = AtomicU64::new(0);
 static BUSY_CPU_NS: AtomicU64 = AtomicU64::new(0);
 static CAUGHT: AtomicU64 = AtomicU64::new(0);
 static IN_PANIC_HOOK: AtomicBool = AtomicBool::new(false);
+/// Where caught panics happened (file:line) and how often, reported when a worker ends.
+static CAUGHT_AT: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
 /// Where the last panic happened (file:line), for the crash report.
 static LAST_PANIC_AT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 /// NUL-terminated path the current input is written to when the worker dies.
@@ -143,6 +146,9 @@ pub fn install(target: &str, round: u64) {
             CAUGHT.fetch_add(1, Ordering::Relaxed);
             if let (Some(loc), Ok(mut at)) = (info.location(), LAST_PANIC_AT.lock()) {
                 *at = format!("{}:{}", loc.file(), loc.line());
+                if let Ok(mut places) = CAUGHT_AT.lock() {
+                    *places.entry(at.clone()).or_insert(0) += 1;
+                }
             }
             IN_PANIC_HOOK.store(false, Ordering::SeqCst);
         }
@@ -208,6 +214,14 @@ pub fn end() {
     BUSY_SINCE_MS.store(0, Ordering::SeqCst);
     INPUT_PTR.store(std::ptr::null_mut(), Ordering::SeqCst);
     INPUT_LEN.store(0, Ordering::SeqCst);
+}
+
+/// Where caught panics happened, with counts.
+pub fn caught_places() -> Vec<(String, u64)> {
+    CAUGHT_AT
+        .lock()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default()
 }
 
 pub fn caught_panics() -> u64 {

@@ -80,6 +80,9 @@ fn main() {
         for c in &r.crashes {
             println!("    crash: {c}");
         }
+        for (place, n) in &r.caught_at {
+            println!("    caught {n}x at {place}");
+        }
         failed |= !r.crashes.is_empty();
     }
     if failed {
@@ -98,6 +101,7 @@ struct RunResult {
     execs: u64,
     seconds: f64,
     caught: u64,
+    caught_at: Vec<(String, u64)>,
     crashes: Vec<String>,
 }
 
@@ -135,6 +139,15 @@ fn supervise(target: &str, secs: f64) -> RunResult {
                     caught = w.next().and_then(|v| v.parse().ok()).unwrap_or(caught);
                 }
                 Some("crash") => r.crashes.push(w.collect::<Vec<_>>().join(" ")),
+                Some("caught-at") => {
+                    if let (Some(place), Some(n)) = (w.next(), w.next()) {
+                        let n: u64 = n.parse().unwrap_or(0);
+                        match r.caught_at.iter_mut().find(|(p, _)| p == place) {
+                            Some(e) => e.1 += n,
+                            None => r.caught_at.push((place.to_string(), n)),
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -209,6 +222,9 @@ fn worker(name: &str, secs: f64, round: u64, max_execs: u64) {
         }
     }
     println!("progress {execs} {}", guard::caught_panics());
+    for (place, n) in guard::caught_places() {
+        println!("caught-at {place} {n}");
+    }
 }
 
 /// Run one saved input of a target, printing its outcome (or the oversized allocation's
