@@ -185,13 +185,12 @@ fn worker(name: &str, secs: f64, round: u64, max_execs: u64) {
     guard::install(name, round);
     let mut corpus = mutate::Corpus::new(target.seeds.clone());
     let mut rng = mutate::Rng::new(
-        0x9e37_79b9_7f4a_7c15 ^ round.wrapping_mul(0x1000_0001) ^ {
-            let t = std::time::SystemTime::now()
+        0x9e37_79b9_7f4a_7c15
+            ^ round.wrapping_mul(0x1000_0001)
+            ^ std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1);
-            t
-        },
+                .unwrap_or(1),
     );
     let opts = profdiff::formats::ReadOptions {
         max_decompressed: 64 << 20,
