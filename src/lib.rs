@@ -29,6 +29,7 @@ pub mod hash_index;
 pub mod huge_buffer;
 pub mod inprocess;
 pub mod machine;
+pub mod mapped;
 pub mod model;
 pub mod output;
 pub mod record;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     grow_heaps_in_large_steps();
+    profdiff::mapped::install();
     let cli = profdiff::cli::Cli::parse();
     // Large structures are left for the kernel to reclaim at exit (see `profdiff::exit`),
     // except by `merge`, which reads any number of inputs in bounded memory.
@@ -15,7 +16,11 @@ fn main() -> ExitCode {
     match profdiff::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("profdiff: error: {e:#}");
+            let msg = format!("{e:#}");
+            eprintln!(
+                "profdiff: error: {}",
+                profdiff::render::terminal::visible(&msg)
+            );
             ExitCode::from(profdiff::cli::EXIT_USAGE)
         }
     }

@@ -52,7 +52,11 @@ pub fn load_all(paths: &[String], opts: &ReadOptions) -> anyhow::Result<Vec<Prof
 /// frames are `[unknown]`.
 pub fn warn_quality(path: &str, p: &Profile) {
     for n in &p.quality.notes {
-        eprintln!("profdiff: warning: {}: {n}", formats::display_path(path));
+        let line = format!("{}: {n}", formats::display_path(path));
+        eprintln!(
+            "profdiff: warning: {}",
+            crate::render::terminal::visible(&line)
+        );
     }
 }
 

@@ -298,8 +298,9 @@ pub fn fold(profile: &Profile, value: usize) -> Vec<(String, i64)> {
     out
 }
 
-/// A frame name as folded stacks can carry it: `;` and line breaks replaced, empty names
-/// `[unknown]`.
+/// A frame name as folded stacks can carry it: `;` replaced, line breaks as spaces, other
+/// control characters shown as escapes (`\x1b`: folded text with them is not read back, and
+/// SVG cannot hold them), empty names `[unknown]`.
 pub fn sanitized(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     push_sanitized(&mut out, name);
@@ -324,16 +325,21 @@ fn push_sanitized(out: &mut String, name: &str) {
         out.push_str(crate::model::UNKNOWN);
         return;
     }
-    if !name.bytes().any(|b| matches!(b, b';' | b'\n' | b'\r')) {
+    // 0xc2 starts the UTF-8 of the C1 controls (U+0080..U+009F), among others.
+    if !name
+        .bytes()
+        .any(|b| b < 0x20 || b == b';' || b == 0x7f || b == 0xc2)
+    {
         out.push_str(name);
         return;
     }
     for c in name.chars() {
-        out.push(match c {
-            ';' => ':',
-            '\n' | '\r' => ' ',
-            c => c,
-        });
+        match c {
+            ';' => out.push(':'),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push_str(&crate::render::terminal::visible(&c.to_string())),
+            c => out.push(c),
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //! makes sense). Formats are detected by content, never by file name. Nothing past this module
 //! knows which format a profile came from (it is only noted in `metadata["format"]`).
 //!
-//! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped,
-//! gzip is decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
+//! Input handling shared by every reader lives here: `-` is stdin, plain files are memory-mapped
+//! (registered with [`crate::mapped`]: a file that shrinks while read is an error), gzip is
+//! decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
 pub mod callgrind;
 pub mod chrome;
@@ -13,6 +14,7 @@ pub mod firefox;
 pub mod folded;
 pub mod instruments;
 pub mod perf_data;
+mod perf_header;
 pub mod perf_script;
 pub mod pprof;
 pub mod pprof_legacy;
@@ -55,6 +57,25 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format profdiff reads: the fuzzer (`examples/fuzz.rs`) takes its targets from
+    /// here, so a reader added to the enum is fuzzed once it is listed.
+    pub const ALL: &'static [Format] = &[
+        Format::Pprof,
+        Format::PerfData,
+        Format::PerfScript,
+        Format::Folded,
+        Format::Speedscope,
+        Format::V8CpuProfile,
+        Format::Callgrind,
+        Format::PprofLegacy,
+        Format::Dtrace,
+        Format::MacSample,
+        Format::Xctrace,
+        Format::InstrumentsDeepCopy,
+        Format::ChromeTrace,
+        Format::Firefox,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Pprof => "pprof",
@@ -117,7 +138,9 @@ impl Default for ReadOptions {
 
 /// Bytes of an input: memory-mapped or owned.
 pub enum Bytes {
-    Mapped(memmap2::Mmap),
+    /// A file mapping, registered so that the file shrinking underneath is an error, not a
+    /// crash (see [`crate::mapped`]); the registration is dropped before the mapping.
+    Mapped(crate::mapped::Registration, memmap2::Mmap),
     Owned(Vec<u8>),
 }
 
@@ -125,7 +148,7 @@ impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Bytes::Mapped(m) => m,
+            Bytes::Mapped(_, m) => m,
             Bytes::Owned(v) => v,
         }
     }
@@ -138,7 +161,7 @@ static MAPPINGS: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(V
 
 impl Drop for Bytes {
     fn drop(&mut self) {
-        if let Bytes::Mapped(m) = self {
+        if let Bytes::Mapped(_, m) = self {
             let start = m.as_ptr() as usize;
             let mut maps = MAPPINGS.lock().unwrap_or_else(|e| e.into_inner());
             maps.retain(|&(s, _)| s != start);
@@ -208,16 +231,17 @@ pub fn load_raw(path: &str) -> Result<Bytes> {
         (&f).read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
         return Ok(Bytes::Owned(v));
     }
-    // SAFETY: the map is read-only; a file truncated underneath us could fault, which is the
-    // accepted trade-off of every mmap-based reader (perf, ripgrep).
+    // SAFETY: the map is read-only; a file truncated underneath us faults (SIGBUS) on the next
+    // access past its new end, which the registration turns into an error and exit 2.
     match unsafe { memmap2::Mmap::map(&f) } {
         Ok(m) => {
+            let registration = crate::mapped::register(&m, path);
             let start = m.as_ptr() as usize;
             MAPPINGS
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push((start, start + m.len()));
-            Ok(Bytes::Mapped(m))
+            Ok(Bytes::Mapped(registration, m))
         }
         Err(_) => {
             let mut v = Vec::new();
@@ -335,7 +359,12 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     // The 64 KiB window may end inside a line; a cut folded line has no count and would look
     // like something else, so only whole lines are classified.
     let text = if data.len() > head.len() {
-        text.rfind('\n').map_or(text, |i| &text[..i])
+        match text.rfind('\n') {
+            Some(i) => &text[..i],
+            // Not one whole line in the window (a 1 MB name, a stack 100k frames deep): the
+            // first line decides, read to its end.
+            None => return detect_long_first_line(data),
+        }
     } else {
         text
     };
@@ -367,6 +396,16 @@ fn detect_collapsed_inputs(text: &str) -> Option<Format> {
     } else {
         None
     }
+}
+
+/// The format of text whose first line is longer than the detection window: folded stacks
+/// if that line is one (perf script's header lines are short).
+fn detect_long_first_line(data: &[u8]) -> Option<Format> {
+    let end = memchr::memchr(b'\n', data).unwrap_or(data.len());
+    let line = std::str::from_utf8(&data[..end]).ok()?;
+    folded::parse_line(line.trim_end_matches('\r'))
+        .is_some()
+        .then_some(Format::Folded)
 }
 
 /// Folded vs `perf script`: folded lines all end in a count and never start with whitespace
@@ -596,6 +635,30 @@ pub fn read_path_into(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Format::ALL` lists every variant (the match fails to compile when one is added).
+    #[test]
+    fn all_lists_every_format() {
+        for f in Format::ALL {
+            match f {
+                Format::Pprof
+                | Format::PerfData
+                | Format::PerfScript
+                | Format::Folded
+                | Format::Speedscope
+                | Format::V8CpuProfile
+                | Format::Callgrind
+                | Format::PprofLegacy
+                | Format::Dtrace
+                | Format::MacSample
+                | Format::Xctrace
+                | Format::InstrumentsDeepCopy
+                | Format::ChromeTrace
+                | Format::Firefox => {}
+            }
+        }
+        assert_eq!(Format::ALL.len(), 14);
+    }
 
     #[test]
     fn detects_by_content() {

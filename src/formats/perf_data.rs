@@ -236,39 +236,6 @@ fn is_pipe_format(data: &[u8]) -> bool {
                 && u64::from_be_bytes(data[8..16].try_into().unwrap()) == 16)
 }
 
-/// Check that the sections a perf.data file header points to lie inside the file, before the
-/// parser seeks to them (a truncated or corrupt header must be an error, not a panic).
-fn check_file_header(data: &[u8]) -> Result<(), ParseError> {
-    // struct perf_file_header: magic, size, attr_size, attrs{offset,size}, data{offset,size},
-    // event_types{offset,size}, adds_features[4].
-    if data.len() < 104 {
-        crate::parse_bail!(
-            "the file is truncated ({} bytes, shorter than the 104-byte perf.data header)",
-            data.len()
-        );
-    }
-    let big = data.starts_with(b"2ELIFREP");
-    let u = |i: usize| -> u64 {
-        let b: [u8; 8] = data[i..i + 8].try_into().unwrap();
-        if big {
-            u64::from_be_bytes(b)
-        } else {
-            u64::from_le_bytes(b)
-        }
-    };
-    let len = data.len() as u64;
-    for (name, off) in [("attributes", 24), ("data", 40)] {
-        let (o, s) = (u(off), u(off + 8));
-        match o.checked_add(s) {
-            Some(end) if end <= len => {}
-            _ => crate::parse_bail!(
-                "the file is truncated or corrupt: its {name} section ({s} bytes at offset {o}) ends beyond the file's {len} bytes"
-            ),
-        }
-    }
-    Ok(())
-}
-
 fn perf_error(e: linux_perf_data::Error) -> ParseError {
     use linux_perf_data::Error as E;
     match e {
@@ -302,8 +269,10 @@ fn read_raw_inner(
             data.len()
         );
     }
-    if !is_pipe_format(data) {
-        check_file_header(data)?;
+    if is_pipe_format(data) {
+        super::perf_header::check_pipe(data)?;
+    } else {
+        super::perf_header::check(data)?;
     }
     let reader = if is_pipe_format(data) {
         PerfFileReader::parse_pipe(Cursor::new(data))

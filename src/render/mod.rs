@@ -2,4 +2,5 @@
 pub mod compare;
 pub mod flamegraph;
 pub mod runs;
+pub mod terminal;
 pub mod top;

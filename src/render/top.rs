@@ -390,7 +390,7 @@ pub fn write_table(
 ) -> io::Result<()> {
     let f = Formatter::new(t);
     for l in header_lines(p, t) {
-        writeln!(w, "{l}")?;
+        writeln!(w, "{}", super::terminal::visible(&l))?;
     }
     writeln!(
         w,
@@ -411,7 +411,7 @@ pub fn write_table(
             percentage(r.sum, t.total),
             f.value(r.cum),
             percentage(r.cum, t.total),
-            name
+            super::terminal::visible(&name)
         )?;
     }
     Ok(())
@@ -419,7 +419,7 @@ pub fn write_table(
 
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in super::terminal::visible(s).chars() {
         match c {
             '|' => out.push_str("\\|"),
             '`' => out.push('\''),

@@ -200,13 +200,9 @@ impl Tree {
                 if !path.is_empty() {
                     path.push(';');
                 }
-                for c in names[self.key[n as usize] as usize].chars() {
-                    path.push(match c {
-                        ';' => ':',
-                        '\n' | '\r' => ' ',
-                        c => c,
-                    });
-                }
+                path.push_str(&crate::formats::folded::sanitized(
+                    &names[self.key[n as usize] as usize],
+                ));
                 lens.push(path.len());
                 let (o, w) = (self.old_self[n as usize], self.new_self[n as usize]);
                 if o != 0.0 || w != 0.0 {

@@ -7,9 +7,10 @@ use crate::analysis::diff::Diff;
 use crate::analysis::gate::Verdict;
 use std::io::{self, Write};
 
+/// HTML text: markup characters as entities, control characters as visible escapes.
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in crate::render::terminal::visible(s).chars() {
         match c {
             '&' => o.push_str("&amp;"),
             '<' => o.push_str("&lt;"),

@@ -4,6 +4,7 @@
 use super::*;
 use crate::analysis::diff::{Diff, HotFrame};
 use crate::analysis::gate::Verdict;
+use crate::render::terminal::visible;
 use std::io::{self, Write};
 
 /// One row of the attribution table: its cells and, for a significant change that went
@@ -20,7 +21,7 @@ fn rows(d: &Diff, list: &[FunctionDiff], limit: usize) -> Vec<Row> {
         .map(|f| {
             let (o, n) = self_old_new(d, f);
             let cells = [
-                f.name.clone(),
+                visible(&f.name).into_owned(),
                 o,
                 n,
                 fmt_q_delta(d, f.delta),
@@ -103,8 +104,8 @@ pub fn hot_path_lines(d: &Diff, p: &[HotFrame], max_name: usize) -> Vec<String> 
     if elided > 0 {
         out.push(format!(
             "… {elided} frames passing the whole change down ({} → {}) …",
-            short(&p[0].name, 40),
-            short(&p[elided - 1].name, 40)
+            short(&visible(&p[0].name), 40),
+            short(&visible(&p[elided - 1].name), 40)
         ));
     }
     // Recursion (a frame calling itself, as merge sorts do, or a cycle of frames, as nested
@@ -120,7 +121,7 @@ pub fn hot_path_lines(d: &Diff, p: &[HotFrame], max_name: usize) -> Vec<String> 
             let self_delta: f64 = (0..rounds)
                 .map(|r| shown[i + r * period + j].self_delta)
                 .sum();
-            let mut name = short(&f.name, max_name);
+            let mut name = short(&visible(&f.name), max_name);
             let self_label = if rounds > 1 { "self in all" } else { "self" };
             if rounds > 1 && j == 0 {
                 name.push_str(&if period == 1 {
@@ -191,10 +192,10 @@ pub fn write_terminal(
         fmt_total_sig(d)
     )?;
     writeln!(w, "{}", normalize_line(d))?;
-    writeln!(w, "old: {}", quality_line(d, true))?;
-    writeln!(w, "new: {}", quality_line(d, false))?;
+    writeln!(w, "old: {}", visible(&quality_line(d, true)))?;
+    writeln!(w, "new: {}", visible(&quality_line(d, false)))?;
     for warn in &d.warnings {
-        writeln!(w, "{}", bold(&format!("warning: {warn}")))?;
+        writeln!(w, "{}", bold(&visible(&format!("warning: {warn}"))))?;
     }
     writeln!(w)?;
     writeln!(
@@ -236,7 +237,8 @@ pub fn write_terminal(
 }
 
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
+    visible(s)
+        .replace('|', "\\|")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('`', "'")
