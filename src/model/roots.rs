@@ -100,7 +100,17 @@ pub fn without_ids(name: &str) -> Option<String> {
         |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
     let pid = parts.next();
     let tid = parts.next();
-    (!comm.is_empty() && numeric(pid) && (tid.is_none() || numeric(tid))).then(|| comm.to_string())
+    // A lone number is a pid only when it could be one after start-up (Linux hands out pids
+    // from 300 on when it wraps): `worker-1` … `worker-16` are thread names, not comm-PID.
+    let pid_like = |s: Option<&str>| {
+        s.and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|n| n >= 300)
+    };
+    let ids_ok = match tid {
+        None => numeric(pid) && pid_like(pid),
+        Some(_) => numeric(pid) && numeric(tid),
+    };
+    (!comm.is_empty() && ids_ok).then(|| comm.to_string())
 }
 
 /// Drop the run-specific ids from every root frame that carries them, so several runs of a
@@ -182,6 +192,8 @@ mod tests {
             "x-",
             "-12",
             "a-1/b",
+            "worker-1",
+            "worker-16",
         ] {
             assert_eq!(without_ids(name), None, "{name}");
         }
