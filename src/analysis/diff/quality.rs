@@ -25,12 +25,33 @@ pub(super) fn summarize(runs: &[&Profile], reduced: &[Run], value: &[usize]) -> 
         total_per_run: total / runs.len() as f64,
         samples,
         duration_seconds,
-        sample_rate_hz: duration_seconds.filter(|&d| d > 0.0).map(|d| samples / d),
+        sample_rate_hz: declared_rate_hz(runs),
         unknown_frame_share: q.unknown_share(),
         lost_samples: q.lost_samples,
         truncated_stacks: q.truncated_stacks,
         notes: q.notes,
     }
+}
+
+/// The sampling frequency the profiles declare: their sampling period when it is a time, else a
+/// `frequency` metadata entry; `None` when unknown or when the runs disagree. Samples divided by
+/// wall time is not a rate: a program that waits, or runs several threads, changes it.
+fn declared_rate_hz(runs: &[&Profile]) -> Option<f64> {
+    let rate = |p: &Profile| -> Option<f64> {
+        let from_period = p.period_type.as_ref().and_then(|t| {
+            let unit_nanos = crate::model::unit_nanos(&t.unit)?;
+            (p.period > 0).then(|| 1e9 / (p.period as f64 * unit_nanos))
+        });
+        from_period.or_else(|| {
+            let f: f64 = p.metadata.get("frequency")?.trim().parse().ok()?;
+            (f.is_finite() && f > 0.0).then_some(f)
+        })
+    };
+    let first = rate(runs.first()?)?;
+    runs[1..]
+        .iter()
+        .all(|p| rate(p).is_some_and(|r| (r - first).abs() <= 1e-6 * first))
+        .then_some(first)
 }
 
 /// Warnings when the two sides differ enough in quality to distort the verdict.
@@ -128,5 +149,27 @@ mod tests {
             "{:?}",
             d.warnings
         );
+    }
+
+    /// The rate is what the profile declares, not samples over wall time: two threads
+    /// sampled at 100 Hz for one second give 200 samples, still 100 Hz.
+    #[test]
+    fn sample_rate_is_the_declared_period() {
+        use crate::model::ValueType;
+        let mut two_threads = p("main;a 100\nmain;b 100\n");
+        two_threads.duration_nanos = 1_000_000_000;
+        two_threads.period_type = Some(ValueType::new("cpu", "nanoseconds"));
+        two_threads.period = 10_000_000;
+        let d = diff(
+            &[two_threads.clone()],
+            &[two_threads.clone()],
+            &DiffOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(d.old.sample_rate_hz, Some(100.0));
+        let mut unknown = two_threads;
+        unknown.period_type = None;
+        let d = diff(&[unknown.clone()], &[unknown], &DiffOptions::default()).unwrap();
+        assert_eq!(d.old.sample_rate_hz, None);
     }
 }
