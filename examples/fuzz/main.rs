@@ -215,7 +215,7 @@ fn worker(name: &str, secs: f64, round: u64, max_execs: u64, seed: u64) {
     let mut corpus = mutate::Corpus::new(target.seeds.clone());
     let mut rng = mutate::Rng::new(seed);
     let opts = profdiff::formats::ReadOptions {
-        max_decompressed: 64 << 20,
+        max_decompressed: Some(64 << 20),
         ..Default::default()
     };
     let start = Instant::now();
