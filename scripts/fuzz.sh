@@ -8,7 +8,9 @@
 # Crashing inputs are written to target/fuzz-crashes/<target>/. Targets come from
 # formats::Format::ALL, so readers added later are fuzzed with no change here.
 # PROFDIFF_FUZZ_PROFILE=dev builds without optimization (with overflow checks);
-# PROFDIFF_FUZZ_EXECS=N ends a target after N executions.
+# PROFDIFF_FUZZ_EXECS=N ends a target after N executions; PROFDIFF_FUZZ_SEED=N fixes the
+# random seed (every run prints its seed; the default comes from the clock), so that with the
+# same seed and budget a run feeds the readers the same inputs again (CI does this).
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Registered mappings at once (inputs plus the binaries being symbolized); more are simply
 /// not covered.
-const SLOTS: usize = 256;
+const SLOTS: usize = 1024;
 
 struct Slot {
     start: AtomicUsize,
@@ -38,14 +38,28 @@ pub struct Registration {
     slot: Option<usize>,
 }
 
-/// Register `bytes`, a mapping of the file shown as `path`.
+/// Register `bytes`, a mapping of the input file shown as `path`.
 pub fn register(bytes: &[u8], path: &str) -> Registration {
-    let message = Box::into_raw(Box::new(
+    register_with(
+        bytes,
         format!(
             "profdiff: error: {path}: the file shrank while it was being read (truncated by another program, or still being written); read a complete copy\n"
-        )
-        .into_bytes(),
-    ));
+        ),
+    )
+}
+
+/// Register `bytes`, a mapping of the binary (or debug file) `path` read for symbolization.
+pub fn register_binary(bytes: &[u8], path: &str) -> Registration {
+    register_with(
+        bytes,
+        format!(
+            "profdiff: error: {path}: the binary shrank while it was being read for symbolization (rebuilt or truncated in place); run again once it is complete\n"
+        ),
+    )
+}
+
+fn register_with(bytes: &[u8], message: String) -> Registration {
+    let message = Box::into_raw(Box::new(message.into_bytes()));
     for (i, slot) in TABLE.iter().enumerate() {
         if slot
             .message

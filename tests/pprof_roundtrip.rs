@@ -19,7 +19,7 @@ fn fixtures_round_trip_semantically() {
         let mut gz = Vec::new();
         pprof::write_gz(&p, &mut gz).unwrap();
         let q = formats::parse(
-            &formats::gunzip(&gz, 1 << 30).unwrap(),
+            &formats::gunzip(&gz, Some(1 << 30)).unwrap(),
             formats::Format::Pprof,
             &ReadOptions::default(),
         )

@@ -61,6 +61,14 @@ fn check_size(size: usize) {
         if REPRO.swap(false, Ordering::SeqCst) {
             eprintln!("{}", std::backtrace::Backtrace::force_capture());
         }
+        if INPUT_PTR.load(Ordering::SeqCst).is_null() {
+            // Not a reader's: the harness itself (it once built inputs of gigabytes by
+            // stacking line repetitions); the saved input is then empty.
+            die(
+                b"allocation over 1 GiB in the harness, no input being read\n",
+                crate::EXIT_BIG_ALLOC,
+            );
+        }
         die(b"allocation over 1 GiB\n", crate::EXIT_BIG_ALLOC);
     }
 }

@@ -21,7 +21,9 @@
 //!
 //! Usage: `fuzz [SECONDS_PER_TARGET] [TARGET...]` (see `scripts/fuzz.sh`); crashing inputs go
 //! to `target/fuzz-crashes/<target>/`. `PROFDIFF_FUZZ_EXECS=N` ends a target after N
-//! executions (the seconds stay the limit).
+//! executions (the seconds stay the limit). `PROFDIFF_FUZZ_SEED=N` fixes the random seed
+//! (printed at the start of every run; the default comes from the clock): with the same seed,
+//! seeds folder and execution budget, a run feeds the readers the same inputs again.
 
 mod guard;
 mod mutate;
@@ -45,9 +47,10 @@ fn main() {
     if args.first().map(String::as_str) == Some("--worker") {
         let target = &args[1];
         let secs: f64 = args[2].parse().expect("seconds");
-        let seed: u64 = args[3].parse().expect("seed");
+        let round: u64 = args[3].parse().expect("round");
         let max_execs: u64 = args[4].parse().expect("executions");
-        worker(target, secs, seed, max_execs);
+        let seed: u64 = args[5].parse().expect("seed");
+        worker(target, secs, round, max_execs, seed);
         return;
     }
     if args.first().map(String::as_str) == Some("--repro") {
@@ -55,6 +58,8 @@ fn main() {
         return;
     }
     let secs: f64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(60.0);
+    let seed = run_seed();
+    println!("seed {seed} (replay with PROFDIFF_FUZZ_SEED={seed})");
     let only: Vec<&String> = args.iter().skip(1).collect();
     let targets: Vec<seeds::Target> = seeds::targets()
         .into_iter()
@@ -66,7 +71,7 @@ fn main() {
     );
     let mut failed = false;
     for t in &targets {
-        let r = supervise(&t.name, secs);
+        let r = supervise(&t.name, secs, seed);
         println!(
             "{:<24} {:>6} {:>12} {:>8.1} {:>9.0} {:>7} {:>7}",
             t.name,
@@ -91,6 +96,29 @@ fn main() {
     }
 }
 
+/// The run's seed: `PROFDIFF_FUZZ_SEED`, or the clock.
+fn run_seed() -> u64 {
+    match std::env::var("PROFDIFF_FUZZ_SEED") {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
+            eprintln!("fuzz: PROFDIFF_FUZZ_SEED must be a number, not {v:?}");
+            std::process::exit(2)
+        }),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64 % 1_000_000_000_000),
+    }
+}
+
+/// The random stream of one worker: the run's seed, the target's name and the worker's round
+/// (a restarted worker must not replay the inputs of the one that died).
+fn worker_seed(seed: u64, target: &str, round: u64) -> u64 {
+    let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for b in target.bytes().chain(round.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
 /// Where crashing inputs are written (`target/fuzz-crashes`).
 pub fn crash_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-crashes")
@@ -107,7 +135,7 @@ struct RunResult {
 
 /// Run one target's workers for `secs` seconds in all, restarting a worker that dies; stop
 /// early after `PROFDIFF_FUZZ_EXECS` executions when that is set.
-fn supervise(target: &str, secs: f64) -> RunResult {
+fn supervise(target: &str, secs: f64, seed: u64) -> RunResult {
     let start = Instant::now();
     let max_execs: u64 = std::env::var("PROFDIFF_FUZZ_EXECS")
         .ok()
@@ -124,6 +152,7 @@ fn supervise(target: &str, secs: f64) -> RunResult {
                 &format!("{left:.3}"),
                 &round.to_string(),
                 &(max_execs - r.execs).to_string(),
+                &worker_seed(seed, target, round).to_string(),
             ])
             .env("PROFDIFF_CACHE_DIR", "off")
             .stdout(Stdio::piped())
@@ -177,23 +206,16 @@ fn supervise(target: &str, secs: f64) -> RunResult {
 
 /// One worker: fuzz `target` for `secs` seconds, printing `progress EXECS CAUGHT` lines and a
 /// `crash ...` line for each escaped panic.
-fn worker(name: &str, secs: f64, round: u64, max_execs: u64) {
+fn worker(name: &str, secs: f64, round: u64, max_execs: u64, seed: u64) {
     let target = seeds::targets()
         .into_iter()
         .find(|t| t.name == name)
         .unwrap_or_else(|| panic!("no fuzz target {name}"));
     guard::install(name, round);
     let mut corpus = mutate::Corpus::new(target.seeds.clone());
-    let mut rng = mutate::Rng::new(
-        0x9e37_79b9_7f4a_7c15
-            ^ round.wrapping_mul(0x1000_0001)
-            ^ std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1),
-    );
+    let mut rng = mutate::Rng::new(seed);
     let opts = profdiff::formats::ReadOptions {
-        max_decompressed: 64 << 20,
+        max_decompressed: Some(64 << 20),
         ..Default::default()
     };
     let start = Instant::now();

@@ -109,7 +109,7 @@ pub fn targets() -> Vec<Target> {
             };
             let gz = formats::is_gzip(&raw);
             let data = if gz {
-                match formats::gunzip(&raw, 8 << 20) {
+                match formats::gunzip(&raw, Some(8 << 20)) {
                     Ok(d) => d,
                     Err(_) => continue,
                 }

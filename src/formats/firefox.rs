@@ -136,22 +136,35 @@ impl<'a> Table<'a> {
             .ok_or_else(|| ParseError::new(format!("the profile has no {what}")))?;
         match (o.get("schema").and_then(Value::as_object), o.get("data")) {
             (Some(schema), Some(Value::Array(data))) => Ok(Table::Rows { schema, data }),
-            _ => Ok(Table::Columns(o)),
+            _ => {
+                // `length` is trusted only as far as the columns hold rows: rows past every
+                // column would be all nulls, and a huge `length` would size the tables read.
+                let longest = o
+                    .values()
+                    .filter_map(Value::as_array)
+                    .map(Vec::len)
+                    .max()
+                    .unwrap_or(0);
+                match o.get("length").and_then(Value::as_u64) {
+                    Some(n) if n > longest as u64 => Err(ParseError::new(format!(
+                        "the {what} declares {n} rows, but its longest column has {longest}"
+                    ))),
+                    _ => Ok(Table::Columns(o)),
+                }
+            }
         }
     }
 
     fn len(&self) -> usize {
         match self {
             Table::Rows { data, .. } => data.len(),
-            Table::Columns(o) => match o.get("length").and_then(Value::as_u64) {
-                Some(n) => n as usize,
-                None => o
-                    .values()
-                    .filter_map(Value::as_array)
-                    .map(Vec::len)
-                    .max()
-                    .unwrap_or(0),
-            },
+            Table::Columns(o) => {
+                let longest = || o.values().filter_map(Value::as_array).map(Vec::len).max();
+                match o.get("length").and_then(Value::as_u64) {
+                    Some(n) => n as usize,
+                    None => longest().unwrap_or(0),
+                }
+            }
         }
     }
 
@@ -477,6 +490,11 @@ impl Reader {
                 } else {
                     stacks.index("prefix", i)
                 };
+                if let Some(p) = prefix.filter(|&p| p >= n) {
+                    return Err(ParseError::new(format!(
+                        "stack {i} has prefix {p}, but there are {n} stacks"
+                    )));
+                }
                 let frame = stacks
                     .index("frame", i)
                     .ok_or_else(|| ParseError::new(format!("stack {i} has no frame")))?;

@@ -105,8 +105,9 @@ pub struct ReadOptions {
     pub symfs: Vec<PathBuf>,
     /// Options of the perf script reader (pid/tid/kernel/jit/addrs annotations).
     pub perf_script: perf_script::Options,
-    /// Largest size a compressed input may expand to, in bytes.
-    pub max_decompressed: u64,
+    /// Largest size a compressed input may expand to, in bytes; None: tied to the input's
+    /// size ([`decompression_limit`]).
+    pub max_decompressed: Option<u64>,
     /// perf.data symbolization reads DWARF (inline frames, file:line); false: symbol
     /// tables only.
     pub debug_info: bool,
@@ -116,15 +117,28 @@ pub struct ReadOptions {
     pub line_info: bool,
 }
 
-/// Default decompression limit: 4 GiB, override with `PROFDIFF_MAX_DECOMPRESSED` (bytes).
-pub const DEFAULT_MAX_DECOMPRESSED: u64 = 4 << 30;
+/// A compressed input may expand to this many times its size (real profiles compress 5 to
+/// 40 times; a gzip bomb about 1000 times) ...
+pub const MAX_EXPANSION_RATIO: u64 = 100;
+/// ... or to this floor, whichever is larger.
+pub const MIN_DECOMPRESSION_LIMIT: u64 = 256 << 20;
+
+/// How far gzip data of `compressed` bytes may expand: the `max` given (the environment's
+/// `PROFDIFF_MAX_DECOMPRESSED`, bytes), else [`MAX_EXPANSION_RATIO`] times its size with a
+/// floor of [`MIN_DECOMPRESSION_LIMIT`].
+pub fn decompression_limit(max: Option<u64>, compressed: usize) -> u64 {
+    max.unwrap_or_else(|| {
+        (compressed as u64)
+            .saturating_mul(MAX_EXPANSION_RATIO)
+            .max(MIN_DECOMPRESSION_LIMIT)
+    })
+}
 
 impl Default for ReadOptions {
     fn default() -> Self {
         let max = std::env::var("PROFDIFF_MAX_DECOMPRESSED")
             .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_MAX_DECOMPRESSED);
+            .and_then(|v| v.parse().ok());
         ReadOptions {
             event: None,
             symfs: Vec::new(),
@@ -257,7 +271,8 @@ pub fn is_gzip(data: &[u8]) -> bool {
 }
 
 /// Decompress gzip (also multi-member) into memory, failing past `limit` bytes.
-pub fn gunzip(data: &[u8], limit: u64) -> std::result::Result<Vec<u8>, ParseError> {
+pub fn gunzip(data: &[u8], max: Option<u64>) -> std::result::Result<Vec<u8>, ParseError> {
+    let limit = decompression_limit(max, data.len());
     let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(64 << 20));
     let dec = flate2::read::MultiGzDecoder::new(data);
     let n = dec
@@ -266,7 +281,8 @@ pub fn gunzip(data: &[u8], limit: u64) -> std::result::Result<Vec<u8>, ParseErro
         .map_err(|e| ParseError::new(format!("gzip data is corrupt or truncated: {e}")))?;
     if n as u64 > limit {
         return Err(ParseError::new(format!(
-            "gzip data expands beyond {limit} bytes (set PROFDIFF_MAX_DECOMPRESSED to raise the limit)"
+            "gzip data expands beyond {limit} bytes, {MAX_EXPANSION_RATIO} times its size or {} MiB (a gzip bomb?); set PROFDIFF_MAX_DECOMPRESSED (bytes) to allow more",
+            MIN_DECOMPRESSION_LIMIT >> 20
         )));
     }
     Ok(out)
@@ -724,9 +740,9 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::best());
         e.write_all(&vec![b'a'; 10 << 20]).unwrap();
         let gz = e.finish().unwrap();
-        let err = gunzip(&gz, 1 << 20).unwrap_err();
+        let err = gunzip(&gz, Some(1 << 20)).unwrap_err();
         assert!(err.0.contains("expands beyond"), "{err}");
-        assert_eq!(gunzip(&gz, 20 << 20).unwrap().len(), 10 << 20);
+        assert_eq!(gunzip(&gz, Some(20 << 20)).unwrap().len(), 10 << 20);
     }
 
     #[test]
@@ -736,6 +752,6 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
         e.write_all(b"main;f 1\n").unwrap();
         let gz = e.finish().unwrap();
-        assert!(gunzip(&gz[..gz.len() - 6], 1 << 20).is_err());
+        assert!(gunzip(&gz[..gz.len() - 6], Some(1 << 20)).is_err());
     }
 }

@@ -421,6 +421,9 @@ fn read_raw_inner(
             }
             return Ok(());
         }
+        if let Some(e) = mmap2_build_id_too_long(&raw) {
+            return Err(ParseError::new(e));
+        }
         let parsed = match raw.parse() {
             Ok(p) => p,
             Err(e) => {
@@ -887,6 +890,19 @@ fn capture_kind<S: AsRef<str>>(cmd: &[S]) -> Option<&'static str> {
         }
     }
     Some("fixed-work")
+}
+
+/// linux-perf-event-reader asserts (panics) on an MMAP2 record whose build id is longer than
+/// 20 bytes; perf writes at most 20, so such a record is corrupt and is refused before the
+/// crate sees it. Layout: pid, tid (u32 each), address, length, page offset (u64 each), then
+/// the build id's length byte.
+fn mmap2_build_id_too_long(raw: &RawEventRecord<'_>) -> Option<String> {
+    const MISC_MMAP_BUILD_ID: u16 = 1 << 14;
+    if raw.record_type != RecordType::MMAP2 || raw.misc & MISC_MMAP_BUILD_ID == 0 {
+        return None;
+    }
+    let len = raw.data.get(32..33)?.as_slice()[0];
+    (len > 20).then(|| format!("corrupt MMAP2 record: a build id of {len} bytes (at most 20)"))
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ pub fn check(data: &[u8]) -> Result<(), ParseError> {
         sections.push((offset, size));
     }
     let (data_offset, data_size) = sections[1];
+    check_auxtrace(&f, data_offset, data_offset + data_size)?;
     let (types_offset, types_size) = sections[2];
     let features: Vec<u32> = (0..256u32)
         .filter(|&bit| word(72 + 8 * u64::from(bit / 64)) >> (bit % 64) & 1 == 1)
@@ -110,6 +111,7 @@ pub fn check_pipe(data: &[u8]) -> Result<(), ParseError> {
         data,
         big: data.starts_with(b"2ELIFREP"),
     };
+    check_auxtrace(&f, 16, data.len() as u64)?;
     let mut at = 16u64;
     // struct perf_event_header { u32 type; u16 misc; u16 size; }
     while let (Some(kind), Some(word)) = (f.u32(at), f.u64(at)) {
@@ -140,6 +142,37 @@ pub fn check_pipe(data: &[u8]) -> Result<(), ParseError> {
     }
     Ok(())
 }
+
+/// AUX-trace records (`PERF_RECORD_AUXTRACE`) are followed by `size` bytes of trace data
+/// that linux-perf-data reads into a buffer of that size: walk the record headers of
+/// `start..end` and refuse a record whose trace data would end beyond `end`. The walk stops
+/// where a header is unreadable (the reader reports that itself).
+fn check_auxtrace(f: &Fields, start: u64, end: u64) -> Result<(), ParseError> {
+    let mut at = start;
+    while at + 8 <= end {
+        let (Some(kind), Some(word)) = (f.u32(at), f.u64(at)) else {
+            break;
+        };
+        let size = if f.big { word & 0xffff } else { word >> 48 };
+        if size < 8 {
+            break;
+        }
+        at += size;
+        if kind == PERF_RECORD_AUXTRACE && size >= 16 {
+            let trace = f.u64(at - size + 8).unwrap_or(u64::MAX);
+            match at.checked_add(trace) {
+                Some(next) if next <= end => at = next,
+                _ => crate::parse_bail!(
+                    "corrupt AUXTRACE record at offset {}: {trace} bytes of trace data, beyond the data's end at offset {end}",
+                    at - size
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+const PERF_RECORD_AUXTRACE: u32 = 71;
 
 /// Pipe-mode metadata record types (perf's `PERF_RECORD_HEADER_*`).
 const PERF_RECORD_HEADER_ATTR: u32 = 64;

@@ -779,7 +779,10 @@ pub fn fix_rust_symbol(sym: &str) -> Cow<'_, str> {
                 }
             }
         } else {
-            let next = rest[1..].find(['.', '$']).map_or(rest.len(), |i| i + 1);
+            let first = rest.chars().next().map_or(1, char::len_utf8);
+            let next = rest[first..]
+                .find(['.', '$'])
+                .map_or(rest.len(), |i| i + first);
             out.push_str(&rest[..next]);
             rest = &rest[next..];
         }
@@ -791,6 +794,20 @@ pub fn fix_rust_symbol(sym: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use crate::formats::folded::fold;
+
+    /// Fuzz find (macos-sample target): a multi-byte character after an escape was sliced
+    /// in its middle.
+    #[test]
+    fn rust_symbol_with_multibyte_characters() {
+        assert_eq!(
+            fix_rust_symbol("a..\u{fffd}b$u20$\u{e9}..c::h0123456789abcdef"),
+            "a::\u{fffd}b \u{e9}::c"
+        );
+        assert_eq!(
+            fix_rust_symbol("\u{fffd}\u{fffd}::h0123456789abcdef"),
+            "\u{fffd}\u{fffd}"
+        );
+    }
 
     fn folded(text: &str, opts: &Options, event: Option<&str>) -> Vec<(String, i64)> {
         let p = parse(text.as_bytes(), opts, event).unwrap();

@@ -318,8 +318,8 @@ fn load_module(
         if !f.metadata().map(|m| m.is_file()).unwrap_or(false) {
             continue;
         }
-        // SAFETY: read-only map of a binary; sections are copied out before it is dropped.
-        let Ok(map) = (unsafe { memmap2::Mmap::map(&f) }) else {
+        // Sections are copied out before it is dropped.
+        let Ok(map) = crate::symbolize::elf::Bytes::map(&f, &cand.display().to_string()) else {
             continue;
         };
         let info = match ModuleUnwindInfo::from_elf(&map, cand.clone()) {

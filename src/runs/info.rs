@@ -79,7 +79,7 @@ mod tests {
         p.metadata.extend(run.to_metadata());
         let mut bytes = Vec::new();
         pprof::write_gz(&p, &mut bytes).unwrap();
-        let back = crate::formats::gunzip(&bytes, 1 << 20).unwrap();
+        let back = crate::formats::gunzip(&bytes, Some(1 << 20)).unwrap();
         let q = pprof::parse(&back).unwrap();
         assert_eq!(RunInfo::of_profile(&q), Some(run));
     }

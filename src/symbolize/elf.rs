@@ -9,17 +9,28 @@ use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-/// The bytes of an object: a read-only file mapping, or a copy (vdso from memory, tests).
+/// The bytes of an object: a read-only file mapping (registered against SIGBUS, see
+/// [`crate::mapped`]; the registration drops first), or a copy (vdso from memory, tests).
 pub enum Bytes {
-    Mmap(memmap2::Mmap),
+    Mmap(crate::mapped::Registration, memmap2::Mmap),
     Owned(Vec<u8>),
+}
+
+impl Bytes {
+    /// Map `file` (shown as `path` if it shrinks while mapped).
+    pub fn map(file: &std::fs::File, path: &str) -> std::io::Result<Bytes> {
+        // SAFETY: a read-only private mapping; a file truncated underneath it raises SIGBUS,
+        // which the registration turns into an error line naming the file.
+        let map = unsafe { memmap2::Mmap::map(file) }?;
+        Ok(Bytes::Mmap(crate::mapped::register_binary(&map, path), map))
+    }
 }
 
 impl Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Bytes::Mmap(m) => m,
+            Bytes::Mmap(_, m) => m,
             Bytes::Owned(v) => v,
         }
     }
@@ -129,10 +140,8 @@ impl ElfImage {
     pub fn open(path: &Path) -> Result<ElfImage, LoadError> {
         let shown = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|e| LoadError::Io(shown.clone(), e))?;
-        // SAFETY: read-only private mapping; a binary truncated underneath us is the same
-        // hazard perf and every debugger accept.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| LoadError::Io(shown, e))?;
-        Self::from_bytes(path.to_path_buf(), Bytes::Mmap(map))
+        let map = Bytes::map(&file, &shown).map_err(|e| LoadError::Io(shown, e))?;
+        Self::from_bytes(path.to_path_buf(), map)
     }
 
     /// Parse bytes already in memory (vdso image, tests).

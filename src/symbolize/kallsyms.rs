@@ -189,7 +189,7 @@ impl Kallsyms {
         let t0 = std::time::Instant::now();
         let (text, meta) = read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let entry = match (cache, &text) {
-            (Some(dir), Bytes::Mmap(_)) => cache_key(path, &meta)
+            (Some(dir), Bytes::Mmap(..)) => cache_key(path, &meta)
                 .map(|key| super::section_cache::Derived::new(dir, key, meta.len())),
             _ => None,
         };
@@ -296,10 +296,8 @@ fn read_text(path: &std::path::Path) -> std::io::Result<(Bytes, std::fs::Metadat
     let meta = f.metadata()?;
     let size = meta.len() as usize;
     if size > 0 && meta.is_file() {
-        // SAFETY: a read-only private mapping of a saved copy; a file truncated underneath
-        // us is the hazard every mapped reader (perf included) accepts.
-        if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
-            return Ok((Bytes::Mmap(m), meta));
+        if let Ok(m) = Bytes::map(&f, &path.display().to_string()) {
+            return Ok((m, meta));
         }
     }
     let mut buf = Vec::with_capacity(if size > 0 { size + 1 } else { 16 << 20 });

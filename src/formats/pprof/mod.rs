@@ -55,11 +55,10 @@ const F_COMMENT: u32 = 13;
 const F_DEFAULT_SAMPLE_TYPE: u32 = 14;
 
 /// Parse a pprof profile, raw or gzipped (decompressed up to the default limit of
-/// [`super::ReadOptions`]).
+/// [`super::ReadOptions`], see [`super::decompression_limit`]).
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     if super::is_gzip(data) {
-        let limit = super::ReadOptions::default().max_decompressed;
-        let raw = super::gunzip(data, limit)?;
+        let raw = super::gunzip(data, super::ReadOptions::default().max_decompressed)?;
         return parse_raw(&raw);
     }
     parse_raw(data)
