@@ -11,8 +11,9 @@
 //! `var(run value) = φ · m² / c + (r · m)²`
 //!
 //! with `m` the value, `c` its sample count, `φ` the over-dispersion of counts and `r` the
-//! relative run-to-run noise (per function, or of the total). docs/compare.md gives the
-//! calibration.
+//! relative run-to-run noise (per function, or of the total). The floor depends on what the
+//! samples measure ([`Clock`]): wall-clock samplers also sample a waiting process, and vary
+//! far more between identical runs than CPU time. docs/compare.md gives the calibration.
 //!
 //! - 1 run per side: z-test of the delta against that variance at the pooled value
 //!   ([`TestKind::NoiseFloor`]).
