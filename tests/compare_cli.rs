@@ -307,3 +307,38 @@ fn thresholds_and_option_placement_are_unambiguous() {
         "{err}"
     );
 }
+
+/// The noise floor follows what the profiles measure: V8's `.cpuprofile` is a wall-clock
+/// sampler (metadata `clock = wall`), folded stacks do not say and get the CPU-time floor;
+/// `--noise-floor-total` overrides both.
+#[test]
+fn wall_clock_profiles_get_the_wall_clock_floor() {
+    let Some(fx) = common::fixtures() else { return };
+    let v8 = fx.join("foreign/speedscope/node/node10-example.cpuprofile");
+    let v8 = v8.to_str().unwrap();
+    let noise = |args: &[&str]| -> serde_json::Value {
+        let o = profdiff(&[&["compare", "--format", "json"], args].concat());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["noise"].clone()
+    };
+    let n = noise(&[v8, v8]);
+    assert_eq!(n["clock"], "wall");
+    assert_eq!(n["floor"]["total_rel"], 0.5);
+    assert_eq!(n["floor"]["function_rel"], 0.25);
+    let n = noise(&["--noise-floor-total", "20%", v8, v8]);
+    assert_eq!(n["floor"]["total_rel"], 0.2);
+    assert_eq!(n["floor"]["function_rel"], 0.25);
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.folded", &run_text(100, 50, 30));
+    let n = noise(&[&a, &a]);
+    assert_eq!(n["clock"], "cpu");
+    assert_eq!(n["floor"]["total_rel"], 0.15);
+    assert_eq!(n["floor"]["function_rel"], 0.1);
+}

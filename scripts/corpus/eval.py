@@ -118,6 +118,19 @@ def runs_of(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.startswith("run-") and p.name.endswith(PROFILE_SUFFIXES))
 
 
+def run_number(path: Path) -> int:
+    """NN of `run-NN.ext`."""
+    try:
+        return int(path.name.split(".")[0].removeprefix("run-"))
+    except ValueError:
+        return -1
+
+
+def parse_run_range(text: str) -> tuple[int, int]:
+    lo, _, hi = text.partition("-")
+    return int(lo), int(hi or lo)
+
+
 @dataclass
 class Job:
     """One comparison to make, and what it is for."""
@@ -180,6 +193,9 @@ def plan(corpus: Path, args) -> list[Job]:
                 continue
             rng = random.Random(f"{args.seed}/{fmt_dir.name}/{wl_dir.name}")
             base = runs_of(wl_dir / "base")
+            if args.base_runs:
+                lo, hi = args.base_runs
+                base = [r for r in base if lo <= run_number(r) <= hi]
             jobs += identical_jobs(fmt_dir.name, wl_dir.name, base, rng, args)
             regress_re, _ = targets.get(wl_dir.name, (None, None))
             for kind, target in (("regress", regress_re), ("speedup", None)):
@@ -356,6 +372,8 @@ def main() -> int:
     ap.add_argument("--max-changed-pairs", type=int, default=12, help="base-vs-variant 1v1 pairs")
     ap.add_argument("--changed-splits", type=int, default=3, help="base-vs-variant 3v3 and 5v5 draws")
     ap.add_argument("--seed", default="13")
+    ap.add_argument("--base-runs", type=parse_run_range, metavar="LO-HI",
+                    help="only base runs run-LO..run-HI (e.g. 1-6 to calibrate, 7-12 held out)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--format", dest="formats", action="append", help="only this format (repeatable)")

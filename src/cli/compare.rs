@@ -164,20 +164,29 @@ pub struct ReportArgs {
     #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
     pub fail_on_function: Option<f64>,
     /// Run-to-run noise of one function's self value assumed where the runs cannot measure it
-    /// (fewer than 4 runs per side): relative standard deviation between identical runs.
-    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent,
-          default_value_t = NoiseFloor::default().function_rel)]
-    pub noise_floor: f64,
-    /// The same for the total.
-    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent,
-          default_value_t = NoiseFloor::default().total_rel)]
-    pub noise_floor_total: f64,
+    /// (fewer than 4 runs per side): relative standard deviation between identical runs
+    /// [default: 10% for CPU-time profiles, 25% for wall-clock samplers such as py-spy and V8].
+    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
+    pub noise_floor: Option<f64>,
+    /// The same for the total [default: 15% for CPU-time profiles, 50% for wall-clock samplers
+    /// such as py-spy and V8].
+    #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
+    pub noise_floor_total: Option<f64>,
     /// Significance level.
     #[arg(long, default_value_t = 0.05, value_parser = parse_alpha)]
     pub alpha: f64,
     /// Seed of the bootstrap (reports are deterministic for a seed).
     #[arg(long, default_value_t = 0x5EED)]
     pub seed: u64,
+}
+
+/// `floor` with the floors given on the command line.
+fn floor_with(floor: NoiseFloor, args: &ReportArgs) -> NoiseFloor {
+    NoiseFloor {
+        function_rel: args.noise_floor.unwrap_or(floor.function_rel),
+        total_rel: args.noise_floor_total.unwrap_or(floor.total_rel),
+        ..floor
+    }
 }
 
 fn parse_alpha(s: &str) -> Result<f64, String> {
@@ -302,11 +311,8 @@ pub fn report(
         sample_type: args.sample_type.clone(),
         alpha: args.alpha,
         seed: args.seed,
-        noise: NoiseFloor {
-            function_rel: args.noise_floor,
-            total_rel: args.noise_floor_total,
-            ..NoiseFloor::default()
-        },
+        noise: floor_with(NoiseFloor::default(), args),
+        wall_noise: floor_with(NoiseFloor::wall_clock(), args),
         target_total_change: args
             .fail_on
             .unwrap_or(DiffOptions::default().target_total_change),

@@ -24,6 +24,7 @@
 //! Every thread's stacks get a root frame naming the thread (`thread_name` metadata, else
 //! `pid P, tid T`), so threads stay apart and `compare` of two runs matches them by name.
 
+use crate::analysis::diff::CLOCK_KEY;
 use crate::error::ParseError;
 use crate::formats::folded::MAX_DEPTH;
 use crate::model::{Function, Line, Location, LocationId, Profile, ProfileBuilder, ValueType};
@@ -77,6 +78,8 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         duration_profile(&events, &names)?
     };
     p.metadata.insert("tool".into(), "Chrome trace".into());
+    // V8's samples and trace event durations are both wall time.
+    p.metadata.insert(CLOCK_KEY.into(), "wall".into());
     if repaired {
         p.quality.notes.push(
             "the file ends without its closing ']' (cut off?): read up to its last whole event"

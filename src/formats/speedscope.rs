@@ -11,6 +11,7 @@
 //! profiles also get `samples/count` (one per sample). Several profiles (py-spy writes one per
 //! thread) are merged, each under a root frame carrying the profile's name.
 
+use crate::analysis::diff::CLOCK_KEY;
 use crate::error::ParseError;
 use crate::formats::folded::MAX_DEPTH;
 use crate::model::{
@@ -235,6 +236,9 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         p.metadata.insert("command".into(), n);
     }
     if let Some(e) = file.exporter.filter(|n| !n.is_empty()) {
+        if samples_wall_clock(&e) {
+            p.metadata.insert(CLOCK_KEY.into(), "wall".into());
+        }
         p.metadata.insert("tool".into(), e);
     }
     // Every stack sits under its profile's name (a thread, for py-spy).
@@ -380,6 +384,13 @@ fn evented(
     Ok(out)
 }
 
+/// Exporters that sample by wall clock: py-spy and rbspy sample a running interpreter on a
+/// timer, so a process waiting for the CPU is still sampled.
+fn samples_wall_clock(exporter: &str) -> bool {
+    let e = exporter.to_ascii_lowercase();
+    e.starts_with("py-spy") || e.starts_with("rbspy")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +432,7 @@ mod tests {
         assert_eq!(p.total(0), 4);
         assert_eq!(p.duration_nanos, 3_000_000_000);
         assert_eq!(p.metadata["tool"], "py-spy@0.3.14");
+        assert_eq!(p.metadata[CLOCK_KEY], "wall");
         let hot = p.functions.iter().find(|f| f.name == "hot").unwrap();
         assert_eq!(hot.filename, "lib.py");
     }

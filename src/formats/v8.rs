@@ -11,6 +11,7 @@
 //! are kept. Empty function names become `(anonymous)`. Lines and columns are 0-based in the
 //! file and 1-based in the profile, as editors and pprof show them.
 
+use crate::analysis::diff::CLOCK_KEY;
 use crate::error::ParseError;
 use crate::formats::folded::MAX_DEPTH;
 use crate::model::{Function, Line, Location, LocationId, Profile, ProfileBuilder, ValueType};
@@ -316,6 +317,8 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         }
     }
     p.metadata.insert("tool".into(), "V8 cpuprofile".into());
+    // V8's profiler samples the thread on a timer whether it runs or waits (`(idle)`).
+    p.metadata.insert(CLOCK_KEY.into(), "wall".into());
     Ok(b.finish())
 }
 
@@ -392,6 +395,7 @@ mod tests {
     #[test]
     fn reads_tree_samples_and_time() {
         let p = parse(SMALL.as_bytes()).unwrap();
+        assert_eq!(p.metadata[CLOCK_KEY], "wall");
         p.validate().unwrap();
         assert_eq!(p.sample_types[1], ValueType::new("wall", "microseconds"));
         assert_eq!(p.default_value_index(), 1);

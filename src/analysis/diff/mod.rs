@@ -31,7 +31,7 @@ mod table;
 
 pub use folded::{diff_folded, strip_hex_digits};
 pub use identity::{normalize_name, strip_rust_hash, Inlines};
-pub use significance::{NoiseFloor, NoiseReport};
+pub use significance::{Clock, NoiseFloor, NoiseReport, CLOCK_KEY};
 
 use crate::model::{unit_nanos, Profile};
 use identity::{Keys, Run};
@@ -72,8 +72,10 @@ pub struct DiffOptions {
     pub hot_paths: usize,
     /// How many functions get the full statistics (bootstrap) in each direction.
     pub detail_limit: usize,
-    /// Run-to-run noise assumed where the runs cannot measure it.
+    /// Run-to-run noise assumed where the runs cannot measure it (CPU-time profiles).
     pub noise: NoiseFloor,
+    /// The same for wall-clock profiles ([`Clock::Wall`]).
+    pub wall_noise: NoiseFloor,
     /// Change of the total the report says how many runs would resolve (e.g. `--fail-on`).
     pub target_total_change: f64,
 }
@@ -91,6 +93,7 @@ impl Default for DiffOptions {
             hot_paths: 3,
             detail_limit: 200,
             noise: NoiseFloor::default(),
+            wall_noise: NoiseFloor::wall_clock(),
             target_total_change: 0.05,
         }
     }
@@ -286,11 +289,22 @@ impl Diff {
     }
 }
 
+/// `opts` with the noise floor of `clock` as the one the tests use.
+fn with_floor_of(clock: Clock, opts: &DiffOptions) -> DiffOptions {
+    let mut o = opts.clone();
+    if clock == Clock::Wall {
+        o.noise = opts.wall_noise;
+    }
+    o
+}
+
 /// Compare OLD runs against NEW runs.
 pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff, DiffError> {
     if old.is_empty() || new.is_empty() {
         return Err(DiffError("each side needs at least one profile".into()));
     }
+    let clock = Clock::of(old.iter().chain(new));
+    let opts = &with_floor_of(clock, opts);
     let old_v = value_indices(old, "old", opts)?;
     let new_v = value_indices(new, "new", opts)?;
     let unit = CommonUnit::of(old, &old_v, new, &new_v)?;
@@ -365,7 +379,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
         match_by: opts.match_by,
         inlines: opts.inlines,
         alpha: opts.alpha,
-        noise: NoiseReport::new((old.len(), new.len()), exact, opts),
+        noise: NoiseReport::new((old.len(), new.len()), exact, clock, opts),
         old: old_sum,
         new: new_sum,
         total,
@@ -577,7 +591,7 @@ mod tests {
         assert_eq!(d.regressions[1].name, "c");
         assert_eq!(d.regressions[1].presence, Presence::New);
         assert!(d.improvements.is_empty());
-        // One run per side, by hand (φ = 2, r = 10 %, r_total = 5 %). b's absolute test:
+        // One run per side, by hand (φ = 2, r = 10 %, r_total = 15 %). b's absolute test:
         // pooled m = 65 with 65 samples, share 130/250: var(delta) = 2·(2·65·(1 − 0.52) +
         // (0.1·65)²) = 209.3, z = 30 / 14.467 = 2.0737, p = 0.038113. Its odds against the
         // rest of the run: ln(50.5/50.5) → ln(80.5/70.5), var = 2·(2/65.5 + 2/60.5 + 0.01),
@@ -595,9 +609,11 @@ mod tests {
         assert!((c.q.unwrap() - 0.0026473).abs() < 1e-6);
         assert!(c.significant);
         assert!((b.q.unwrap() - 0.72953).abs() < 1e-5);
-        // Total 100 → 150: var = 2·(2·125 + (0.05·125)²) = 578.125, z = 2.0795, p = 0.03757.
+        // Total 100 → 150: var = 2·(2·125 + (0.15·125)²) = 1203.125, z = 1.4415, p = 0.14944:
+        // one CPU-time run per side cannot call a +50 % total of 100 samples.
         let t = d.total.significance.as_ref().unwrap();
-        assert!((t.p - 0.0375713).abs() < 1e-6, "{}", t.p);
+        assert!((t.p - 0.1494435).abs() < 1e-6, "{}", t.p);
+        assert!(!t.significant);
         assert!(!d.noise.measured);
         assert!(d
             .warnings
@@ -608,6 +624,40 @@ mod tests {
         assert_eq!(d.hot_paths[0][0].name, "main");
         assert_eq!(d.hot_paths[0][1].name, "b");
         assert_eq!(d.hot_paths[0][0].delta, 50.0);
+    }
+
+    #[test]
+    fn wall_clock_profiles_get_the_wall_clock_floor() {
+        // The profiles of attribution_hand_checked, sampled by wall clock (py-spy, V8): any
+        // side saying so selects φ = 5, r = 25 %, r_total = 50 %.
+        let wall = |text: &str| {
+            let mut q = p(text);
+            q.metadata.insert(CLOCK_KEY.into(), "wall".into());
+            q
+        };
+        let d = diff(
+            &[wall("main;a 50\nmain;b 50\n")],
+            &[p("main;a 50\nmain;b 80\nmain;c 20\n")],
+            &DiffOptions {
+                normalize: Normalize::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(d.noise.clock, Clock::Wall);
+        assert_eq!(d.noise.floor, NoiseFloor::wall_clock());
+        // Total 100 → 150: var = 2·(5·125 + (0.5·125)²) = 9062.5, z = 0.52523, p = 0.59943.
+        let t = d.total.significance.as_ref().unwrap();
+        assert!((t.p - 0.5994263).abs() < 1e-6, "{}", t.p);
+        // c: 0 → 20, m = 10, share 0.08: var = 2·(5·10·0.92 + (0.25·10)²) = 104.5,
+        // z = 1.9565, p = 0.050412: twenty samples of one wall-clock run are not a change.
+        let c = d.regressions[1].significance.as_ref().unwrap();
+        assert!((c.p - 0.050412).abs() < 1e-5, "{}", c.p);
+        assert!(!c.significant);
+        assert!(d
+            .warnings
+            .iter()
+            .any(|w| w.contains("for wall-clock samplers")));
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! `var(run value) = φ · m² / c + (r · m)²`
 //!
 //! with `m` the value, `c` its sample count, `φ` the over-dispersion of counts and `r` the
-//! relative run-to-run noise (per function, or of the total). docs/compare.md gives the
-//! calibration.
+//! relative run-to-run noise (per function, or of the total). The floor depends on what the
+//! samples measure ([`Clock`]): wall-clock samplers also sample a waiting process, and vary
+//! far more between identical runs than CPU time. docs/compare.md gives the calibration.
 //!
 //! - 1 run per side: z-test of the delta against that variance at the pooled value
 //!   ([`TestKind::NoiseFloor`]).
@@ -53,8 +54,53 @@ impl Default for NoiseFloor {
     fn default() -> Self {
         NoiseFloor {
             function_rel: 0.10,
-            total_rel: 0.05,
+            total_rel: 0.15,
             overdispersion: 2.0,
+        }
+    }
+}
+
+impl NoiseFloor {
+    /// The floor for wall-clock samplers ([`Clock::Wall`]). Their run totals include time the
+    /// process waited or was descheduled, so identical runs differ far more than CPU-time
+    /// profiles: total CV 20–55 % on the corpus' calibration runs against 1–4 % (20 % for an
+    /// allocation-heavy workload) for CPU-time samplers, and a function's odds against its run
+    /// are over-dispersed 2–20x, a function's self value moves by a median 40–45 % (docs/compare.md,
+    /// "Calibration").
+    pub fn wall_clock() -> NoiseFloor {
+        NoiseFloor {
+            function_rel: 0.25,
+            total_rel: 0.50,
+            overdispersion: 5.0,
+        }
+    }
+}
+
+/// What a profile's samples measure, as its reader knows it (metadata [`CLOCK_KEY`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Clock {
+    /// CPU time, or a clock-driven sampler that only sees the process while it runs (perf
+    /// `cpu-clock`, Go's SIGPROF, `profdiff record`), and everything a profile does not say.
+    Cpu,
+    /// Wall-clock sampling (py-spy, rbspy, V8 `--cpu-prof`, Chrome traces): a waiting or
+    /// descheduled process is still sampled.
+    Wall,
+}
+
+/// Metadata key saying what a profile's clock measures: `cpu` or `wall`.
+pub const CLOCK_KEY: &str = "clock";
+
+impl Clock {
+    /// `Wall` when any profile says it was sampled by wall clock: the noisier side decides.
+    pub fn of<'a>(profiles: impl IntoIterator<Item = &'a crate::model::Profile>) -> Clock {
+        let wall = profiles
+            .into_iter()
+            .any(|p| p.metadata.get(CLOCK_KEY).is_some_and(|c| c == "wall"));
+        if wall {
+            Clock::Wall
+        } else {
+            Clock::Cpu
         }
     }
 }
@@ -67,6 +113,8 @@ pub struct NoiseReport {
     pub measured: bool,
     /// True for deterministic counts (no noise model applies).
     pub exact: bool,
+    /// What the profiles' samples measure; it selects the floor.
+    pub clock: Clock,
     pub floor: NoiseFloor,
     /// Smallest relative change of a function's self value that can be called significant
     /// with these runs, under the floor (large sample counts; before the FDR adjustment).
@@ -80,7 +128,12 @@ pub struct NoiseReport {
 }
 
 impl NoiseReport {
-    pub(super) fn new(d_runs: (usize, usize), exact: bool, opts: &DiffOptions) -> NoiseReport {
+    pub(super) fn new(
+        d_runs: (usize, usize),
+        exact: bool,
+        clock: Clock,
+        opts: &DiffOptions,
+    ) -> NoiseReport {
         let (nx, ny) = d_runs;
         let floor = opts.noise;
         let z = stats::normal_quantile_two_sided(opts.alpha);
@@ -90,6 +143,7 @@ impl NoiseReport {
         NoiseReport {
             measured: runs_measure_noise(nx, ny, opts.alpha),
             exact,
+            clock,
             floor,
             min_function_change: z * scale * floor.function_rel,
             min_total_change: z * scale * floor.total_rel,
@@ -103,8 +157,12 @@ impl NoiseReport {
         if self.measured || self.exact {
             return None;
         }
+        let which = match self.clock {
+            Clock::Cpu => "",
+            Clock::Wall => " for wall-clock samplers, whose totals include waiting",
+        };
         Some(format!(
-            "run-to-run noise is not measured with these runs: an assumed floor of ±{:.0}% per function and ±{:.0}% of the total (identical-code runs, docs/compare.md) is added to sampling noise, so the smallest change that can be called is about {:.0}% of a function's self value and {:.1}% of the total; about {} runs per side (profdiff record --runs) would resolve a {:.0}% change of the total",
+            "run-to-run noise is not measured with these runs: an assumed floor of ±{:.0}% per function and ±{:.0}% of the total{which} (identical-code runs, docs/compare.md) is added to sampling noise, so the smallest change that can be called is about {:.0}% of a function's self value and {:.1}% of the total; about {} runs per side (profdiff record --runs) would resolve a {:.0}% change of the total",
             self.floor.function_rel * 100.0,
             self.floor.total_rel * 100.0,
             self.min_function_change * 100.0,
