@@ -145,9 +145,9 @@ mod tests {
         let t = Trie::build(&[&a, &b]);
         let names = |ns: &[u32]| ns.iter().map(|&n| t.key[n as usize]).collect::<Vec<_>>();
         // Run a, sorted: [], [5,2], [5,9]; run b: [5,1], [5,9], [7].
-        assert_eq!(names(t.children[0]), vec![5, 7]);
+        assert_eq!(names(&t.children[0]), vec![5, 7]);
         let five = t.children[0][0];
-        assert_eq!(names(t.children[five as usize]), vec![2, 9, 1]);
+        assert_eq!(names(&t.children[five as usize]), vec![2, 9, 1]);
         assert_eq!(t.key.len(), 6);
         assert_eq!(t.leaf[0][2], 0);
         assert_eq!(t.leaf[0][0], t.leaf[1][2]);
