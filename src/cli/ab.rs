@@ -153,8 +153,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .collect()
     };
     let (old_paths, new_paths) = (paths(&old_runs), paths(&new_runs));
-    let old = super::common::load_all(&old_paths, &Default::default())?;
-    let new = super::common::load_all(&new_paths, &Default::default())?;
+    let (old, new) = super::common::load_sides(&old_paths, &new_paths, &Default::default())?;
     if let Some(name) = &a.save_baseline {
         runs::save_series_baseline(name, &old_runs, a.old_cmd.clone())?;
     }

@@ -47,6 +47,22 @@ pub fn load_all(paths: &[String], opts: &ReadOptions) -> anyhow::Result<Vec<Prof
     Ok(profiles)
 }
 
+/// Read the OLD and NEW inputs of a comparison together, every file in parallel (both sides
+/// of a one-run comparison are decoded at once), keeping the sides and runs apart.
+pub fn load_sides(
+    old: &[String],
+    new: &[String],
+    opts: &ReadOptions,
+) -> anyhow::Result<(Vec<Profile>, Vec<Profile>)> {
+    if old.is_empty() || new.is_empty() {
+        anyhow::bail!("no input profiles given");
+    }
+    let all: Vec<String> = old.iter().chain(new).cloned().collect();
+    let mut profiles = load_all(&all, opts)?;
+    let new_profiles = profiles.split_off(old.len());
+    Ok((profiles, new_profiles))
+}
+
 /// Print an input's data-quality notes (binaries not found, build-id mismatches, lost samples,
 /// …) as warnings on stderr: the profile is still usable, but the user should know why some
 /// frames are `[unknown]`.

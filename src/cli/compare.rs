@@ -252,8 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let opts = args.read.to_options();
     let sp = common::spinner("reading profiles");
-    let old = common::load_all(&old_paths, &opts)?;
-    let new = common::load_all(&new_paths, &opts)?;
+    let (old, new) = common::load_sides(&old_paths, &new_paths, &opts)?;
     sp.finish_and_clear();
     super::baseline::warn_other_machine(args.baseline.as_deref(), &old, &new);
     // Runs recorded by `record --runs` carry their times: shown before the report, as `ab` does.

@@ -10,7 +10,8 @@
 
 use super::identity::{is_user_file, Run};
 use super::HotFrame;
-use rustc_hash::FxHashMap;
+
+mod trie;
 
 /// Merged call tree of both sides, values in the compared quantity (per-run means or shares).
 pub(super) struct Tree {
@@ -20,73 +21,52 @@ pub(super) struct Tree {
     new: Vec<f64>,
     old_self: Vec<f64>,
     new_self: Vec<f64>,
-    children: Vec<Vec<u32>>,
+    children: trie::Children,
 }
 
 impl Tree {
     pub(super) fn build(old: &[Run], new: &[Run], shares: bool) -> Tree {
-        let mut t = Tree {
-            key: vec![u32::MAX],
-            parent: vec![0],
-            old: vec![0.0],
-            new: vec![0.0],
-            old_self: vec![0.0],
-            new_self: vec![0.0],
-            children: vec![Vec::new()],
-        };
-        let mut index: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-        let mut path: Vec<u32> = Vec::new();
-        for (side, runs) in [(0, old), (1, new)] {
-            let nruns = runs.len() as f64;
-            for r in runs {
+        let runs: Vec<&Run> = old.iter().chain(new).collect();
+        let shape = trie::Trie::build(&runs);
+        let n = shape.key.len();
+        // Each node sums its stacks in the order of a run-after-run insertion (OLD runs
+        // first, each run's stacks sorted), so the floating-point sums do not depend on how
+        // the shape was built; the two sides are summed in parallel.
+        let sum_side = |side: &[Run], first_run: usize| {
+            let (mut incl, mut selfv) = (vec![0.0; n], vec![0.0; n]);
+            let nruns = side.len() as f64;
+            for (ri, r) in side.iter().enumerate() {
                 let w = if shares {
                     1.0 / (r.total * nruns)
                 } else {
                     1.0 / nruns
                 };
-                // Visit stacks in sorted order so consecutive stacks share prefixes: the nodes
-                // of the shared prefix are reused without hash lookups.
-                let mut order: Vec<u32> = (0..r.stacks.len() as u32).collect();
-                order
-                    .sort_unstable_by(|&a, &b| r.stacks[a as usize].0.cmp(&r.stacks[b as usize].0));
-                let mut prev: &[u32] = &[];
-                path.clear();
-                for &i in &order {
-                    let (stack, v) = &r.stacks[i as usize];
-                    let v = v * w;
-                    let lcp = stack.iter().zip(prev).take_while(|(a, b)| a == b).count();
-                    path.truncate(lcp);
-                    let mut node = path.last().copied().unwrap_or(0);
-                    for &k in &stack[lcp..] {
-                        node = *index.entry((node, k)).or_insert_with(|| {
-                            let id = t.key.len() as u32;
-                            t.key.push(k);
-                            t.parent.push(node);
-                            t.old.push(0.0);
-                            t.new.push(0.0);
-                            t.old_self.push(0.0);
-                            t.new_self.push(0.0);
-                            t.children.push(Vec::new());
-                            t.children[node as usize].push(id);
-                            id
-                        });
-                        path.push(node);
-                    }
-                    let (incl, selfv) = if side == 0 {
-                        (&mut t.old, &mut t.old_self)
-                    } else {
-                        (&mut t.new, &mut t.new_self)
-                    };
+                let leaf = &shape.leaf[first_run + ri];
+                for &i in &shape.order[first_run + ri] {
+                    let v = r.stacks[i as usize].1 * w;
+                    let end = leaf[i as usize];
                     incl[0] += v;
-                    for &n in &path {
-                        incl[n as usize] += v;
+                    let mut node = end;
+                    while node != 0 {
+                        incl[node as usize] += v;
+                        node = shape.parent[node as usize];
                     }
-                    selfv[node as usize] += v;
-                    prev = stack;
+                    selfv[end as usize] += v;
                 }
             }
+            (incl, selfv)
+        };
+        let ((old_incl, old_self), (new_incl, new_self)) =
+            rayon::join(|| sum_side(old, 0), || sum_side(new, old.len()));
+        Tree {
+            key: shape.key,
+            parent: shape.parent,
+            old: old_incl,
+            new: new_incl,
+            old_self,
+            new_self,
+            children: shape.children,
         }
-        t
     }
 
     fn delta(&self, n: u32) -> f64 {
