@@ -326,7 +326,7 @@ impl<'a> ProcessedTables<'a> {
         let address = frames.int("address", f).filter(|&a| a >= 0);
         if let (Some(l), Some(a), Some(_)) = (lib, address, hex_address(&name)) {
             return FrameData::Native {
-                lib: lib_base + l,
+                lib: lib_base.saturating_add(l),
                 address: a as u64,
             };
         }
@@ -435,9 +435,10 @@ impl Reader {
             None => lib_base,
         };
         let tables = ProcessedTables::of(t, shared)?;
-        let frames = (0..tables.frames.len())
+        let frames: Vec<FrameData> = (0..tables.frames.len())
             .map(|f| tables.frame(f, lib_base))
             .collect();
+        self.check_libs(&frames)?;
         let stack_rows = Self::stack_rows(&tables.stacks)?;
         let samples = Table::of(t.get("samples"), "samples table")?;
         self.check_weight_type(Self::weight_type(t).as_str())?;
@@ -545,6 +546,21 @@ impl Reader {
             *w.entry(stack).or_insert(0.0) += weight;
         }
         Ok((w, if last > first { last - first } else { 0.0 }))
+    }
+
+    /// Every native frame must name a library the profile lists.
+    fn check_libs(&self, frames: &[FrameData]) -> Result<(), ParseError> {
+        for (i, f) in frames.iter().enumerate() {
+            if let FrameData::Native { lib, .. } = f {
+                if *lib >= self.libs.len() {
+                    return Err(ParseError::new(format!(
+                        "frame {i} names library {lib}, but the profile lists {} libraries",
+                        self.libs.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn gecko_thread(&mut self, t: &Value, lib_base: usize) -> Result<Thread, ParseError> {

@@ -52,11 +52,28 @@ fn looks_like_profile(path: &Path) -> bool {
         Ok(data) => {
             !data.is_empty()
                 && (formats::is_gzip(&data)
-                    || (!is_markup(&data) && formats::detect(&data).is_some()))
+                    || (!is_markup(&data)
+                        && match formats::detect(&data) {
+                            Some(formats::Format::Folded) => starts_with_a_stack(&data),
+                            found => found.is_some(),
+                        }))
         }
         // Unreadable: keep it, so reading it reports the problem instead of hiding the file.
         Err(_) => true,
     }
+}
+
+/// Folded stacks are plain text, so any `key: value` note beside the runs (a `.meta`, a log)
+/// could pass for them: in a folder, a folded profile's first line must be a stack.
+fn starts_with_a_stack(data: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&data[..data.len().min(64 * 1024)]);
+    head.lines()
+        .map(|l| l.trim_start_matches('\u{feff}'))
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| {
+            formats::folded::parse_line(l).is_some()
+                || formats::folded::parse_differential_line(l).is_some()
+        })
 }
 
 /// XML, SVG or HTML: the first non-blank character is `<`.
@@ -107,6 +124,12 @@ mod tests {
         )
         .unwrap();
         std::fs::write(d.join(".hidden.folded"), "main 1\n").unwrap();
+        // A run's notes in `key: value` lines, some of which end in numbers.
+        std::fs::write(
+            d.join("run-01.meta"),
+            "date: 2026-12-05T08:58:45Z\nloadavg_before: 13.45 12.39 9.00\nwall_seconds: 3.022\n",
+        )
+        .unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         let got = profiles_in_folder(d).unwrap();
         let names: Vec<_> = got
