@@ -151,6 +151,12 @@ pub struct Significance {
     /// `(1 - alpha)` interval of the delta, in the compared quantity.
     pub ci: Option<(f64, f64)>,
     pub significant: bool,
+    /// The function's self value changed, but its inclusive value did not change with it: the
+    /// time moved between it and its callees (a JIT or compiler inlined them in one run only,
+    /// or code moved between functions), so the change is not the program's
+    /// ([`significance::discount_moved_self`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub moved_with_callees: bool,
 }
 
 /// Whether a function exists on both sides.
@@ -298,6 +304,16 @@ fn with_floor_of(clock: Clock, opts: &DiffOptions) -> DiffOptions {
     o
 }
 
+/// `opts` without the rest-of-run widening of function floors when shares are compared: a
+/// function's share and the rest's share are one number.
+fn without_rest_coupling_if(shares: bool, opts: &DiffOptions) -> DiffOptions {
+    let mut o = opts.clone();
+    if shares {
+        o.noise.rest_coupling = 0.0;
+    }
+    o
+}
+
 /// Compare OLD runs against NEW runs.
 pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff, DiffError> {
     if old.is_empty() || new.is_empty() {
@@ -321,6 +337,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
 
     let (normalize, normalize_reason) = choose_normalization(opts.normalize, old, new);
     let shares = normalize == Normalize::Total;
+    let opts = &without_rest_coupling_if(shares, opts);
 
     let exact = old
         .iter()
@@ -404,6 +421,7 @@ fn function_rows(
         identity::inline_detail(keys, old_runs, new_runs, shares, rows);
     }
     significance::control_fdr([&mut regressions, &mut improvements], opts.alpha);
+    significance::discount_moved_self([&mut regressions, &mut improvements]);
     let total = TotalDiff {
         old: ot,
         new: nt,
@@ -595,11 +613,17 @@ mod tests {
     #[test]
     fn attribution_hand_checked() {
         // old: main;a 50, main;b 50   new: main;a 50, main;b 80, main;c 20
+        // The base model (φ, r) by hand; the rest-of-run widening has its own test
+        // (the_rest_of_the_run_widens_a_function_floor).
         let d = diff(
             &[p("main;a 50\nmain;b 50\n")],
             &[p("main;a 50\nmain;b 80\nmain;c 20\n")],
             &DiffOptions {
                 normalize: Normalize::None,
+                noise: NoiseFloor {
+                    rest_coupling: 0.0,
+                    ..NoiseFloor::default()
+                },
                 ..Default::default()
             },
         )
@@ -656,17 +680,22 @@ mod tests {
             q.metadata.insert(CLOCK_KEY.into(), "wall".into());
             q
         };
+        let wall_floor = NoiseFloor {
+            rest_coupling: 0.0,
+            ..NoiseFloor::wall_clock()
+        };
         let d = diff(
             &[wall("main;a 50\nmain;b 50\n")],
             &[p("main;a 50\nmain;b 80\nmain;c 20\n")],
             &DiffOptions {
                 normalize: Normalize::None,
+                wall_noise: wall_floor,
                 ..Default::default()
             },
         )
         .unwrap();
         assert_eq!(d.noise.clock, Clock::Wall);
-        assert_eq!(d.noise.floor, NoiseFloor::wall_clock());
+        assert_eq!(d.noise.floor, wall_floor);
         // Total 100 → 150: var = 2·(5·125 + (0.5·125)²) = 9062.5, z = 0.52523, p = 0.59943.
         let t = d.total.significance.as_ref().unwrap();
         assert!((t.p - 0.5994263).abs() < 1e-6, "{}", t.p);
@@ -679,6 +708,80 @@ mod tests {
             .warnings
             .iter()
             .any(|w| w.contains("for wall-clock samplers")));
+    }
+
+    /// The rest of the run is a function's control (`StatCtx::function_floor`), by hand with
+    /// the default floor (φ = 2, r = 10 %, k = 3).
+    #[test]
+    fn the_rest_of_the_run_widens_a_function_floor() {
+        let opts = DiffOptions {
+            normalize: Normalize::None,
+            ..Default::default()
+        };
+        // c: 0 → 20 while its rest (a + b) went 100 → 130 samples: ρ = ln 1.3, excess over
+        // sampling ρ² − 1/100 − 1/130 = 0.051143, r'² = 0.01 + 9 · 0.051143 = 0.47028;
+        // var = 2·(2·10·0.92 + 0.47028·10²) = 130.857, z = 1.7484, p = 0.080401. With the rest
+        // moving by 30 %, twenty new samples in one run per side are not called.
+        let d = diff(
+            &[p("main;a 50\nmain;b 50\n")],
+            &[p("main;a 50\nmain;b 80\nmain;c 20\n")],
+            &opts,
+        )
+        .unwrap();
+        let c = d.regressions[1].significance.as_ref().unwrap();
+        assert_eq!(d.regressions[1].name, "c");
+        assert!((c.p - 0.080401).abs() < 1e-5, "{}", c.p);
+        assert!(!c.significant);
+        // b: 100 → 200 while its rest (a) stays at 100: no widening. Absolute test: m = 150,
+        // share 0.6, var = 2·(2·150·0.4 + 15²) = 690, z = 3.8069, p = 1.407e-4; its odds
+        // ln(100.5/100.5) → ln(200.5/100.5), var = 2·(2/150.5 + 2/100.5 + 0.01), z = 2.3499,
+        // p = 0.018776, the larger of the two.
+        let d = diff(
+            &[p("main;a 100\nmain;b 100\n")],
+            &[p("main;a 100\nmain;b 200\n")],
+            &opts,
+        )
+        .unwrap();
+        let b = d.regressions[0].significance.as_ref().unwrap();
+        assert_eq!(d.regressions[0].name, "b");
+        assert!((b.p - 0.018776).abs() < 1e-5, "{}", b.p);
+        assert!(b.significant);
+    }
+
+    /// Time that moved between a function and its callees (a JIT inlining `hash` into `run`
+    /// in one run only) is not a regression of `run`: its inclusive time did not grow. (The
+    /// rest of the run is large, so its 5 % change does not hide `run`'s self change.)
+    #[test]
+    fn self_time_moved_from_callees_is_not_a_regression() {
+        let d = diff(
+            &[p("main;run;hash 5000\nmain;run 100\nmain;other 100000\n")],
+            &[p("main;run 5100\nmain;other 100000\n")],
+            &DiffOptions {
+                normalize: Normalize::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let run = &d.regressions[0];
+        assert_eq!(run.name, "run");
+        let s = run.significance.as_ref().unwrap();
+        assert!(s.p < 1e-6, "{}", s.p);
+        assert!(s.moved_with_callees && !s.significant);
+        assert!(d.warnings.iter().any(|w| w
+            .starts_with("self time moved between functions and their callees")
+            && w.contains("run (self ×51.00, inclusive ×1.00)")));
+        // A function that grew on its own stays a regression.
+        let d = diff(
+            &[p("main;run;hash 5000\nmain;run 100\nmain;other 100000\n")],
+            &[p("main;run;hash 5000\nmain;run 5100\nmain;other 100000\n")],
+            &DiffOptions {
+                normalize: Normalize::None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let s = d.regressions[0].significance.as_ref().unwrap();
+        assert!(s.significant && !s.moved_with_callees);
     }
 
     #[test]

@@ -115,8 +115,42 @@ pub(super) fn quality_warnings(d: &Diff) -> Vec<String> {
             stats::mann_whitney_min_p(o.runs, n.runs)
         ));
     }
+    w.extend(moved_with_callees(d));
     w.extend(d.noise.sentence());
     w
+}
+
+/// One line naming the functions whose self time changed only because time moved between them
+/// and their callees (`Significance::moved_with_callees`).
+fn moved_with_callees(d: &Diff) -> Option<String> {
+    let moved: Vec<String> = d
+        .regressions
+        .iter()
+        .chain(&d.improvements)
+        .filter(|f| {
+            f.significance
+                .as_ref()
+                .is_some_and(|s| s.moved_with_callees)
+        })
+        .map(|f| {
+            let ratio = |old: f64, new: f64| match old > 0.0 {
+                true => format!("×{:.2}", new / old),
+                false => "new".to_string(),
+            };
+            format!(
+                "{} (self {}, inclusive {})",
+                f.name,
+                ratio(f.old_self_abs, f.new_self_abs),
+                ratio(f.old_cum_abs, f.new_cum_abs)
+            )
+        })
+        .collect();
+    (!moved.is_empty()).then(|| {
+        format!(
+            "self time moved between functions and their callees, not counted as a change: {}; their inclusive time did not change with it (a JIT or compiler inlined the callees in one run and not the other, or code moved between functions)",
+            moved.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]

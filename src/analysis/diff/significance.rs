@@ -32,6 +32,9 @@
 //!
 //! Functions are one family of tests: their p-values are adjusted with Benjamini–Hochberg and
 //! a function is significant only when its adjusted `q < alpha`.
+//!
+//! A function whose self value grew while its inclusive value did not is not a regression:
+//! the time moved in from its callees ([`discount_moved_self`]); likewise for improvements.
 
 use super::identity::Run;
 use super::{DiffOptions, FunctionDiff, Significance, TestKind};
@@ -48,6 +51,10 @@ pub struct NoiseFloor {
     pub total_rel: f64,
     /// Variance of a sample count relative to a Poisson count of the same mean.
     pub overdispersion: f64,
+    /// How much more a function's self value moves than the rest of its run: the floor of a
+    /// function whose run's rest changed by a log ratio `ρ` is `√(function_rel² + (k·ρ)²)`
+    /// ([`StatCtx::function_floor`]).
+    pub rest_coupling: f64,
 }
 
 impl Default for NoiseFloor {
@@ -56,6 +63,7 @@ impl Default for NoiseFloor {
             function_rel: 0.10,
             total_rel: 0.15,
             overdispersion: 2.0,
+            rest_coupling: 3.0,
         }
     }
 }
@@ -72,6 +80,7 @@ impl NoiseFloor {
             function_rel: 0.25,
             total_rel: 0.50,
             overdispersion: 5.0,
+            rest_coupling: 3.0,
         }
     }
 }
@@ -161,8 +170,14 @@ impl NoiseReport {
             Clock::Cpu => "",
             Clock::Wall => " for wall-clock samplers, whose totals include waiting",
         };
+        let widened = match self.floor.rest_coupling {
+            k if k > 0.0 => {
+                format!(", widened per function by {k:.0}× the change of the rest of its run")
+            }
+            _ => String::new(),
+        };
         Some(format!(
-            "run-to-run noise is not measured with these runs: an assumed floor of ±{:.0}% per function and ±{:.0}% of the total{which} (identical-code runs, docs/compare.md) is added to sampling noise, so the smallest change that can be called is about {:.0}% of a function's self value and {:.1}% of the total; about {} runs per side (profdiff record --runs) would resolve a {:.0}% change of the total",
+            "run-to-run noise is not measured with these runs: an assumed floor of ±{:.0}% per function and ±{:.0}% of the total{which} (identical-code runs, docs/compare.md) is added to sampling noise{widened}, so the smallest change that can be called is about {:.0}% of a function's self value and {:.1}% of the total; about {} runs per side (profdiff record --runs) would resolve a {:.0}% change of the total",
             self.floor.function_rel * 100.0,
             self.floor.total_rel * 100.0,
             self.min_function_change * 100.0,
@@ -260,7 +275,8 @@ impl StatCtx<'_> {
             share: (self_sum(self.old_pk) + self_sum(self.new_pk))
                 / (run_sum(self.old_runs) + run_sum(self.new_runs)),
         };
-        let main = self.test(&s, self.opts.noise.function_rel, k as u64);
+        let rel = self.function_floor(&s);
+        let main = self.test(&s, rel, k as u64);
         let measured = s.x.len() >= 2 && s.y.len() >= 2;
         if self.shares || self.exact || measured {
             return main;
@@ -274,6 +290,40 @@ impl StatCtx<'_> {
             significant: main.significant && odds < self.opts.alpha,
             ..main
         }
+    }
+
+    /// The relative run-to-run floor of function `s`. The rest of the run is the function's
+    /// control: identical runs under like conditions keep it within a few percent, while a
+    /// busy machine (shared caches and memory bandwidth) or a different heap or page-cache
+    /// state moves it, and moves single functions, memory-bound ones most, by a multiple of
+    /// that. So the calibrated floor is widened by how much the rest changed beyond its own
+    /// sampling noise: `√(r² + k²·max(0, ρ² − 1/c_old − 1/c_new))`, with `ρ` the log ratio of
+    /// the rest's mean per-run values, `c` its sample counts per run and `k` =
+    /// [`NoiseFloor::rest_coupling`]. A regression confined to the function leaves the rest,
+    /// and so its floor, alone. In shares the rest is tied to the function itself: `diff` sets
+    /// `k` to 0 there.
+    fn function_floor(&self, s: &Sides) -> f64 {
+        let r = self.opts.noise.function_rel;
+        let k = self.opts.noise.rest_coupling;
+        if self.exact || k == 0.0 {
+            return r;
+        }
+        // (mean value, mean count) of the rest of a side's runs.
+        let rest = |runs: &[Run], own: &[f64], own_counts: &[f64]| {
+            let n = runs.len() as f64;
+            let value = runs.iter().map(|r| r.total).sum::<f64>() - own.iter().sum::<f64>();
+            let counts = runs.iter().map(|r| r.total / r.per_sample).sum::<f64>()
+                - own_counts.iter().sum::<f64>();
+            (value / n, counts / n)
+        };
+        let (vo, co) = rest(self.old_runs, &s.x, &s.cx);
+        let (vn, cn) = rest(self.new_runs, &s.y, &s.cy);
+        if vo <= 0.0 || vn <= 0.0 || co < 1.0 || cn < 1.0 {
+            return r;
+        }
+        let rho = (vn / vo).ln();
+        let excess = rho * rho - 1.0 / co - 1.0 / cn;
+        r.hypot(k * excess.max(0.0).sqrt())
     }
 
     /// p of a change in a function's odds against the rest of its run, `ln(f / (T − f))`:
@@ -379,6 +429,7 @@ impl StatCtx<'_> {
             p_mann_whitney: None,
             ci: Some((d - crit * se, d + crit * se)),
             significant: p < alpha,
+            moved_with_callees: false,
         }
     }
 
@@ -420,6 +471,7 @@ impl StatCtx<'_> {
             p_mann_whitney: Some(mw),
             ci,
             significant,
+            moved_with_callees: false,
         }
     }
 }
@@ -466,6 +518,7 @@ fn exact(s: &Sides) -> Significance {
         p_mann_whitney: None,
         ci: Some((d, d)),
         significant: d != 0.0,
+        moved_with_callees: false,
     }
 }
 
@@ -497,5 +550,26 @@ pub(super) fn control_fdr(tables: [&mut Vec<FunctionDiff>; 2], alpha: f64) {
     for (s, q) in tested.iter_mut().zip(q) {
         s.q = Some(q);
         s.significant = s.significant && q < alpha;
+    }
+}
+
+/// Self growth that is not inclusive growth is time that moved in from the function's callees:
+/// a JIT (V8, the JVM) inlines a callee in one run and not in another, a compiler inlines
+/// differently between builds, or code moved from a callee into its caller. The program did
+/// not get slower there, so such a row is not significant however small its `p`: a
+/// significant row stays significant only when its inclusive value moved with its self value
+/// by at least half the self delta; otherwise it is marked `moved_with_callees`. The same holds
+/// the other way for improvements (self time that moved out into callees).
+pub(super) fn discount_moved_self(tables: [&mut Vec<FunctionDiff>; 2]) {
+    for f in tables.into_iter().flatten() {
+        let moved = (f.delta > 0.0 && f.cum_delta < f.delta / 2.0)
+            || (f.delta < 0.0 && f.cum_delta > f.delta / 2.0);
+        match f.significance.as_mut() {
+            Some(s) if moved && s.significant => {
+                s.moved_with_callees = true;
+                s.significant = false;
+            }
+            _ => {}
+        }
     }
 }

@@ -84,6 +84,9 @@ pub fn fmt_sig_ci(s: Option<&Significance>, delta: f64, fmt: impl Fn(f64) -> Str
             .unwrap_or_default();
     if s.significant {
         format!("{ci}p={}", fmt_p(s.p))
+    } else if s.moved_with_callees {
+        let way = if delta > 0.0 { "from" } else { "to" };
+        format!("~ {way} callees ({ci}p={})", fmt_p(s.p))
     } else {
         format!("~ ({ci}p={})", fmt_p(s.p))
     }
