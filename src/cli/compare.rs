@@ -165,11 +165,12 @@ pub struct ReportArgs {
     pub fail_on_function: Option<f64>,
     /// Run-to-run noise of one function's self value assumed where the runs cannot measure it
     /// (fewer than 4 runs per side): relative standard deviation between identical runs
-    /// [default: 10% for CPU-time profiles, 25% for wall-clock samplers such as py-spy and V8].
+    /// [default: 10% for CPU-time profiles, 25% for wall-clock samplers such as py-spy and V8,
+    /// 2% for simulator instruction counts such as callgrind's].
     #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
     pub noise_floor: Option<f64>,
     /// The same for the total [default: 15% for CPU-time profiles, 50% for wall-clock samplers
-    /// such as py-spy and V8].
+    /// such as py-spy and V8, 2% for instruction counts].
     #[arg(long, value_name = "PCT", value_parser = gate::parse_percent)]
     pub noise_floor_total: Option<f64>,
     /// Significance level.
@@ -312,6 +313,7 @@ pub fn report(
         seed: args.seed,
         noise: floor_with(NoiseFloor::default(), args),
         wall_noise: floor_with(NoiseFloor::wall_clock(), args),
+        count_noise: floor_with(NoiseFloor::instruction_counts(), args),
         target_total_change: args
             .fail_on
             .unwrap_or(DiffOptions::default().target_total_change),

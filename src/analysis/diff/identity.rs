@@ -59,7 +59,22 @@ pub fn normalize_name(name: &str, module: Option<&str>) -> String {
         }
     }
     let demangled = demangle(name);
-    strip_rust_hash(&demangled).to_string()
+    strip_recursion_level(strip_rust_hash(&demangled)).to_string()
+}
+
+/// Remove callgrind's recursion-level suffix: with its default `--separate-recs=2` a function
+/// calling itself is written `walk_tree'2` from the second level on. It is the same function.
+fn strip_recursion_level(name: &str) -> &str {
+    match name.rsplit_once('\'') {
+        Some((base, level))
+            if !base.is_empty()
+                && !level.is_empty()
+                && level.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => name,
+    }
 }
 
 fn basename(p: &str) -> &str {
@@ -430,6 +445,16 @@ pub(super) fn per_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callgrind_recursion_levels_are_one_function() {
+        assert_eq!(normalize_name("walk_tree'2", None), "walk_tree");
+        assert_eq!(normalize_name("walk_tree'13", None), "walk_tree");
+        // Haskell-style primes and quotes elsewhere are names, not levels.
+        assert_eq!(normalize_name("go'", None), "go'");
+        assert_eq!(normalize_name("'2", None), "'2");
+        assert_eq!(normalize_name("f'x", None), "f'x");
+    }
 
     #[test]
     fn inlined_library_code_folds_user_functions_stay() {

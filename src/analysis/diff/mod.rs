@@ -76,6 +76,8 @@ pub struct DiffOptions {
     pub noise: NoiseFloor,
     /// The same for wall-clock profiles ([`Clock::Wall`]).
     pub wall_noise: NoiseFloor,
+    /// The same for deterministic counts (simulator instruction counts).
+    pub count_noise: NoiseFloor,
     /// Change of the total the report says how many runs would resolve (e.g. `--fail-on`).
     pub target_total_change: f64,
 }
@@ -94,6 +96,7 @@ impl Default for DiffOptions {
             detail_limit: 200,
             noise: NoiseFloor::default(),
             wall_noise: NoiseFloor::wall_clock(),
+            count_noise: NoiseFloor::instruction_counts(),
             target_total_change: 0.05,
         }
     }
@@ -135,7 +138,8 @@ pub enum TestKind {
     WelchNoiseFloor,
     /// One run per side: z-test against sampling noise plus the run-to-run floor.
     NoiseFloor,
-    /// Deterministic counts: any difference is real.
+    /// Deterministic counts: no sampling noise; the runs' own spread with 2 or more runs per
+    /// side, else an assumed relative floor.
     Exact,
 }
 
@@ -304,6 +308,15 @@ fn with_floor_of(clock: Clock, opts: &DiffOptions) -> DiffOptions {
     o
 }
 
+/// `opts` with the floor of deterministic counts when the profiles hold them.
+fn with_count_floor_if(exact: bool, opts: &DiffOptions) -> DiffOptions {
+    let mut o = opts.clone();
+    if exact {
+        o.noise = opts.count_noise;
+    }
+    o
+}
+
 /// `opts` without the rest-of-run widening of function floors when shares are compared: a
 /// function's share and the rest's share are one number.
 fn without_rest_coupling_if(shares: bool, opts: &DiffOptions) -> DiffOptions {
@@ -344,6 +357,7 @@ pub fn diff(old: &[Profile], new: &[Profile], opts: &DiffOptions) -> Result<Diff
         .zip(&old_v)
         .chain(new.iter().zip(&new_v))
         .all(|(p, &v)| counts_are_exact(p, v));
+    let opts = &with_count_floor_if(exact, opts);
     let totals = (old_sum.total_per_run, new_sum.total_per_run);
     // The statistics and the call tree only read the reduced runs: on two cores they run side
     // by side.
@@ -820,7 +834,7 @@ mod tests {
     }
 
     #[test]
-    fn instruction_counts_compare_exactly() {
+    fn instruction_counts_have_no_sampling_noise_but_a_floor() {
         let instr = |text: &str| {
             let mut p = p(text);
             p.sample_types[0] = crate::model::ValueType::new("instructions", "count");
@@ -837,7 +851,9 @@ mod tests {
         assert!(same.noise.exact);
         assert!(same.regressions.is_empty() && same.improvements.is_empty());
         assert!(!same.total.significance.as_ref().unwrap().significant);
-        // One instruction more is real, however small; the gates' thresholds judge its size.
+        // One run per side: an instruction more is within the assumed ±2 % (hash randomization
+        // and GC move identical runs' counts): m = 5000.5, se = √2 · 0.02 · 5000.5 = 141.4,
+        // z = 0.0071.
         let d = diff(
             &[instr("main;a 5000\nmain;b 5000\n")],
             &[instr("main;a 5001\nmain;b 5000\n")],
@@ -845,8 +861,35 @@ mod tests {
         )
         .unwrap();
         let s = d.regressions[0].significance.as_ref().unwrap();
-        assert_eq!((s.test, s.significant), (TestKind::Exact, true));
+        assert_eq!((s.test, s.significant), (TestKind::Exact, false));
+        assert!((s.p - 0.994358).abs() < 1e-5, "{}", s.p);
         assert_eq!(d.self_label(), "self instructions");
+        assert!(d
+            .warnings
+            .iter()
+            .any(|w| w.contains("deterministic counts")));
+        // Twice the work is called: m = 7500, se = √2 · 150 = 212.13, z = 23.6.
+        let d = diff(
+            &[instr("main;a 5000\nmain;b 5000\n")],
+            &[instr("main;a 10000\nmain;b 5000\n")],
+            &DiffOptions::default(),
+        )
+        .unwrap();
+        assert!(d.regressions[0].significance.as_ref().unwrap().significant);
+        // Two runs per side that agree exactly show a deterministic program: the spread is
+        // floored at one count in 10⁴ (0.50005 per run), se = √(0.50005² / 2 · 2) = 0.50005,
+        // z = 1.9998, p = 0.04552 — a single instruction in 5000 is real.
+        let two = |a: &str| vec![instr(a), instr(a)];
+        let d = diff(
+            &two("main;a 5000\nmain;b 5000\n"),
+            &two("main;a 5001\nmain;b 5000\n"),
+            &DiffOptions::default(),
+        )
+        .unwrap();
+        let s = d.regressions[0].significance.as_ref().unwrap();
+        assert_eq!((s.test, s.significant), (TestKind::Exact, true));
+        assert!((s.p - 0.045519).abs() < 1e-5, "{}", s.p);
+        assert!(d.noise.measured);
     }
 
     #[test]

@@ -83,6 +83,19 @@ impl NoiseFloor {
             rest_coupling: 3.0,
         }
     }
+
+    /// The floor for deterministic counts (simulator instruction counts such as callgrind's
+    /// `Ir`): no sampling noise, but a program is not deterministic just because its counter
+    /// is. Hash randomization (Python), garbage collection, threads and the environment move
+    /// identical runs' counts by up to a few percent (docs/compare.md, "Calibration").
+    pub fn instruction_counts() -> NoiseFloor {
+        NoiseFloor {
+            function_rel: 0.02,
+            total_rel: 0.02,
+            overdispersion: 0.0,
+            rest_coupling: 0.0,
+        }
+    }
 }
 
 /// What a profile's samples measure, as its reader knows it (metadata [`CLOCK_KEY`]).
@@ -150,7 +163,10 @@ impl NoiseReport {
         let power = z + 0.8416; // one-sided 80 % power
         let needed = 2.0 * (power * floor.total_rel / opts.target_total_change.max(1e-9)).powi(2);
         NoiseReport {
-            measured: runs_measure_noise(nx, ny, opts.alpha),
+            measured: match exact {
+                true => nx >= 2 && ny >= 2,
+                false => runs_measure_noise(nx, ny, opts.alpha),
+            },
             exact,
             clock,
             floor,
@@ -163,8 +179,15 @@ impl NoiseReport {
 
     /// One sentence for the report when noise is not measured; `None` otherwise.
     pub fn sentence(&self) -> Option<String> {
-        if self.measured || self.exact {
+        if self.measured {
             return None;
+        }
+        if self.exact {
+            return Some(format!(
+                "these are deterministic counts, but a program is not deterministic just because its counter is (hash randomization, garbage collection, threads): with one run on a side an assumed floor of ±{:.0}% per function and of the total (docs/compare.md) is used, so the smallest change that can be called is about {:.1}% of a function's value; with 2 or more runs per side their own spread is used",
+                self.floor.function_rel * 100.0,
+                self.min_function_change * 100.0
+            ));
         }
         let which = match self.clock {
             Clock::Cpu => "",
@@ -381,13 +404,43 @@ impl StatCtx<'_> {
 
     fn test(&self, s: &Sides, rel: f64, salt: u64) -> Significance {
         if self.exact {
-            return exact(s);
+            return self.counted(s, rel);
         }
         let (nx, ny) = (s.x.len(), s.y.len());
         if nx >= 2 && ny >= 2 {
             return self.multi_run(s, rel, salt);
         }
         self.floored(s, rel)
+    }
+
+    /// Deterministic counts ([`TestKind::Exact`]). Several runs per side show how much the
+    /// program itself varies: a deterministic one not at all, so any difference beyond
+    /// [`COUNT_RESOLUTION`] is real. With one run on a side, the floor `rel` is assumed.
+    fn counted(&self, s: &Sides, rel: f64) -> Significance {
+        let (nx, ny) = (s.x.len(), s.y.len());
+        let mut sig = if nx >= 2 && ny >= 2 {
+            let (m, _) = s.pooled();
+            let floor = (COUNT_RESOLUTION * m).powi(2);
+            let p = welch_floored(&s.x, &s.y, (floor, floor));
+            let (_, vx) = stats::mean_var(&s.x);
+            let (_, vy) = stats::mean_var(&s.y);
+            let se = (vx.max(floor) / nx as f64 + vy.max(floor) / ny as f64).sqrt();
+            let crit = stats::normal_quantile_two_sided(self.opts.alpha);
+            let d = s.delta();
+            Significance {
+                test: TestKind::Exact,
+                p,
+                q: None,
+                p_mann_whitney: None,
+                ci: Some((d - crit * se, d + crit * se)),
+                significant: p < self.opts.alpha,
+                moved_with_callees: false,
+            }
+        } else {
+            self.floored(s, rel)
+        };
+        sig.test = TestKind::Exact;
+        sig
     }
 
     /// One run on at least one side: the modelled variance (or the measured one of a side
@@ -508,19 +561,9 @@ fn p_from(d: f64, se: f64, tail: impl Fn(f64) -> f64) -> f64 {
     }
 }
 
-/// Deterministic counts: a difference is a difference.
-fn exact(s: &Sides) -> Significance {
-    let d = s.delta();
-    Significance {
-        test: TestKind::Exact,
-        p: if d == 0.0 { 1.0 } else { 0.0 },
-        q: None,
-        p_mann_whitney: None,
-        ci: Some((d, d)),
-        significant: d != 0.0,
-        moved_with_callees: false,
-    }
-}
+/// Relative spread below which repeated deterministic counts are taken as equal (a program
+/// whose runs agree exactly still has a resolution: one instruction in ten thousand).
+const COUNT_RESOLUTION: f64 = 1e-4;
 
 /// Functions whose self value is below this share of the total (mean of both sides) are
 /// reported but not tested: they cannot have grown by even 1 % of the total, and leaving them
@@ -539,7 +582,7 @@ pub(super) fn control_fdr(tables: [&mut Vec<FunctionDiff>; 2], alpha: f64) {
         let Some(s) = f.significance.as_mut() else {
             continue;
         };
-        if pooled >= MIN_TESTED_SHARE || s.test == TestKind::Exact {
+        if pooled >= MIN_TESTED_SHARE {
             tested.push(s);
         } else {
             s.significant = false;
