@@ -636,6 +636,7 @@ mod tests {
                 normalize: Normalize::None,
                 noise: NoiseFloor {
                     rest_coupling: 0.0,
+                    share_floor: 0.0,
                     ..NoiseFloor::default()
                 },
                 ..Default::default()
@@ -696,6 +697,7 @@ mod tests {
         };
         let wall_floor = NoiseFloor {
             rest_coupling: 0.0,
+            share_floor: 0.0,
             ..NoiseFloor::wall_clock()
         };
         let d = diff(
@@ -728,8 +730,13 @@ mod tests {
     /// the default floor (φ = 2, r = 10 %, k = 3).
     #[test]
     fn the_rest_of_the_run_widens_a_function_floor() {
+        // The share floor has its own test (a_function_may_swing_by_a_share_point).
         let opts = DiffOptions {
             normalize: Normalize::None,
+            noise: NoiseFloor {
+                share_floor: 0.0,
+                ..NoiseFloor::default()
+            },
             ..Default::default()
         };
         // c: 0 → 20 while its rest (a + b) went 100 → 130 samples: ρ = ln 1.3, excess over
@@ -762,6 +769,37 @@ mod tests {
         assert!(b.significant);
     }
 
+    /// A small function of identical runs swings by whole share points (the share floor,
+    /// `a` = 1 % of the run per run): b going from 1 % to 3 % of its run is not called, where
+    /// the relative floor alone would call it. By hand: m = 20, c = 20, pooled share
+    /// 40/2020; r'² = 0.1² + (0.01 / 0.019802)² = 0.265025; var = 2·20²/20·(1 − 0.019802) +
+    /// 0.265025·20² = 145.218, z = 20 / √(2·145.218) = 1.1736, p = 0.24057. Without it:
+    /// var = 43.208, z = 2.1515, p = 0.031440 (its odds: z = 2.2778, p = 0.022737).
+    #[test]
+    fn a_function_may_swing_by_a_share_point() {
+        let old = [p("main;a 990\nmain;b 10\n")];
+        let new = [p("main;a 990\nmain;b 30\n")];
+        let with = |share_floor: f64| {
+            let opts = DiffOptions {
+                normalize: Normalize::None,
+                noise: NoiseFloor {
+                    share_floor,
+                    ..NoiseFloor::default()
+                },
+                ..Default::default()
+            };
+            let d = diff(&old, &new, &opts).unwrap();
+            assert_eq!(d.regressions[0].name, "b");
+            d.regressions[0].significance.clone().unwrap()
+        };
+        let floored = with(NoiseFloor::default().share_floor);
+        assert!((floored.p - 0.24057).abs() < 1e-5, "{}", floored.p);
+        assert!(!floored.significant);
+        let bare = with(0.0);
+        assert!((bare.p - 0.031440).abs() < 1e-5, "{}", bare.p);
+        assert!(bare.significant);
+    }
+
     /// Time that moved between a function and its callees (a JIT inlining `hash` into `run`
     /// in one run only) is not a regression of `run`: its inclusive time did not grow. (The
     /// rest of the run is large, so its 5 % change does not hide `run`'s self change.)
@@ -779,7 +817,9 @@ mod tests {
         let run = &d.regressions[0];
         assert_eq!(run.name, "run");
         let s = run.significance.as_ref().unwrap();
-        assert!(s.p < 1e-6, "{}", s.p);
+        // Called on its own (p ≈ 0.002 after the rest-of-run and share floors, q < α) ...
+        assert!(s.p < 0.01 && s.q.unwrap() < 0.05, "{s:?}");
+        // ... but not a regression: its inclusive time did not grow.
         assert!(s.moved_with_callees && !s.significant);
         assert!(d.warnings.iter().any(|w| w
             .starts_with("self time moved between functions and their callees")
@@ -901,6 +941,8 @@ mod tests {
             normalize: Normalize::None,
             noise: NoiseFloor {
                 function_rel: 0.0,
+                rest_coupling: 0.0,
+                share_floor: 0.0,
                 ..NoiseFloor::default()
             },
             ..Default::default()

@@ -55,6 +55,10 @@ pub struct NoiseFloor {
     /// function whose run's rest changed by a log ratio `ρ` is `√(function_rel² + (k·ρ)²)`
     /// ([`StatCtx::function_floor`]).
     pub rest_coupling: f64,
+    /// Standard deviation of one function's share of its run between identical runs, in
+    /// fractions of the run total: small functions swing by whole share points (memory
+    /// layout, page faults, huge pages), more than any relative floor of their own size allows.
+    pub share_floor: f64,
 }
 
 impl Default for NoiseFloor {
@@ -64,6 +68,7 @@ impl Default for NoiseFloor {
             total_rel: 0.15,
             overdispersion: 2.0,
             rest_coupling: 3.0,
+            share_floor: 0.01,
         }
     }
 }
@@ -81,6 +86,7 @@ impl NoiseFloor {
             total_rel: 0.50,
             overdispersion: 5.0,
             rest_coupling: 3.0,
+            share_floor: 0.025,
         }
     }
 
@@ -94,6 +100,7 @@ impl NoiseFloor {
             total_rel: 0.02,
             overdispersion: 0.0,
             rest_coupling: 0.0,
+            share_floor: 0.0,
         }
     }
 }
@@ -200,8 +207,9 @@ impl NoiseReport {
             _ => String::new(),
         };
         Some(format!(
-            "run-to-run noise is not measured with these runs: an assumed floor of ±{:.0}% per function and ±{:.0}% of the total{which} (identical-code runs, docs/compare.md) is added to sampling noise{widened}, so the smallest change that can be called is about {:.0}% of a function's self value and {:.1}% of the total; about {} runs per side (profdiff record --runs) would resolve a {:.0}% change of the total",
+            "run-to-run noise is not measured with these runs: an assumed floor of ±{:.0}% per function (at least ±{:.1} points of its run's total) and ±{:.0}% of the total{which} (identical-code runs, docs/compare.md) is added to sampling noise{widened}, so the smallest change that can be called is about {:.0}% of a function's self value and {:.1}% of the total; about {} runs per side (profdiff record --runs) would resolve a {:.0}% change of the total",
             self.floor.function_rel * 100.0,
+            self.floor.share_floor * 100.0,
             self.floor.total_rel * 100.0,
             self.min_function_change * 100.0,
             self.min_total_change * 100.0,
@@ -315,7 +323,8 @@ impl StatCtx<'_> {
         }
     }
 
-    /// The relative run-to-run floor of function `s`. The rest of the run is the function's
+    /// The relative run-to-run floor of function `s`: the calibrated `r`, widened for the rest
+    /// of the run, and at least [`NoiseFloor::share_floor`] of the run total. The rest of the run is the function's
     /// control: identical runs under like conditions keep it within a few percent, while a
     /// busy machine (shared caches and memory bandwidth) or a different heap or page-cache
     /// state moves it, and moves single functions, memory-bound ones most, by a multiple of
@@ -326,6 +335,16 @@ impl StatCtx<'_> {
     /// and so its floor, alone. In shares the rest is tied to the function itself: `diff` sets
     /// `k` to 0 there.
     fn function_floor(&self, s: &Sides) -> f64 {
+        let r = self.rest_widened_floor(s);
+        // The share floor as a relative one at this function's size: (a·T)² = (a/share · m)².
+        match s.share > 0.0 && !self.exact {
+            true => r.hypot(self.opts.noise.share_floor / s.share),
+            false => r,
+        }
+    }
+
+    /// The function floor `r`, widened for the rest of the run (see [`Self::function_floor`]).
+    fn rest_widened_floor(&self, s: &Sides) -> f64 {
         let r = self.opts.noise.function_rel;
         let k = self.opts.noise.rest_coupling;
         if self.exact || k == 0.0 {
