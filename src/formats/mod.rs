@@ -22,6 +22,7 @@ pub mod sample;
 pub mod speedscope;
 pub mod unrecognized;
 pub mod v8;
+pub mod v8_heap;
 pub mod xctrace;
 
 use crate::error::{Error, ParseError, Result};

@@ -45,6 +45,10 @@ fn describe_json(text: &str) -> String {
     let has = |k: &str| text.contains(&format!("\"{k}\""));
     if has("traceEvents") || (has("ph") && has("ts")) {
         "Chrome trace events JSON".to_string()
+    } else if has("snapshot") && has("node_fields") {
+        "a V8 heap snapshot (.heapsnapshot), a dump of the heap's objects rather than a profile \
+         (node --heap-prof records a sampling heap profile, which profdiff reads)"
+            .to_string()
     } else if has("meta") && has("threads") {
         "Firefox Profiler (Gecko or processed) JSON".to_string()
     } else {
@@ -95,6 +99,10 @@ mod tests {
             "Chrome trace events JSON"
         );
         assert!(describe(b"hello world\n").contains("\"hello world\""));
+        assert!(
+            describe(br#"{"snapshot":{"meta":{"node_fields":["type","name"]}},"nodes":[]}"#)
+                .starts_with("a V8 heap snapshot")
+        );
         let mut cpu = vec![0u8; 64];
         cpu[8] = 3;
         assert!(describe(&cpu).contains("gperftools"));
