@@ -47,6 +47,8 @@ struct Reader<'o, 'a> {
     event: Option<String>,
     /// Events seen that were skipped (for the error when nothing matched).
     other_events: Vec<String>,
+    /// Samples of those other events.
+    skipped_samples: u64,
     in_event: bool,
     skip: bool,
     /// Root frame of the current sample (`comm`, `comm-pid`, `comm-pid/tid`).
@@ -158,8 +160,9 @@ fn read<'o, 'a>(
             ValueType::samples(),
             ValueType::new("events", "count"),
         ]),
-        event: event.map(str::to_string),
+        event: event.map(|e| strip_modifiers(e).to_string()),
         other_events: Vec::new(),
+        skipped_samples: 0,
         in_event: false,
         skip: false,
         pname: String::new(),
@@ -288,29 +291,27 @@ impl<'a> Reader<'_, 'a> {
             self.in_event = false;
             return Ok(());
         };
-        let mut parts = line[end..].splitn(3, ':').skip(1);
+        let fields = header_fields(&line[end..]);
         self.period = None;
-        if let Some(period_and_event) = parts.next() {
-            let mut it = period_and_event.rsplit(' ');
-            let ev = it.next().unwrap_or("");
-            let period = it.next().unwrap_or("");
-            if !period.is_empty() {
-                match period.parse::<u64>() {
-                    Ok(p) => self.period = Some(p),
-                    Err(_) if period.parse::<f64>().is_ok() => {
-                        return Err(ParseError::new(format!(
-                            "line {lineno}: invalid sample period {:?} (must be a non-negative integer)",
-                            truncate_for_message(period)
-                        )));
-                    }
-                    Err(_) => {}
+        if let Some(period) = fields.period {
+            match period.parse::<u64>() {
+                Ok(p) => self.period = Some(p),
+                Err(_) if period.parse::<f64>().is_ok() => {
+                    return Err(ParseError::new(format!(
+                        "line {lineno}: invalid sample period {:?} (must be a non-negative integer)",
+                        truncate_for_message(period)
+                    )));
                 }
+                Err(_) => {}
             }
+        }
+        if let Some(ev) = fields.event {
             match &self.event {
                 Some(want) if want != ev => {
                     if !self.other_events.iter().any(|e| e == ev) && self.other_events.len() < 16 {
                         self.other_events.push(ev.to_string());
                     }
+                    self.skipped_samples += 1;
                     self.skip = true;
                     return Ok(());
                 }
@@ -318,12 +319,12 @@ impl<'a> Reader<'_, 'a> {
                 None => self.event = Some(ev.to_string()),
             }
         }
-        // A stack on the header line itself (`perf script -F ...,ip,sym` without -g).
-        let single = parts.next().and_then(|post| {
-            let s = post.find([':', ' ']).map_or(0, |i| i + 1);
-            let post = post[s..].trim();
-            (!post.is_empty()).then_some(post)
-        });
+        // A stack on the header line itself (`perf script -F ...,ip,sym` without -g); a
+        // tracepoint's payload (`prev_comm=... ==> next_comm=...`) is not one.
+        let tracepoint = fields.event.is_some_and(|e| e.contains(':'));
+        let single = fields
+            .trailer
+            .filter(|t| !tracepoint || Self::stack_parts(t).is_some());
         self.pname.clear();
         for c in comm.chars() {
             self.pname.push(if c == ' ' { '_' } else { c });
@@ -594,6 +595,13 @@ impl<'a> Reader<'_, 'a> {
                 .push(format!("{odd} unrecognized perf script lines skipped"));
             p.quality.notes.extend(notes);
         }
+        if self.skipped_samples > 0 {
+            p.quality.notes.push(format!(
+                "read event '{event}' only; {} samples of other events ({}) skipped (choose with --event)",
+                self.skipped_samples,
+                self.other_events.join(", ")
+            ));
+        }
         if !event.is_empty() {
             p.metadata.insert("event".into(), event);
         }
@@ -601,6 +609,69 @@ impl<'a> Reader<'_, 'a> {
         // Every stack sits under its `comm` (or `comm-PID/TID`).
         crate::model::roots::mark_thread_roots(p);
         Ok(self.b.finish())
+    }
+}
+
+/// What an event header says after the pid: `[cpu] time: period event: trailer`, each part
+/// optional.
+#[derive(Debug, PartialEq)]
+struct HeaderFields<'a> {
+    period: Option<&'a str>,
+    /// The event name without perf's modifiers (`cycles:u` → `cycles`); tracepoints keep their
+    /// subsystem (`sched:sched_switch`).
+    event: Option<&'a str>,
+    /// What follows the event: a one-line stack (`-F ip,sym`), a tracepoint's payload.
+    trailer: Option<&'a str>,
+}
+
+/// Split the header after the pid into its fields. A field ends at a `:` followed by a blank
+/// or the end of the line, so colons inside event names (`sched:sched_switch`, `cycles:u`)
+/// stay in the name. perf pads the period and the event with several spaces when a recording
+/// has several events (`250000   cpu-clock:`).
+fn header_fields(rest: &str) -> HeaderFields<'_> {
+    let ends = rest.match_indices(':').map(|(i, _)| i).filter(|&i| {
+        rest[i + 1..]
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_whitespace())
+    });
+    let mut ends = ends.peekable();
+    let mut start = 0;
+    // The first field is the time (`[001] 123.456`), unless there is none.
+    if let Some(&first) = ends.peek() {
+        let is_time = rest[..first].split_whitespace().last().is_some_and(|w| {
+            w.split_once('.').is_some_and(|(a, b)| {
+                !a.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+            })
+        });
+        if is_time {
+            start = first + 1;
+            ends.next();
+        }
+    }
+    let Some(event_end) = ends.next() else {
+        return HeaderFields {
+            period: None,
+            event: None,
+            trailer: None,
+        };
+    };
+    let mut words = rest[start..event_end].split_whitespace().rev();
+    let event = words.next().map(strip_modifiers);
+    let period = words.next();
+    let trailer = rest[event_end + 1..].trim();
+    HeaderFields {
+        period,
+        event,
+        trailer: (!trailer.is_empty()).then_some(trailer),
+    }
+}
+
+/// `cycles:u` → `cycles`, `cpu-clock:ppp` → `cpu-clock`; `sched:sched_switch` stays.
+fn strip_modifiers(event: &str) -> &str {
+    match event.rsplit_once(':') {
+        Some((base, m)) if !m.is_empty() && m.bytes().all(|c| b"ukhIGHpPSDWe".contains(&c)) => base,
+        _ => event,
     }
 }
 
@@ -793,6 +864,65 @@ pub fn fix_rust_symbol(sym: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_fields_keep_colons_in_event_names() {
+        let f = |period, event, trailer| HeaderFields {
+            period,
+            event,
+            trailer,
+        };
+        // Multi-event recordings pad the period and the name.
+        assert_eq!(
+            header_fields("39301.055486:     250000   cpu-clock: "),
+            f(Some("250000"), Some("cpu-clock"), None)
+        );
+        assert_eq!(
+            header_fields(
+                "[001] 39325.966496: sched:sched_switch: prev_comm=mt prev_pid=1 ==> next_comm=x"
+            ),
+            f(
+                None,
+                Some("sched:sched_switch"),
+                Some("prev_comm=mt prev_pid=1 ==> next_comm=x")
+            )
+        );
+        // A syscall tracepoint's payload has `: ` in it.
+        assert_eq!(
+            header_fields("1.5: syscalls:sys_enter_read: fd: 0x00000003, count: 0x2000").event,
+            Some("syscalls:sys_enter_read")
+        );
+        assert_eq!(
+            header_fields("1.0: 250000 cpu-clock:ppp: ").event,
+            Some("cpu-clock")
+        );
+        assert_eq!(
+            header_fields("1.0: 10 cycles:u:  ffffffff81 read+0x3 (/lib/x.so)"),
+            f(
+                Some("10"),
+                Some("cycles"),
+                Some("ffffffff81 read+0x3 (/lib/x.so)")
+            )
+        );
+        // No time field.
+        assert_eq!(header_fields("cpu-clock:").event, Some("cpu-clock"));
+    }
+
+    /// A tracepoint recording (`perf record -e sched:sched_switch -g`) is read: the payload on
+    /// the header is not a stack line, each sample counts one.
+    #[test]
+    fn tracepoint_samples_are_read() {
+        let t = "mt 12662 [001] 39325.966496: sched:sched_switch: prev_comm=mt prev_pid=12662 prev_prio=120 prev_state=R ==> next_comm=python3 next_pid=12006 next_prio=130\n\tffffffff82248208 __schedule+0x628 ([kernel.kallsyms])\n\t            11aa spin_a+0x31 (/tmp/mt)\n\n\
+mt 12664 [000] 39325.969895: sched:sched_switch: prev_comm=mt prev_pid=12664 prev_prio=120 prev_state=R ==> next_comm=opt cgu.13 next_pid=12659 next_prio=130\n\tffffffff82248208 __schedule+0x628 ([kernel.kallsyms])\n\t            120e spin_b+0x36 (/tmp/mt)\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+        assert_eq!(
+            p.sample_types[1],
+            ValueType::new("sched:sched_switch", "count")
+        );
+        assert_eq!(p.total(1), 2);
+        assert_eq!(p.metadata["event"], "sched:sched_switch");
+    }
     use crate::formats::folded::fold;
 
     /// Fuzz find (macos-sample target): a multi-byte character after an escape was sliced
