@@ -6,6 +6,11 @@
 /// heap profile (text)", "text starting with \"...\"", ...
 pub fn describe(data: &[u8]) -> String {
     let head = &data[..data.len().min(64 * 1024)];
+    if head.starts_with(b"MOJ") && head.len() > 3 && head[3] < b' ' {
+        return "Austin 4's binary MOJO samples (`mojo2austin` from pip austin-python \
+                turns them into Austin text samples, which profdiff reads)"
+            .to_string();
+    }
     let text = String::from_utf8_lossy(head);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let bad = text.chars().filter(|&c| c == '\u{fffd}').count();
@@ -103,6 +108,7 @@ mod tests {
             describe(br#"{"snapshot":{"meta":{"node_fields":["type","name"]}},"nodes":[]}"#)
                 .starts_with("a V8 heap snapshot")
         );
+        assert!(describe(b"MOJ\x04\x01mode\x00").starts_with("Austin 4's binary MOJO"));
         let mut cpu = vec![0u8; 64];
         cpu[8] = 3;
         assert!(describe(&cpu).contains("gperftools"));
