@@ -377,6 +377,11 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     if let Some(f) = detect_foreign_text(data) {
         return Some(f);
     }
+    // Other tools' text reports (`go tool pprof -traces` has perf-script-like lines) are
+    // no format: the error then says what they are.
+    if unrecognized::report_text(text).is_some() {
+        return None;
+    }
     // The 64 KiB window may end inside a line; a cut folded line has no count and would look
     // like something else, so only whole lines are classified.
     let text = if data.len() > head.len() {

@@ -61,7 +61,37 @@ fn describe_json(text: &str) -> String {
     }
 }
 
+/// What another tool's text report (a summary of a profile, not its samples) is, so it is never
+/// read as folded stacks or perf script: `perf report --stdio` and `go tool pprof -top`,
+/// `-traces`, `-raw`, `-text` output.
+pub fn report_text(text: &str) -> Option<&'static str> {
+    let head: Vec<&str> = text.lines().take(40).collect();
+    let any = |f: &dyn Fn(&str) -> bool| head.iter().any(|l| f(l));
+    if any(&|l| l.starts_with("# Samples: ") && l.contains(" of event '"))
+        || any(&|l| l.starts_with("# To display the perf.data header info"))
+        || any(&|l| l.starts_with("# Overhead ") || l.starts_with("# Children "))
+    {
+        return Some(
+            "a perf report text summary (perf report --stdio output: give profdiff the \
+             perf.data or its `perf script` output)",
+        );
+    }
+    let pprof_header = any(&|l| l.starts_with("Type: ") || l.starts_with("PeriodType: "));
+    let pprof_body = any(&|l| {
+        l.starts_with("Showing nodes accounting for ")
+            || l.starts_with("-----------+---")
+            || l.trim_end() == "Samples:"
+    });
+    (pprof_header && pprof_body).then_some(
+        "a go tool pprof text report (-top, -traces, -raw or -text output: give profdiff \
+         the profile file itself)",
+    )
+}
+
 fn describe_text(text: &str) -> String {
+    if let Some(report) = report_text(text) {
+        return report.to_string();
+    }
     let first = text.lines().next().unwrap_or("").trim();
     let legacy_pprof = [
         ("heap profile:", "heap"),
@@ -104,6 +134,14 @@ mod tests {
             "Chrome trace events JSON"
         );
         assert!(describe(b"hello world\n").contains("\"hello world\""));
+        let perf_report = "# To display the perf.data header info, please use --header/--header-only options.\n#\n# Samples: 2K of event 'cpu-clock'\n# Event count (approx.): 610000000\n#\n# Overhead  Symbol\n    59.18%  [.] spin_a\n";
+        assert!(describe(perf_report.as_bytes()).starts_with("a perf report text summary"));
+        let pprof_top = "File: prog\nType: inuse_space\nShowing nodes accounting for 8MB, 100% of 8MB total\n      flat  flat%   sum%        cum   cum%\n    4MB 50% 50% 4MB 50%  main.f\n";
+        assert!(describe(pprof_top.as_bytes()).starts_with("a go tool pprof text report"));
+        let pprof_traces = "File: prog\nType: inuse_space\n-----------+-------------------------------------------------------\n     bytes:  64B\n   4.03MB   main.allocSmall\n";
+        assert!(describe(pprof_traces.as_bytes()).starts_with("a go tool pprof text report"));
+        let pprof_raw = "PeriodType: space bytes\nPeriod: 524288\nSamples:\nalloc_objects/count alloc_space/bytes\n";
+        assert!(describe(pprof_raw.as_bytes()).starts_with("a go tool pprof text report"));
         assert!(
             describe(br#"{"snapshot":{"meta":{"node_fields":["type","name"]}},"nodes":[]}"#)
                 .starts_with("a V8 heap snapshot")
