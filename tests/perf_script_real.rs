@@ -225,3 +225,42 @@ fn every_event_totals_like_perf_report() {
         }
     }
 }
+
+/// An event group sampled through its leader (`{cpu-clock,page-faults}:S`) stores the other
+/// event's counts as counter reads in the leader's samples: the perf.data is refused with a
+/// line saying so (its records were misparsed as corrupt before), and the `perf script` text
+/// of it, where perf spells out each event's samples, is read per event with the periods
+/// perf script prints.
+#[test]
+fn sampled_event_groups_are_refused_from_perf_data_and_read_from_perf_script() {
+    for tool in ["perf", "gcc"] {
+        if !common::have(tool) {
+            return skip(&format!("{tool} not installed"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some((data, text)) = record_events(dir.path(), &["-e", "{cpu-clock,page-faults}:S"]) else {
+        return;
+    };
+    let err = formats::read_path(data.to_str().unwrap(), &ReadOptions::default()).unwrap_err();
+    assert!(format!("{err:#}").contains("PERF_SAMPLE_READ"), "{err:#}");
+    let script = std::fs::read_to_string(&text).unwrap();
+    for event in ["cpu-clock", "page-faults"] {
+        let want: i64 = script
+            .lines()
+            .filter(|l| !l.starts_with(char::is_whitespace))
+            .filter_map(|l| {
+                let mut w = l.split_whitespace().rev();
+                (w.next() == Some(&format!("{event}:")))
+                    .then(|| w.next().unwrap().parse::<i64>().unwrap())
+            })
+            .sum();
+        let opts = ReadOptions {
+            event: Some(event.into()),
+            ..Default::default()
+        };
+        let p = formats::read_path(text.to_str().unwrap(), &opts).unwrap();
+        assert_eq!(p.total(p.default_value_index()), want, "{event}");
+        assert!(want > 0, "{event}");
+    }
+}
