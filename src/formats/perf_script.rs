@@ -595,6 +595,13 @@ impl<'a> Reader<'_, 'a> {
                 .push(format!("{odd} unrecognized perf script lines skipped"));
             p.quality.notes.extend(notes);
         }
+        // Tracepoints are recorded with a period of 1: perf script prints none for them.
+        if !self.any_period && !event.is_empty() && !event.contains(':') {
+            p.quality.notes.push(format!(
+                "no sample periods in this perf script output: each '{event}' sample counts 1, \
+                 where perf report weighs it by its period (add `-F +period` to perf script)"
+            ));
+        }
         if self.skipped_samples > 0 {
             p.quality.notes.push(format!(
                 "read event '{event}' only; {} samples of other events ({}) skipped (choose with --event)",
@@ -1005,6 +1012,7 @@ iperf 27409/28744 [000] 441995.143575: cpu-clock: \n\
         let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
         assert_eq!(p.sample_types[1], ValueType::new("cpu-clock", "count"));
         assert_eq!(p.total(1), 2);
+        assert!(p.quality.notes[0].contains("-F +period"), "{:?}", p.quality.notes);
     }
 
     /// Issue 14 bug 6: Java's `L` class prefix goes also with `--pid` / `--tid`, as in
