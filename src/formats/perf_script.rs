@@ -1012,7 +1012,11 @@ iperf 27409/28744 [000] 441995.143575: cpu-clock: \n\
         let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
         assert_eq!(p.sample_types[1], ValueType::new("cpu-clock", "count"));
         assert_eq!(p.total(1), 2);
-        assert!(p.quality.notes[0].contains("-F +period"), "{:?}", p.quality.notes);
+        assert!(
+            p.quality.notes[0].contains("-F +period"),
+            "{:?}",
+            p.quality.notes
+        );
     }
 
     /// Issue 14 bug 6: Java's `L` class prefix goes also with `--pid` / `--tid`, as in

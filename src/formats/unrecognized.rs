@@ -54,6 +54,10 @@ fn describe_json(text: &str) -> String {
         "a V8 heap snapshot (.heapsnapshot), a dump of the heap's objects rather than a profile \
          (node --heap-prof records a sampling heap profile, which profdiff reads)"
             .to_string()
+    } else if has("code") && (has("ticks") || text.contains("\"SHARED_LIB\"")) {
+        "a V8 tick log preprocessed by node --prof-process --preprocess (profdiff reads \
+         .cpuprofile files: node --cpu-prof)"
+            .to_string()
     } else if has("meta") && has("threads") {
         "Firefox Profiler (Gecko or processed) JSON".to_string()
     } else {
@@ -105,6 +109,20 @@ fn describe_text(text: &str) -> String {
     if let Some((_, kind)) = legacy_pprof.iter().find(|(p, _)| first.starts_with(p)) {
         return format!("a legacy pprof {kind} profile (text)");
     }
+    if first.starts_with("v8-version,") {
+        return "a V8 tick log (node --prof; profdiff reads .cpuprofile files: node --cpu-prof)"
+            .to_string();
+    }
+    if first.starts_with("Statistical profiling result from ") {
+        return "a node --prof-process text report (profdiff reads .cpuprofile files: node \
+                --cpu-prof)"
+            .to_string();
+    }
+    if first.starts_with("goroutine ") && first.ends_with("]:") {
+        return "a Go goroutine stack dump (debug=2; profdiff reads the goroutine profile \
+                itself, /debug/pprof/goroutine without debug=2)"
+            .to_string();
+    }
     if text.contains("\nevents:") && (text.contains("\nfn=") || text.contains("\nfl=")) {
         return "valgrind callgrind/cachegrind output".to_string();
     }
@@ -147,6 +165,22 @@ mod tests {
                 .starts_with("a V8 heap snapshot")
         );
         assert!(describe(b"MOJ\x04\x01mode\x00").starts_with("Austin 4's binary MOJO"));
+        assert!(
+            describe(b"v8-version,11,3,244,8,-node.38,0\nv8-platform,linux,linux\n")
+                .starts_with("a V8 tick log")
+        );
+        assert!(
+            describe(b"Statistical profiling result from isolate-0x1-v8.log, (409 ticks).\n")
+                .starts_with("a node --prof-process text report")
+        );
+        assert!(
+            describe(br#"{"code":[{"name":"/usr/bin/node","type":"SHARED_LIB"}],"ticks":[]}"#)
+                .starts_with("a V8 tick log preprocessed")
+        );
+        assert!(
+            describe(b"goroutine 1 [running]:\nmain.main()\n\t/a/main.go:3 +0x1d\n")
+                .starts_with("a Go goroutine stack dump")
+        );
         let mut cpu = vec![0u8; 64];
         cpu[8] = 3;
         assert!(describe(&cpu).contains("gperftools"));
