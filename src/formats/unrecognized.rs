@@ -42,6 +42,12 @@ fn describe_binary(data: &[u8]) -> String {
     if header(words(8)) || header(words(4)) {
         return "a legacy binary CPU profile (gperftools CPUPROFILE)".to_string();
     }
+    // Python's marshal: a dict (0x7b with the ref flag) keyed by small tuples (0x29).
+    if data.starts_with(&[0xfb, 0x29]) {
+        return "Python cProfile / pstats data (per-function call counts and times, no \
+                stacks; py-spy or pyinstrument -r speedscope record what profdiff reads)"
+            .to_string();
+    }
     let shown: Vec<String> = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("binary data (first bytes {})", shown.join(" "))
 }
@@ -58,6 +64,8 @@ fn describe_json(text: &str) -> String {
         "a V8 tick log preprocessed by node --prof-process --preprocess (profdiff reads \
          .cpuprofile files: node --cpu-prof)"
             .to_string()
+    } else if has("root_frame") && has("sample_count") {
+        "a pyinstrument session (-r json; profdiff reads pyinstrument -r speedscope)".to_string()
     } else if has("meta") && has("threads") {
         "Firefox Profiler (Gecko or processed) JSON".to_string()
     } else {
@@ -181,6 +189,11 @@ mod tests {
             describe(b"goroutine 1 [running]:\nmain.main()\n\t/a/main.go:3 +0x1d\n")
                 .starts_with("a Go goroutine stack dump")
         );
+        assert!(describe(b"\xfb\x29\x03\xfa\x06app.py").starts_with("Python cProfile"));
+        assert!(describe(
+            br#"{"start_time": 1.5,"duration": 1.0,"sample_count": 10,"root_frame": {}}"#
+        )
+        .starts_with("a pyinstrument session"));
         let mut cpu = vec![0u8; 64];
         cpu[8] = 3;
         assert!(describe(&cpu).contains("gperftools"));
