@@ -94,7 +94,7 @@ fn heap_self_sizes(data: &[u8]) -> std::collections::BTreeMap<String, i64> {
 /// profdiff's flat bytes per function (leaf frames of the folded stacks).
 fn our_flat(p: &profdiff::model::Profile) -> std::collections::BTreeMap<String, i64> {
     let mut out = std::collections::BTreeMap::new();
-    for (stack, v) in folded::fold(p, 0) {
+    for (stack, v) in folded::fold(p, p.default_value_index()) {
         *out.entry(stack.rsplit(';').next().unwrap().to_string())
             .or_insert(0) += v;
     }
@@ -112,9 +112,11 @@ fn heap_profile_is_read_as_bytes() {
     );
     let data = std::fs::read(path).unwrap();
     let p = formats::read_path(path, &ReadOptions::default()).unwrap();
-    assert_eq!(p.sample_types.len(), 1);
-    assert_eq!(p.sample_types[0].kind, "space");
-    assert_eq!(p.sample_types[0].unit, "bytes");
+    let i = p.default_value_index();
+    assert_eq!(p.sample_types[i].kind, "space");
+    assert_eq!(p.sample_types[i].unit, "bytes");
+    // Every one of the file's 893 sampled objects sits on a node of the tree.
+    assert_eq!(p.total(p.value_index(Some("samples")).unwrap()), 893);
     let truth = heap_self_sizes(&data);
     assert_eq!(truth["rec"], 13_400_544);
     assert_eq!(our_flat(&p), truth);
@@ -160,6 +162,6 @@ fn node_heap_prof_is_read() {
     let path = dir.path().join("h.heapprofile");
     let data = std::fs::read(&path).unwrap();
     let p = formats::read_path(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
-    assert_eq!(p.sample_types[0].unit, "bytes");
+    assert_eq!(p.sample_types[p.default_value_index()].unit, "bytes");
     assert_eq!(our_flat(&p), heap_self_sizes(&data));
 }

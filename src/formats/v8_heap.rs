@@ -5,10 +5,12 @@
 //! still live when sampling stopped; and `samples` (`size`, `nodeId`, `ordinal`), the sampled
 //! objects themselves.
 //!
-//! They share the old cpuprofile's `head` shape, so the V8 reader hands them here. The one sample
-//! type is `space`/`bytes` from `selfSize`, which is what DevTools shows as Self Size (and what
-//! pprof exporters of Node heap profiles call `space`): the `samples` list holds unscaled object
-//! sizes and may name nodes absent from the tree, so it is not counted. The tree can be as deep
+//! They share the old cpuprofile's `head` shape, so the V8 reader hands them here. The default
+//! sample type is `space`/`bytes` from `selfSize`, which is what DevTools shows as Self Size
+//! (and what pprof exporters of Node heap profiles call `space`). `samples`/`count` counts the
+//! sampled objects of `samples` per node: how many samples those bytes rest on, which sampling
+//! noise depends on. `node --heap-prof` lists some samples of nodes it left out of the tree;
+//! those are left out, as DevTools does, with a note. The tree can be as deep
 //! as the sampled stacks (V8 keeps up to 128 frames), deeper than serde_json's default nesting
 //! limit: it is read with the limit lifted, on a stack that grows on the heap, and dropped
 //! iteratively.
@@ -17,16 +19,28 @@ use crate::error::ParseError;
 use crate::formats::folded::MAX_DEPTH;
 use crate::formats::v8::{location, CallFrame, Node};
 use crate::model::{LocationId, Profile, ProfileBuilder, ValueType};
+use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct HeapProfile {
     head: HeapNode,
+    #[serde(default)]
+    samples: Vec<HeapSample>,
+}
+
+/// One sampled object: the node that allocated it.
+#[derive(Deserialize)]
+struct HeapSample {
+    #[serde(rename = "nodeId")]
+    node_id: i64,
 }
 
 #[derive(Deserialize, Default)]
 struct HeapNode {
+    #[serde(default)]
+    id: Option<i64>,
     #[serde(rename = "callFrame")]
     call_frame: CallFrame,
     #[serde(rename = "selfSize")]
@@ -111,7 +125,17 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     let hp: HeapProfile = from_slice_deep(data)
         .map_err(|e| ParseError::new(format!("not a valid V8 heap profile JSON file: {e}")))?;
     let (nodes, parent, sizes) = flatten(hp.head)?;
-    let mut b = ProfileBuilder::new(vec![ValueType::new("space", "bytes")]);
+    if sizes.iter().all(|&s| s == 0) {
+        return Err(ParseError::new(
+            "the V8 heap profile has no allocations (every selfSize is 0)",
+        ));
+    }
+    let (counts, orphans) = sample_counts(&nodes, &hp.samples);
+    let mut types = vec![ValueType::new("space", "bytes")];
+    if counts.is_some() {
+        types.insert(0, ValueType::samples());
+    }
+    let mut b = ProfileBuilder::new(types);
     let mut locs: Vec<Option<LocationId>> = vec![None; nodes.len()];
     let mut stack = Vec::new();
     let mut truncated = 0u64;
@@ -119,35 +143,72 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         if bytes == 0 {
             continue;
         }
-        stack.clear();
-        let mut n = Some(leaf);
-        while let Some(i) = n {
-            // The tree's root is V8's artificial `(root)`, not a frame.
-            if parent[i].is_some() {
-                if stack.len() < MAX_DEPTH {
-                    stack.push(location(&mut b, &mut locs, &nodes, i));
-                } else if stack.len() == MAX_DEPTH {
-                    truncated += 1;
-                }
-            }
-            n = parent[i];
+        let cut = stack_of(&mut b, &mut locs, &nodes, &parent, leaf, &mut stack);
+        truncated += u64::from(cut);
+        match &counts {
+            Some(c) => b.add_sample(&stack, &[c[leaf], bytes]),
+            None => b.add_sample(&stack, &[bytes]),
         }
-        if stack.is_empty() {
-            stack.push(b.frame("(root)"));
-        }
-        b.add_sample(&stack, &[bytes]);
-    }
-    if sizes.iter().all(|&s| s == 0) {
-        return Err(ParseError::new(
-            "the V8 heap profile has no allocations (every selfSize is 0)",
-        ));
     }
     let p = b.profile_mut();
-    p.default_sample_type = Some(0);
+    p.default_sample_type = Some(p.sample_types.len() - 1);
     p.quality.truncated_stacks = truncated;
+    if orphans > 0 {
+        p.quality.notes.push(format!(
+            "{orphans} sampled objects name nodes missing from the heap profile's tree \
+             (left out, as DevTools does)"
+        ));
+    }
     p.metadata
         .insert("tool".into(), "V8 sampling heap profile".into());
     Ok(b.finish())
+}
+
+/// The stack of node `leaf` into `stack`, leaf first; true when cut at [`MAX_DEPTH`].
+fn stack_of(
+    b: &mut ProfileBuilder,
+    locs: &mut [Option<LocationId>],
+    nodes: &[Node],
+    parent: &[Option<usize>],
+    leaf: usize,
+    stack: &mut Vec<LocationId>,
+) -> bool {
+    stack.clear();
+    let mut cut = false;
+    let mut n = Some(leaf);
+    while let Some(i) = n {
+        // The tree's root is V8's artificial `(root)`, not a frame.
+        if parent[i].is_some() {
+            if stack.len() < MAX_DEPTH {
+                stack.push(location(b, locs, nodes, i));
+            } else {
+                cut = true;
+            }
+        }
+        n = parent[i];
+    }
+    if stack.is_empty() {
+        stack.push(b.frame("(root)"));
+    }
+    cut
+}
+
+/// Sampled objects per node (None when the file lists none) and how many name no node of
+/// the tree (`node --heap-prof` writes such).
+fn sample_counts(nodes: &[Node], samples: &[HeapSample]) -> (Option<Vec<i64>>, u64) {
+    if samples.is_empty() {
+        return (None, 0);
+    }
+    let index: FxHashMap<i64, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+    let mut counts = vec![0i64; nodes.len()];
+    let mut orphans = 0u64;
+    for s in samples {
+        match index.get(&s.node_id) {
+            Some(&i) => counts[i] += 1,
+            None => orphans += 1,
+        }
+    }
+    (Some(counts), orphans)
 }
 
 /// The tree as flat nodes, each node's parent index and its bytes, without recursion.
@@ -172,7 +233,7 @@ fn flatten(head: HeapNode) -> Result<Flat, ParseError> {
                 .map(|c| (c, Some(me))),
         );
         nodes.push(Node {
-            id: me as i64,
+            id: n.id.unwrap_or(-(me as i64) - 1),
             call_frame: std::mem::take(&mut n.call_frame),
             hit_count: None,
             children: Vec::new(),
@@ -205,9 +266,14 @@ mod tests {
         assert!(looks_like(t.as_bytes()));
         let p = parse(t.as_bytes()).unwrap();
         p.validate().unwrap();
-        assert_eq!(p.sample_types, vec![ValueType::new("space", "bytes")]);
         assert_eq!(
-            fold(&p, 0),
+            p.sample_types,
+            vec![ValueType::samples(), ValueType::new("space", "bytes")]
+        );
+        assert_eq!(p.default_value_index(), 1);
+        assert_eq!(fold(&p, 0), vec![("main;alloc".to_string(), 1)]);
+        assert_eq!(
+            fold(&p, 1),
             vec![
                 ("(anonymous)".to_string(), 50),
                 ("main".to_string(), 100),
@@ -233,6 +299,7 @@ mod tests {
             node("(root)", -1, 0, &tree)
         );
         let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(p.sample_types.len(), 1);
         assert_eq!(p.total(0), 8);
         assert_eq!(p.samples[0].locations.len(), 301);
     }
