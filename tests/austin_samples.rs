@@ -48,13 +48,15 @@ fn full_mode_file_has_its_four_metrics() {
     assert_eq!(formats::detect(&raw), Some(Format::Austin));
     let p = formats::read_path(&path, &ReadOptions::default()).unwrap();
     assert_eq!(p.sample_types[p.default_value_index()].kind, "wall");
-    assert_eq!(p.sample_types[0].unit, "microseconds");
+    assert_eq!(p.sample_types[1].unit, "microseconds");
     let want = full_mode_totals(std::str::from_utf8(&raw).unwrap());
     let got = our_totals(&path);
     for (k, v) in &want {
         assert_eq!(got[*k], *v, "{k}");
     }
     assert!(want["wall"] > 1_000_000, "{want:?}");
+    // One sample per line with frames.
+    assert_eq!(got["samples"], 128);
 }
 
 #[test]

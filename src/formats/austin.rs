@@ -9,7 +9,8 @@
 //! austin2pprof): `wall` or `cpu` (`-s`/`-c`) microseconds per sample; `-m` memory deltas
 //! in bytes, split into `alloc` (positive deltas) and `dealloc` (negated negative ones); `-f`
 //! full metrics `time,idle,memory`, giving `cpu` (the time of samples not idle), `wall`,
-//! `alloc` and `dealloc`, with `wall` the default. As the folded reader would read it, the
+//! `alloc` and `dealloc`, with `wall` the default. `samples`/`count` counts the lines (one
+//! per sample), which sampling noise depends on. As the folded reader would read it, the
 //! microseconds would be taken for sample counts.
 //!
 //! Each stack sits under a `Process <pid> Thread <tid>` root frame, a thread label like
@@ -55,11 +56,12 @@ impl Mode {
         })
     }
 
-    /// The sample types of this mode and the index of the default one.
+    /// The sample types of this mode and the index of the default one: `samples`/`count`
+    /// (one per line) first, then the metrics.
     fn sample_types(self) -> (Vec<ValueType>, usize) {
         let us = |k: &str| ValueType::new(k, "microseconds");
         let bytes = |k: &str| ValueType::new(k, "bytes");
-        match self {
+        let (metrics, default) = match self {
             Mode::Wall => (vec![us("wall")], 0),
             Mode::Cpu => (vec![us("cpu")], 0),
             Mode::Memory => (vec![bytes("alloc"), bytes("dealloc")], 0),
@@ -67,7 +69,10 @@ impl Mode {
                 vec![us("cpu"), us("wall"), bytes("alloc"), bytes("dealloc")],
                 1,
             ),
-        }
+        };
+        let mut types = vec![ValueType::samples()];
+        types.extend(metrics);
+        (types, default + 1)
     }
 
     /// A sample's values from its metrics field, in the order of [`Mode::sample_types`].
@@ -75,8 +80,8 @@ impl Mode {
         let int = |s: &str| s.trim().parse::<i64>().ok();
         let split = |m: i64| [m.max(0), m.checked_neg().unwrap_or(i64::MAX).max(0)];
         match self {
-            Mode::Wall | Mode::Cpu => int(metrics).filter(|&t| t >= 0).map(|t| vec![t]),
-            Mode::Memory => int(metrics).map(|m| split(m).to_vec()),
+            Mode::Wall | Mode::Cpu => int(metrics).filter(|&t| t >= 0).map(|t| vec![1, t]),
+            Mode::Memory => int(metrics).map(|m| [[1].as_slice(), &split(m)].concat()),
             Mode::Full => {
                 let mut it = metrics.split(',');
                 let (t, idle, m) = (int(it.next()?)?, int(it.next()?)?, int(it.next()?)?);
@@ -84,7 +89,7 @@ impl Mode {
                     return None;
                 }
                 let [alloc, dealloc] = split(m);
-                Some(vec![if idle == 1 { 0 } else { t }, t, alloc, dealloc])
+                Some(vec![1, if idle == 1 { 0 } else { t }, t, alloc, dealloc])
             }
         }
     }
@@ -290,9 +295,14 @@ P10;T0:10 5075\n\n# duration: 20075\n";
         assert!(sniff(WALL));
         let p = parse(WALL.as_bytes()).unwrap();
         p.validate().unwrap();
-        assert_eq!(p.sample_types, vec![ValueType::new("wall", "microseconds")]);
         assert_eq!(
-            fold(&p, 0),
+            p.sample_types,
+            vec![ValueType::samples(), ValueType::new("wall", "microseconds")]
+        );
+        assert_eq!(p.default_value_index(), 1);
+        assert_eq!(p.total(0), 3);
+        assert_eq!(
+            fold(&p, 1),
             vec![
                 ("Process 10 Thread 10;<module>;main;spin".to_string(), 10010),
                 ("Process 10 Thread 11;worker;spin".to_string(), 4990),
@@ -311,11 +321,11 @@ P10;T0:10 5075\n\n# duration: 20075\n";
 P1;T0:1;a.py:f:1 100,0,4096\nP1;T0:1;a.py:f:1 200,1,-1024\nP1;T0:1;C:\\w\\b.py:g:2;:GC: 50,0,0\n";
         let p = parse(t.as_bytes()).unwrap();
         let kinds: Vec<&str> = p.sample_types.iter().map(|t| t.kind.as_str()).collect();
-        assert_eq!(kinds, ["cpu", "wall", "alloc", "dealloc"]);
-        assert_eq!(p.default_value_index(), 1);
+        assert_eq!(kinds, ["samples", "cpu", "wall", "alloc", "dealloc"]);
+        assert_eq!(p.default_value_index(), 2);
         assert_eq!(
-            [p.total(0), p.total(1), p.total(2), p.total(3)],
-            [150, 350, 4096, 1024]
+            [p.total(0), p.total(1), p.total(2), p.total(3), p.total(4)],
+            [3, 150, 350, 4096, 1024]
         );
         let g = p.functions.iter().find(|f| f.name == "g").unwrap();
         assert_eq!(g.filename, "C:\\w\\b.py");
@@ -326,8 +336,9 @@ P1;T0:1;a.py:f:1 100,0,4096\nP1;T0:1;a.py:f:1 200,1,-1024\nP1;T0:1;C:\\w\\b.py:g
     fn memory_mode_is_bytes_allocated_and_released() {
         let t = "# mode: memory\nP1;T0:1;a.py:f:1 4096\nP1;T0:1;a.py:g:2 -512\n";
         let p = parse(t.as_bytes()).unwrap();
-        assert_eq!(p.sample_types[0], ValueType::new("alloc", "bytes"));
-        assert_eq!((p.total(0), p.total(1)), (4096, 512));
+        assert_eq!(p.sample_types[1], ValueType::new("alloc", "bytes"));
+        assert_eq!(p.default_value_index(), 1);
+        assert_eq!((p.total(1), p.total(2)), (4096, 512));
         assert!(!p.metadata.contains_key(CLOCK_KEY));
     }
 
