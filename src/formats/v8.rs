@@ -110,8 +110,8 @@ impl CpuProfile {
                 call_frame: CallFrame {
                     function_name: std::mem::take(&mut n.function_name),
                     url: std::mem::take(&mut n.url),
-                    line_number: n.line_number.map(|l| l - 1),
-                    column_number: n.column_number.map(|c| c - 1),
+                    line_number: n.line_number.map(|l| l.saturating_sub(1)),
+                    column_number: n.column_number.map(|c| c.saturating_sub(1)),
                 },
                 hit_count: n.hit_count,
                 children: children.iter().map(|c| c.id).collect(),
@@ -358,8 +358,8 @@ pub(crate) fn location(
     } else {
         cf.function_name.clone()
     };
-    let line = cf.line_number.filter(|&l| l >= 0).map_or(0, |l| l + 1);
-    let col = cf.column_number.filter(|&c| c >= 0).map_or(0, |c| c + 1);
+    let line = cf.line_number.filter(|&l| l >= 0).map_or(0, |l| l.saturating_add(1));
+    let col = cf.column_number.filter(|&c| c >= 0).map_or(0, |c| c.saturating_add(1));
     let f = b.function(Function {
         system_name: name.clone(),
         name,
