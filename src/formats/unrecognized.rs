@@ -64,6 +64,8 @@ fn describe_json(text: &str) -> String {
         "a V8 tick log preprocessed by node --prof-process --preprocess (profdiff reads \
          .cpuprofile files: node --cpu-prof)"
             .to_string()
+    } else if has("dhatFileVersion") {
+        "valgrind DHAT output (dhat.out JSON, heap blocks rather than samples)".to_string()
     } else if has("root_frame") && has("sample_count") {
         "a pyinstrument session (-r json; profdiff reads pyinstrument -r speedscope)".to_string()
     } else if has("meta") && has("threads") {
@@ -116,6 +118,9 @@ fn describe_text(text: &str) -> String {
     ];
     if let Some((_, kind)) = legacy_pprof.iter().find(|(p, _)| first.starts_with(p)) {
         return format!("a legacy pprof {kind} profile (text)");
+    }
+    if first.starts_with("desc: ") && text.contains("\nsnapshot=") {
+        return "valgrind massif output (heap snapshots over time rather than samples)".to_string();
     }
     if first.starts_with("v8-version,") {
         return "a V8 tick log (node --prof; profdiff reads .cpuprofile files: node --cpu-prof)"
@@ -194,6 +199,11 @@ mod tests {
             br#"{"start_time": 1.5,"duration": 1.0,"sample_count": 10,"root_frame": {}}"#
         )
         .starts_with("a pyinstrument session"));
+        assert!(describe(
+            b"desc: --massif-out-file=m\ncmd: ./vg\ntime_unit: i\n#---\nsnapshot=0\n"
+        )
+        .starts_with("valgrind massif"));
+        assert!(describe(br#"{"dhatFileVersion":2,"mode":"heap"}"#).starts_with("valgrind DHAT"));
         let mut cpu = vec![0u8; 64];
         cpu[8] = 3;
         assert!(describe(&cpu).contains("gperftools"));

@@ -358,8 +358,14 @@ pub(crate) fn location(
     } else {
         cf.function_name.clone()
     };
-    let line = cf.line_number.filter(|&l| l >= 0).map_or(0, |l| l.saturating_add(1));
-    let col = cf.column_number.filter(|&c| c >= 0).map_or(0, |c| c.saturating_add(1));
+    let line = cf
+        .line_number
+        .filter(|&l| l >= 0)
+        .map_or(0, |l| l.saturating_add(1));
+    let col = cf
+        .column_number
+        .filter(|&c| c >= 0)
+        .map_or(0, |c| c.saturating_add(1));
     let f = b.function(Function {
         system_name: name.clone(),
         name,
