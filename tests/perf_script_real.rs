@@ -210,8 +210,17 @@ fn every_event_totals_like_perf_report() {
         };
         let want = perf_report_event_counts(&data);
         assert_eq!(want.len(), kinds.len(), "{want:?}");
+        // The same samples with side-band record lines between them.
+        let side_band = dir.path().join("side-band.txt");
+        let out = Command::new("perf")
+            .args(["script", "--show-task-events", "--show-mmap-events", "-i"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        std::fs::write(&side_band, &out.stdout).unwrap();
         for ((event, count), kind) in want.iter().zip(kinds) {
-            for file in [&data, &text] {
+            for file in [&data, &text, &side_band] {
                 let opts = ReadOptions {
                     event: Some(event.clone()),
                     ..Default::default()

@@ -291,6 +291,12 @@ impl<'a> Reader<'_, 'a> {
             self.in_event = false;
             return Ok(());
         };
+        // Side-band records (`perf script --show-mmap-events`, `--show-task-events`, ...):
+        // one line each, no stack, no blank line after.
+        if line[end..].contains(" PERF_RECORD_") {
+            self.in_event = false;
+            return Ok(());
+        }
         let fields = header_fields(&line[end..]);
         self.period = None;
         if let Some(period) = fields.period {
@@ -913,6 +919,20 @@ mod tests {
         );
         // No time field.
         assert_eq!(header_fields("cpu-clock:").event, Some("cpu-clock"));
+    }
+
+    /// `perf script --show-task-events --show-mmap-events`: the side-band lines, with no blank
+    /// line after them, are neither samples nor the start of one.
+    #[test]
+    fn side_band_record_lines_are_skipped() {
+        let t = "perf-exec     0     0.000000: PERF_RECORD_COMM: perf-exec:12546/12546\n\
+mt 12546 39301.055290:          3 page-faults: \n\tffffffff8177d51a elf_load+0x1a ([kernel.kallsyms])\n\n\
+mt 12546 39301.055300: PERF_RECORD_MMAP2 12546/12546: [0x7f00(0x1000) @ 0 08:01 5 0]: r-xp /lib/x.so\n\
+mt 12546 39301.055390:          5 page-faults: \n\t    7f10 memset+0x10 (/lib/x.so)\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+        assert_eq!(p.total(1), 8);
+        assert_eq!(p.total(0), 2);
     }
 
     /// A tracepoint recording (`perf record -e sched:sched_switch -g`) is read: the payload on
