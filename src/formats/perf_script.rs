@@ -476,6 +476,9 @@ impl<'a> Reader<'_, 'a> {
     /// are unknown, or `None` (and a note) for a line that is not a frame.
     fn resolve(&mut self, line: &str, java: bool) -> Option<u32> {
         let Some((pc, mut rawfunc, module)) = Self::stack_parts(line) else {
+            if is_srcline(line) {
+                return Some(0);
+            }
             self.note(format!(
                 "unrecognized stack line {:?}",
                 truncate_for_message(line)
@@ -720,6 +723,19 @@ pub fn sniff_stack_line(line: &str) -> bool {
         .is_some_and(|(pc, _, _)| indented || pc.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The source line `perf script -F +srcline` prints under a frame (`  app.c:12`, or
+/// `  dso[addr]` without debug information): indented by spaces, one word.
+fn is_srcline(line: &str) -> bool {
+    let word = line.trim();
+    line.starts_with("  ")
+        && !word.is_empty()
+        && !word.contains(char::is_whitespace)
+        && (word.ends_with(']')
+            || word
+                .rsplit_once(':')
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+}
+
 /// perf's mark of a frame inlined into the next one (`(inlined)` in place of the dso), and
 /// the line's address.
 fn inline_mark(line: &str) -> (bool, u64) {
@@ -919,6 +935,16 @@ mod tests {
         );
         // No time field.
         assert_eq!(header_fields("cpu-clock:").event, Some("cpu-clock"));
+    }
+
+    /// `perf script -F +srcline` puts each frame's source line under it.
+    #[test]
+    fn srcline_lines_are_not_frames() {
+        let t = "mt 1 1.5:          2 page-faults: \n\tffffffff8177d51a elf_load+0x28a ([kernel.kallsyms])\n  [kernel.kallsyms][ffffffff8177d51a]\n\t    1149 main+0x10 (/tmp/mt)\n  mt.c:12\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+        assert_eq!(fold(&p, 1), vec![("mt;main;elf_load".to_string(), 2)]);
+        assert!(!is_srcline("\t    1149 main+0x10 (/tmp/mt)"));
     }
 
     /// `perf script --show-task-events --show-mmap-events`: the side-band lines, with no blank
