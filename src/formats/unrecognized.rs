@@ -21,7 +21,17 @@ pub fn describe(data: &[u8]) -> String {
         return describe_json(trimmed);
     }
     if trimmed.starts_with('<') {
-        return "XML".to_string();
+        let svg = text.contains("<svg");
+        return match (
+            svg,
+            text.contains("flamegraph") || text.contains("Flame Graph"),
+        ) {
+            (true, true) => "an SVG flame graph (a drawing of a profile; profdiff reads the \
+                             profile or folded stacks it was drawn from)"
+                .to_string(),
+            _ if text.contains("<html") || text.contains("<!DOCTYPE html") => "HTML".to_string(),
+            _ => "XML".to_string(),
+        };
     }
     describe_text(trimmed)
 }
@@ -41,6 +51,20 @@ fn describe_binary(data: &[u8]) -> String {
     let header = |w: Vec<u64>| w.len() == 3 && w[0] == 0 && w[1] == 3 && w[2] <= 1;
     if header(words(8)) || header(words(4)) {
         return "a legacy binary CPU profile (gperftools CPUPROFILE)".to_string();
+    }
+    if data.starts_with(b"go 1.")
+        && data
+            .get(5..16)
+            .is_some_and(|w| w.windows(5).any(|x| x == b"trace"))
+    {
+        return "a Go execution trace (runtime/trace; `go tool trace -pprof=TYPE` turns it \
+                into a pprof profile, which profdiff reads)"
+            .to_string();
+    }
+    if data.starts_with(b"FLR\0") {
+        return "a JDK Flight Recorder recording (.jfr; async-profiler's converter or \
+                `jfr print` turn it into collapsed stacks, which profdiff reads)"
+            .to_string();
     }
     // Python's marshal: a dict (0x7b with the ref flag) keyed by small tuples (0x29).
     if data.starts_with(&[0xfb, 0x29]) {
@@ -204,6 +228,10 @@ mod tests {
         )
         .starts_with("valgrind massif"));
         assert!(describe(br#"{"dhatFileVersion":2,"mode":"heap"}"#).starts_with("valgrind DHAT"));
+        assert!(describe(b"go 1.19 trace\0\0\0\x01").starts_with("a Go execution trace"));
+        assert!(describe(b"FLR\0\0\x02\0\x01").starts_with("a JDK Flight Recorder"));
+        let svg = br#"<?xml version="1.0" standalone="no"?><svg version="1.1"><title>Flame Graph</title></svg>"#;
+        assert!(describe(svg).starts_with("an SVG flame graph"));
         let mut cpu = vec![0u8; 64];
         cpu[8] = 3;
         assert!(describe(&cpu).contains("gperftools"));
