@@ -10,7 +10,8 @@
 //! in bytes, split into `alloc` (positive deltas) and `dealloc` (negated negative ones); `-f`
 //! full metrics `time,idle,memory`, giving `cpu` (the time of samples not idle), `wall`,
 //! `alloc` and `dealloc`, with `wall` the default. `samples`/`count` counts the lines (one
-//! per sample), which sampling noise depends on. As the folded reader would read it, the
+//! per sample), which sampling noise depends on; in files merged by `austin-compress` (no
+//! stack on two lines) a line counts `time / interval` samples. As the folded reader would read it, the
 //! microseconds would be taken for sample counts.
 //!
 //! Each stack sits under a `Process <pid> Thread <tid>` root frame, a thread label like
@@ -75,6 +76,15 @@ impl Mode {
         (types, default + 1)
     }
 
+    /// The (wall) time of a sample's values, in modes that measure time.
+    fn time(self, values: &[i64]) -> Option<i64> {
+        match self {
+            Mode::Wall | Mode::Cpu => Some(values[1]),
+            Mode::Full => Some(values[3]),
+            Mode::Memory => None,
+        }
+    }
+
     /// A sample's values from its metrics field, in the order of [`Mode::sample_types`].
     fn values(self, metrics: &str) -> Option<Vec<i64>> {
         let int = |s: &str| s.trim().parse::<i64>().ok();
@@ -105,6 +115,9 @@ struct Reader<'a> {
     frameless: u64,
     truncated: u64,
     duration_us: Option<i64>,
+    interval_us: Option<i64>,
+    /// Stacks merged into one line each (`austin-compress`): a line holds many samples.
+    aggregated: bool,
 }
 
 /// Parse Austin collapsed samples.
@@ -121,6 +134,8 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         frameless: 0,
         truncated: 0,
         duration_us: None,
+        interval_us: None,
+        aggregated: is_aggregated(text),
     };
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
@@ -151,6 +166,7 @@ impl<'a> Reader<'a> {
                 self.b = Some(b);
             }
             "duration" => self.duration_us = value.trim().parse().ok(),
+            "interval" => self.interval_us = value.trim().parse().ok().filter(|&i: &i64| i > 0),
             _ => {}
         }
         Ok(())
@@ -170,9 +186,14 @@ impl<'a> Reader<'a> {
             ));
         };
         let (head, metrics) = line.rsplit_once(' ').ok_or_else(|| bad("no metrics"))?;
-        let values = mode
+        let mut values = mode
             .values(metrics)
             .ok_or_else(|| bad(&format!("metrics that do not fit {mode:?} mode")))?;
+        if let (true, Some(interval), Some(t)) =
+            (self.aggregated, self.interval_us, mode.time(&values))
+        {
+            values[0] = ((t as f64 / interval as f64).round() as i64).max(1);
+        }
         let mut parts = head.split(';');
         let pid = parts.next().and_then(|p| p.strip_prefix('P'));
         let thread = parts.next().and_then(|t| t.strip_prefix('T'));
@@ -243,6 +264,22 @@ impl<'a> Reader<'a> {
         crate::model::roots::mark_thread_roots(p);
         Ok(b.finish())
     }
+}
+
+/// Whether no stack appears on two lines: Austin writes one line per sample, so stacks
+/// repeat; `austin-compress` merges each stack into one line, summing its metrics. Such a
+/// line holds about `time / interval` samples.
+fn is_aggregated(text: &str) -> bool {
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut lines = 0usize;
+    for line in text.lines().filter(|l| l.starts_with('P')) {
+        let head = line.rsplit_once(' ').map_or(line, |(h, _)| h);
+        if !seen.insert(head) {
+            return false;
+        }
+        lines += 1;
+    }
+    lines > 1
 }
 
 /// `Process 123 Thread 456`, with the interpreter when it is not the main one (`T1:456`).
@@ -330,6 +367,17 @@ P1;T0:1;a.py:f:1 100,0,4096\nP1;T0:1;a.py:f:1 200,1,-1024\nP1;T0:1;C:\\w\\b.py:g
         let g = p.functions.iter().find(|f| f.name == "g").unwrap();
         assert_eq!(g.filename, "C:\\w\\b.py");
         assert!(p.functions.iter().any(|f| f.name == "GC"));
+    }
+
+    /// `austin-compress` output: one line per stack, its time summed over its samples.
+    #[test]
+    fn compressed_lines_count_their_samples() {
+        let t = "# interval: 5000\n# mode: wall\nP1;T0:1;a.py:f:1 50000\nP1;T0:1;a.py:g:2 4900\n";
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!((p.total(0), p.total(1)), (11, 54900));
+        // Uncompressed files count their lines, late samples too.
+        let t = "# interval: 5000\n# mode: wall\nP1;T0:1;a.py:f:1 50000\nP1;T0:1;a.py:f:1 4900\n";
+        assert_eq!(parse(t.as_bytes()).unwrap().total(0), 2);
     }
 
     #[test]
