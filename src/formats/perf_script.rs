@@ -479,9 +479,22 @@ impl<'a> Reader<'_, 'a> {
             if is_srcline(line) {
                 return Some(0);
             }
+            // `perf script -F ...,ip,sym` without `dso`: stackcollapse-perf and inferno need
+            // the `(dso)` too.
+            let no_dso = line.starts_with(['\t', ' '])
+                && !line.trim_end().ends_with(')')
+                && line
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.bytes().all(|b| b.is_ascii_hexdigit()));
             self.note(format!(
-                "unrecognized stack line {:?}",
-                truncate_for_message(line)
+                "unrecognized stack line {:?}{}",
+                truncate_for_message(line),
+                if no_dso {
+                    " (a frame without its `(dso)`: add `dso` to perf script -F)"
+                } else {
+                    ""
+                }
             ));
             return None;
         };
@@ -935,6 +948,14 @@ mod tests {
         );
         // No time field.
         assert_eq!(header_fields("cpu-clock:").event, Some("cpu-clock"));
+    }
+
+    #[test]
+    fn frames_without_dso_say_what_is_missing() {
+        let t =
+            "mt 1 1.5:          2 page-faults: \n\tffffffff8177d51a elf_load\n\t    1149 main\n\n";
+        let e = parse(t.as_bytes(), &Options::default(), None).unwrap_err();
+        assert!(e.0.contains("add `dso` to perf script -F"), "{e}");
     }
 
     /// `perf script -F +srcline` puts each frame's source line under it.

@@ -155,6 +155,14 @@ fn describe_text(text: &str) -> String {
                 --cpu-prof)"
             .to_string();
     }
+    if first.starts_with("Process ")
+        && (text.contains("(active)") || text.contains("(idle)"))
+        && text.contains("\nThread ")
+    {
+        return "a py-spy dump (one snapshot of each thread's stack; py-spy record writes \
+                profiles)"
+            .to_string();
+    }
     if first.starts_with("goroutine ") && first.ends_with("]:") {
         return "a Go goroutine stack dump (debug=2; profdiff reads the goroutine profile \
                 itself, /debug/pprof/goroutine without debug=2)"
@@ -232,6 +240,8 @@ mod tests {
         assert!(describe(b"FLR\0\0\x02\0\x01").starts_with("a JDK Flight Recorder"));
         let svg = br#"<?xml version="1.0" standalone="no"?><svg version="1.1"><title>Flame Graph</title></svg>"#;
         assert!(describe(svg).starts_with("an SVG flame graph"));
+        let dump = "Process 22743: python3 app.py\nPython v3.11.7 (/usr/bin/python3.11)\n\nThread 22743 (active): \"MainThread\"\n    spin (app.py:4)\n";
+        assert!(describe(dump.as_bytes()).starts_with("a py-spy dump"));
         let mut cpu = vec![0u8; 64];
         cpu[8] = 3;
         assert!(describe(&cpu).contains("gperftools"));
