@@ -139,3 +139,67 @@ fn pyspy_raw_is_read_with_every_count() {
     assert_eq!(p.total(0), sum);
     assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
 }
+
+/// py-spy's option variants in speedscope form (`--gil`, `--idle --threads`, `--nolineno`,
+/// `--subprocesses`): the profile's total is the file's own total weight over all its
+/// profiles (one per thread or process), as the speedscope viewer adds them up.
+#[test]
+fn pyspy_speedscope_variants_total_like_the_file() {
+    if !(common::have("py-spy") && common::have("python3")) {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("py-spy or python3 missing (pip install py-spy)");
+        }
+        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.py");
+    std::fs::write(&script, SCRIPT).unwrap();
+    for flags in [
+        &["--gil"][..],
+        &["--idle", "--threads"],
+        &["--nolineno"],
+        &["--subprocesses"],
+    ] {
+        let out = dir.path().join("variant.json");
+        let st = std::process::Command::new("py-spy")
+            .args(["record", "--format", "speedscope", "-r", "200"])
+            .args(flags)
+            .arg("-o")
+            .arg(&out)
+            .arg("--")
+            .arg("python3")
+            .arg(&script)
+            .output()
+            .unwrap();
+        if !st.status.success() {
+            let msg = String::from_utf8_lossy(&st.stderr);
+            if msg.contains("ermission") && std::env::var("PROFDIFF_REQUIRE_FIXTURES").is_err() {
+                common::skip_log::skipped(&format!("py-spy may not ptrace here: {msg}"));
+                return;
+            }
+            panic!("py-spy {flags:?} failed: {msg}");
+        }
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let mut seconds = 0.0;
+        for p in json["profiles"].as_array().unwrap() {
+            assert_eq!(p["unit"], "seconds");
+            seconds += p["weights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_f64().unwrap())
+                .sum::<f64>();
+        }
+        let p = formats::read_path(out.to_str().unwrap(), &ReadOptions::default()).unwrap();
+        let v = p.default_value_index();
+        let nanos = profdiff::model::unit_nanos(&p.sample_types[v].unit).unwrap();
+        let ours = p.total(v) as f64 * nanos / 1e9;
+        assert!(
+            (ours - seconds).abs() < 1e-6 * seconds.max(1.0),
+            "{flags:?}: {ours} s, the file {seconds} s"
+        );
+        assert!(seconds > 0.0, "{flags:?}");
+    }
+}

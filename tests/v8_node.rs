@@ -70,3 +70,98 @@ fn node_cpu_prof_is_read() {
         .iter()
         .any(|f| f.name == "(program)" || f.name == "(idle)"));
 }
+
+/// Bytes per function as the heap profile itself says: the sum of `selfSize` over the tree's
+/// nodes of that name, read here with plain serde_json (DevTools' Self Size column).
+fn heap_self_sizes(data: &[u8]) -> std::collections::BTreeMap<String, i64> {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    de.disable_recursion_limit();
+    let v: serde_json::Value = serde::Deserialize::deserialize(&mut de).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![&v["head"]];
+    while let Some(n) = pending.pop() {
+        let name = n["callFrame"]["functionName"].as_str().unwrap();
+        let name = if name.is_empty() { "(anonymous)" } else { name };
+        let size = n["selfSize"].as_f64().unwrap() as i64;
+        if size > 0 {
+            *out.entry(name.to_string()).or_insert(0) += size;
+        }
+        pending.extend(n["children"].as_array().unwrap());
+    }
+    out
+}
+
+/// profdiff's flat bytes per function (leaf frames of the folded stacks).
+fn our_flat(p: &profdiff::model::Profile) -> std::collections::BTreeMap<String, i64> {
+    let mut out = std::collections::BTreeMap::new();
+    for (stack, v) in folded::fold(p, p.default_value_index()) {
+        *out.entry(stack.rsplit(';').next().unwrap().to_string())
+            .or_insert(0) += v;
+    }
+    out
+}
+
+/// A sampling heap profile (`HeapProfiler.stopSampling` through node's inspector, 112 frames
+/// deep) is read as bytes per function, equal to the file's own `selfSize` sums, not refused
+/// by the JSON nesting limit nor misread as the old cpuprofile `head` format.
+#[test]
+fn heap_profile_is_read_as_bytes() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/node-heap-deep.heapprofile"
+    );
+    let data = std::fs::read(path).unwrap();
+    let p = formats::read_path(path, &ReadOptions::default()).unwrap();
+    let i = p.default_value_index();
+    assert_eq!(p.sample_types[i].kind, "space");
+    assert_eq!(p.sample_types[i].unit, "bytes");
+    // Every one of the file's 893 sampled objects sits on a node of the tree.
+    assert_eq!(p.total(p.value_index(Some("samples")).unwrap()), 893);
+    let truth = heap_self_sizes(&data);
+    assert_eq!(truth["rec"], 13_400_544);
+    assert_eq!(our_flat(&p), truth);
+    let out = common::profdiff_bin();
+    let top = std::process::Command::new(out)
+        .args(["top", "-n", "2", path])
+        .output()
+        .unwrap();
+    let top = String::from_utf8(top.stdout).unwrap();
+    assert!(top.starts_with("Type: space"), "{top}");
+    assert!(top.contains("12.78MB 86.94%"), "{top}");
+}
+
+/// `node --heap-prof` (written at exit) is read the same way.
+#[test]
+fn node_heap_prof_is_read() {
+    if !common::have("node") {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("node is missing");
+        }
+        common::skip_log::skipped("node not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("heap.js");
+    std::fs::write(
+        &script,
+        "const keep = [];\nfor (let i = 0; i < 20000; i++) keep.push({ i });\n",
+    )
+    .unwrap();
+    let st = std::process::Command::new("node")
+        .args([
+            "--heap-prof",
+            "--heap-prof-interval=4096",
+            "--heap-prof-name=h.heapprofile",
+        ])
+        .arg("--heap-prof-dir")
+        .arg(dir.path())
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let path = dir.path().join("h.heapprofile");
+    let data = std::fs::read(&path).unwrap();
+    let p = formats::read_path(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    assert_eq!(p.sample_types[p.default_value_index()].unit, "bytes");
+    assert_eq!(our_flat(&p), heap_self_sizes(&data));
+}

@@ -3,7 +3,8 @@
 //! py-spy `--format raw`.
 //!
 //! Counts may be fractional (`12.5`); profile values are integers, so fractional counts are
-//! truncated toward zero, as inferno's `diff-folded` does. Lines that do not end in a count are
+//! truncated toward zero, as inferno does, with a warning saying how much weight that lost; a
+//! file whose weight is mostly fractions (`0.013`) is refused. Lines that do not end in a count are
 //! skipped with a warning giving their count and the first one's line number (as inferno and
 //! speedscope skip them); a file where they are the majority is refused. Empty frames
 //! (`a;;b`) are kept as `[unknown]`. A line with a count and no frames (py-spy writes ` 7`
@@ -185,14 +186,15 @@ pub fn parse_into<S: StackSink + ?Sized>(
     let mut truncated = 0u64;
     let mut stacks = 0u64;
     let mut skipped = Skipped::default();
+    let mut weight = Fractions::default();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         let parsed = if differential {
-            parse_differential_line(line).map(|(s, a, b)| (s, [a.trunc() as i64, b.trunc() as i64]))
+            parse_differential_line(line).map(|(s, a, b)| (s, [weight.take(a), weight.take(b)]))
         } else {
-            parse_line(line).map(|(s, c)| (s, [c.trunc() as i64, 0]))
+            parse_line(line).map(|(s, c)| (s, [weight.take(c), 0]))
         };
         let Some((frames, values)) = parsed else {
             skipped.add(n + 1, line);
@@ -230,7 +232,52 @@ pub fn parse_into<S: StackSink + ?Sized>(
         ..DataQuality::default()
     };
     quality.notes.extend(skipped.verdict(stacks, differential)?);
+    quality.notes.extend(weight.verdict()?);
     Ok(quality)
+}
+
+/// The weight fractional counts lose to truncation. Truncating is what inferno does (with
+/// a warning); counts that are mostly fractions (seconds, `0.013`) would lose most of the
+/// profile, so such a file is refused.
+#[derive(Default)]
+struct Fractions {
+    total: f64,
+    lost: f64,
+    lines: u64,
+}
+
+impl Fractions {
+    /// `count` truncated toward zero, its lost fraction noted.
+    fn take(&mut self, count: f64) -> i64 {
+        let kept = count.trunc();
+        self.total += count;
+        if kept != count {
+            self.lost += count - kept;
+            self.lines += 1;
+        }
+        kept as i64
+    }
+
+    fn verdict(self) -> Result<Option<String>, ParseError> {
+        if self.lines == 0 {
+            return Ok(None);
+        }
+        let share = self.lost / self.total.max(f64::MIN_POSITIVE);
+        if share > 0.5 {
+            return Err(ParseError::new(format!(
+                "{} counts are fractions (their fractional parts are {:.0}% of the total \
+                 weight), and profiles hold whole counts: scale the counts up (e.g. to \
+                 microseconds) first",
+                self.lines,
+                share * 100.0
+            )));
+        }
+        Ok(Some(format!(
+            "{} fractional counts truncated to whole numbers ({:.2}% of the total weight)",
+            self.lines,
+            share * 100.0
+        )))
+    }
 }
 
 /// Cut a line for an error message (hostile inputs can have megabyte-long lines).
@@ -359,6 +406,14 @@ mod tests {
     fn fractional_counts_truncate() {
         let p = parse(b"main;a 14.9\n").unwrap();
         assert_eq!(p.total(0), 14);
+        assert!(p.quality.notes[0].contains("1 fractional counts truncated"));
+        assert!(
+            p.quality.notes[0].contains("6.04%"),
+            "{:?}",
+            p.quality.notes
+        );
+        let seconds = parse(b"main;a 0.013\nmain;b 0.5\nmain;c 0.9\n").unwrap_err();
+        assert!(seconds.0.contains("3 counts are fractions"), "{seconds}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (registered with [`crate::mapped`]: a file that shrinks while read is an error), gzip is
 //! decompressed up to a limit (a gzip bomb is an error, not an out-of-memory kill).
 
+pub mod austin;
 pub mod callgrind;
 pub mod chrome;
 pub mod dtrace;
@@ -22,6 +23,7 @@ pub mod sample;
 pub mod speedscope;
 pub mod unrecognized;
 pub mod v8;
+pub mod v8_heap;
 pub mod xctrace;
 
 use crate::error::{Error, ParseError, Result};
@@ -34,7 +36,7 @@ use std::path::PathBuf;
 /// What profdiff reads, for error messages.
 const READABLE: &str = "it reads pprof, legacy pprof, perf.data, perf script, folded stacks, \
     speedscope, V8 cpuprofile, Chrome traces, Firefox Profiler / samply, callgrind/cachegrind, \
-    DTrace stacks, macOS sample, xctrace XML and Instruments deep copies";
+    DTrace stacks, macOS sample, xctrace XML, Instruments deep copies and Austin samples";
 
 /// Formats profdiff reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,7 @@ pub enum Format {
     InstrumentsDeepCopy,
     ChromeTrace,
     Firefox,
+    Austin,
 }
 
 impl Format {
@@ -74,6 +77,7 @@ impl Format {
         Format::InstrumentsDeepCopy,
         Format::ChromeTrace,
         Format::Firefox,
+        Format::Austin,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +96,7 @@ impl Format {
             Format::InstrumentsDeepCopy => "Instruments deep copy",
             Format::ChromeTrace => "Chrome trace",
             Format::Firefox => "Firefox Profiler",
+            Format::Austin => "Austin",
         }
     }
 }
@@ -372,6 +377,11 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     if let Some(f) = detect_foreign_text(data) {
         return Some(f);
     }
+    // Other tools' text reports (`go tool pprof -traces` has perf-script-like lines) are
+    // no format: the error then says what they are.
+    if unrecognized::report_text(text).is_some() {
+        return None;
+    }
     // The 64 KiB window may end inside a line; a cut folded line has no count and would look
     // like something else, so only whole lines are classified.
     let text = if data.len() > head.len() {
@@ -409,6 +419,8 @@ fn detect_collapsed_inputs(text: &str) -> Option<Format> {
         Some(Format::InstrumentsDeepCopy)
     } else if dtrace::sniff(text) {
         Some(Format::Dtrace)
+    } else if austin::sniff(text) {
+        Some(Format::Austin)
     } else {
         None
     }
@@ -556,6 +568,7 @@ pub fn parse_visiting(
         Format::InstrumentsDeepCopy => (instruments::parse(data)?, visit),
         Format::ChromeTrace => (chrome::parse(data)?, visit),
         Format::Firefox => (firefox::parse(data, opts)?, visit),
+        Format::Austin => (austin::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -670,10 +683,11 @@ mod tests {
                 | Format::Xctrace
                 | Format::InstrumentsDeepCopy
                 | Format::ChromeTrace
-                | Format::Firefox => {}
+                | Format::Firefox
+                | Format::Austin => {}
             }
         }
-        assert_eq!(Format::ALL.len(), 14);
+        assert_eq!(Format::ALL.len(), 15);
     }
 
     #[test]

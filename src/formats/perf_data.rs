@@ -24,7 +24,7 @@ use crate::symbolize::{
 };
 use linux_perf_data::linux_perf_event_reader::{
     CpuMode, EventRecord, Mmap2FileId, PerfEventType, RawData, RawEventRecord, RecordParseInfo,
-    RecordType, SamplingPolicy, SoftwareCounterType,
+    RecordType, SampleFormat, SamplingPolicy, SoftwareCounterType,
 };
 use linux_perf_data::{DsoKey, PerfFileReader, PerfFileRecord};
 use rayon::prelude::*;
@@ -47,6 +47,24 @@ const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
 /// the lookups.
 pub fn parse(data: &[u8], opts: &ReadOptions) -> Result<Profile, ParseError> {
     parse_visiting(data, opts, None)
+}
+
+/// Samples that carry counter reads (`PERF_SAMPLE_READ`: an event group sampled through its
+/// leader, `perf record -e '{cycles,page-faults}:S'`) are laid out differently from what the
+/// record parser expects, and the other events' counts live in those reads: refused, pointing
+/// to `perf script`, whose output spells each event's samples out.
+fn refuse_sample_read(attrs: &[linux_perf_data::AttributeDescription]) -> Result<(), ParseError> {
+    let reads = attrs
+        .iter()
+        .any(|a| a.attributes().sample_format.contains(SampleFormat::READ));
+    if reads {
+        crate::parse_bail!(
+            "its samples carry event-group counter reads (PERF_SAMPLE_READ, as `perf record -e \
+             '{{a,b}}:S'` records), which profdiff does not read from perf.data; give it \
+             `perf script` output of this file instead"
+        );
+    }
+    Ok(())
 }
 
 /// [`parse`], handing the stacks to `visit` instead of keeping them when a visitor is given
@@ -288,6 +306,7 @@ fn read_raw_inner(
     if attrs.is_empty() {
         crate::parse_bail!("the file declares no events");
     }
+    refuse_sample_read(attrs)?;
     let names: Vec<String> = attrs
         .iter()
         .enumerate()

@@ -47,6 +47,8 @@ struct Reader<'o, 'a> {
     event: Option<String>,
     /// Events seen that were skipped (for the error when nothing matched).
     other_events: Vec<String>,
+    /// Samples of those other events.
+    skipped_samples: u64,
     in_event: bool,
     skip: bool,
     /// Root frame of the current sample (`comm`, `comm-pid`, `comm-pid/tid`).
@@ -158,8 +160,9 @@ fn read<'o, 'a>(
             ValueType::samples(),
             ValueType::new("events", "count"),
         ]),
-        event: event.map(str::to_string),
+        event: event.map(|e| strip_modifiers(e).to_string()),
         other_events: Vec::new(),
+        skipped_samples: 0,
         in_event: false,
         skip: false,
         pname: String::new(),
@@ -288,29 +291,33 @@ impl<'a> Reader<'_, 'a> {
             self.in_event = false;
             return Ok(());
         };
-        let mut parts = line[end..].splitn(3, ':').skip(1);
+        // Side-band records (`perf script --show-mmap-events`, `--show-task-events`, ...):
+        // one line each, no stack, no blank line after.
+        if line[end..].contains(" PERF_RECORD_") {
+            self.in_event = false;
+            return Ok(());
+        }
+        let fields = header_fields(&line[end..]);
         self.period = None;
-        if let Some(period_and_event) = parts.next() {
-            let mut it = period_and_event.rsplit(' ');
-            let ev = it.next().unwrap_or("");
-            let period = it.next().unwrap_or("");
-            if !period.is_empty() {
-                match period.parse::<u64>() {
-                    Ok(p) => self.period = Some(p),
-                    Err(_) if period.parse::<f64>().is_ok() => {
-                        return Err(ParseError::new(format!(
-                            "line {lineno}: invalid sample period {:?} (must be a non-negative integer)",
-                            truncate_for_message(period)
-                        )));
-                    }
-                    Err(_) => {}
+        if let Some(period) = fields.period {
+            match period.parse::<u64>() {
+                Ok(p) => self.period = Some(p),
+                Err(_) if period.parse::<f64>().is_ok() => {
+                    return Err(ParseError::new(format!(
+                        "line {lineno}: invalid sample period {:?} (must be a non-negative integer)",
+                        truncate_for_message(period)
+                    )));
                 }
+                Err(_) => {}
             }
+        }
+        if let Some(ev) = fields.event {
             match &self.event {
                 Some(want) if want != ev => {
                     if !self.other_events.iter().any(|e| e == ev) && self.other_events.len() < 16 {
                         self.other_events.push(ev.to_string());
                     }
+                    self.skipped_samples += 1;
                     self.skip = true;
                     return Ok(());
                 }
@@ -318,12 +325,12 @@ impl<'a> Reader<'_, 'a> {
                 None => self.event = Some(ev.to_string()),
             }
         }
-        // A stack on the header line itself (`perf script -F ...,ip,sym` without -g).
-        let single = parts.next().and_then(|post| {
-            let s = post.find([':', ' ']).map_or(0, |i| i + 1);
-            let post = post[s..].trim();
-            (!post.is_empty()).then_some(post)
-        });
+        // A stack on the header line itself (`perf script -F ...,ip,sym` without -g); a
+        // tracepoint's payload (`prev_comm=... ==> next_comm=...`) is not one.
+        let tracepoint = fields.event.is_some_and(|e| e.contains(':'));
+        let single = fields
+            .trailer
+            .filter(|t| !tracepoint || Self::stack_parts(t).is_some());
         self.pname.clear();
         for c in comm.chars() {
             self.pname.push(if c == ' ' { '_' } else { c });
@@ -469,9 +476,25 @@ impl<'a> Reader<'_, 'a> {
     /// are unknown, or `None` (and a note) for a line that is not a frame.
     fn resolve(&mut self, line: &str, java: bool) -> Option<u32> {
         let Some((pc, mut rawfunc, module)) = Self::stack_parts(line) else {
+            if is_srcline(line) {
+                return Some(0);
+            }
+            // `perf script -F ...,ip,sym` without `dso`: stackcollapse-perf and inferno need
+            // the `(dso)` too.
+            let no_dso = line.starts_with(['\t', ' '])
+                && !line.trim_end().ends_with(')')
+                && line
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.bytes().all(|b| b.is_ascii_hexdigit()));
             self.note(format!(
-                "unrecognized stack line {:?}",
-                truncate_for_message(line)
+                "unrecognized stack line {:?}{}",
+                truncate_for_message(line),
+                if no_dso {
+                    " (a frame without its `(dso)`: add `dso` to perf script -F)"
+                } else {
+                    ""
+                }
             ));
             return None;
         };
@@ -594,6 +617,20 @@ impl<'a> Reader<'_, 'a> {
                 .push(format!("{odd} unrecognized perf script lines skipped"));
             p.quality.notes.extend(notes);
         }
+        // Tracepoints are recorded with a period of 1: perf script prints none for them.
+        if !self.any_period && !event.is_empty() && !event.contains(':') {
+            p.quality.notes.push(format!(
+                "no sample periods in this perf script output: each '{event}' sample counts 1, \
+                 where perf report weighs it by its period (add `-F +period` to perf script)"
+            ));
+        }
+        if self.skipped_samples > 0 {
+            p.quality.notes.push(format!(
+                "read event '{event}' only; {} samples of other events ({}) skipped (choose with --event)",
+                self.skipped_samples,
+                self.other_events.join(", ")
+            ));
+        }
         if !event.is_empty() {
             p.metadata.insert("event".into(), event);
         }
@@ -601,6 +638,69 @@ impl<'a> Reader<'_, 'a> {
         // Every stack sits under its `comm` (or `comm-PID/TID`).
         crate::model::roots::mark_thread_roots(p);
         Ok(self.b.finish())
+    }
+}
+
+/// What an event header says after the pid: `[cpu] time: period event: trailer`, each part
+/// optional.
+#[derive(Debug, PartialEq)]
+struct HeaderFields<'a> {
+    period: Option<&'a str>,
+    /// The event name without perf's modifiers (`cycles:u` → `cycles`); tracepoints keep their
+    /// subsystem (`sched:sched_switch`).
+    event: Option<&'a str>,
+    /// What follows the event: a one-line stack (`-F ip,sym`), a tracepoint's payload.
+    trailer: Option<&'a str>,
+}
+
+/// Split the header after the pid into its fields. A field ends at a `:` followed by a blank
+/// or the end of the line, so colons inside event names (`sched:sched_switch`, `cycles:u`)
+/// stay in the name. perf pads the period and the event with several spaces when a recording
+/// has several events (`250000   cpu-clock:`).
+fn header_fields(rest: &str) -> HeaderFields<'_> {
+    let ends = rest.match_indices(':').map(|(i, _)| i).filter(|&i| {
+        rest[i + 1..]
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_whitespace())
+    });
+    let mut ends = ends.peekable();
+    let mut start = 0;
+    // The first field is the time (`[001] 123.456`), unless there is none.
+    if let Some(&first) = ends.peek() {
+        let is_time = rest[..first].split_whitespace().last().is_some_and(|w| {
+            w.split_once('.').is_some_and(|(a, b)| {
+                !a.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+            })
+        });
+        if is_time {
+            start = first + 1;
+            ends.next();
+        }
+    }
+    let Some(event_end) = ends.next() else {
+        return HeaderFields {
+            period: None,
+            event: None,
+            trailer: None,
+        };
+    };
+    let mut words = rest[start..event_end].split_whitespace().rev();
+    let event = words.next().map(strip_modifiers);
+    let period = words.next();
+    let trailer = rest[event_end + 1..].trim();
+    HeaderFields {
+        period,
+        event,
+        trailer: (!trailer.is_empty()).then_some(trailer),
+    }
+}
+
+/// `cycles:u` → `cycles`, `cpu-clock:ppp` → `cpu-clock`; `sched:sched_switch` stays.
+fn strip_modifiers(event: &str) -> &str {
+    match event.rsplit_once(':') {
+        Some((base, m)) if !m.is_empty() && m.bytes().all(|c| b"ukhIGHpPSDWe".contains(&c)) => base,
+        _ => event,
     }
 }
 
@@ -634,6 +734,19 @@ pub fn sniff_stack_line(line: &str) -> bool {
     let indented = line.starts_with([' ', '\t']);
     Reader::stack_parts(line)
         .is_some_and(|(pc, _, _)| indented || pc.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The source line `perf script -F +srcline` prints under a frame (`  app.c:12`, or
+/// `  dso[addr]` without debug information): indented by spaces, one word.
+fn is_srcline(line: &str) -> bool {
+    let word = line.trim();
+    line.starts_with("  ")
+        && !word.is_empty()
+        && !word.contains(char::is_whitespace)
+        && (word.ends_with(']')
+            || word
+                .rsplit_once(':')
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// perf's mark of a frame inlined into the next one (`(inlined)` in place of the dso), and
@@ -793,6 +906,97 @@ pub fn fix_rust_symbol(sym: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_fields_keep_colons_in_event_names() {
+        let f = |period, event, trailer| HeaderFields {
+            period,
+            event,
+            trailer,
+        };
+        // Multi-event recordings pad the period and the name.
+        assert_eq!(
+            header_fields("39301.055486:     250000   cpu-clock: "),
+            f(Some("250000"), Some("cpu-clock"), None)
+        );
+        assert_eq!(
+            header_fields(
+                "[001] 39325.966496: sched:sched_switch: prev_comm=mt prev_pid=1 ==> next_comm=x"
+            ),
+            f(
+                None,
+                Some("sched:sched_switch"),
+                Some("prev_comm=mt prev_pid=1 ==> next_comm=x")
+            )
+        );
+        // A syscall tracepoint's payload has `: ` in it.
+        assert_eq!(
+            header_fields("1.5: syscalls:sys_enter_read: fd: 0x00000003, count: 0x2000").event,
+            Some("syscalls:sys_enter_read")
+        );
+        assert_eq!(
+            header_fields("1.0: 250000 cpu-clock:ppp: ").event,
+            Some("cpu-clock")
+        );
+        assert_eq!(
+            header_fields("1.0: 10 cycles:u:  ffffffff81 read+0x3 (/lib/x.so)"),
+            f(
+                Some("10"),
+                Some("cycles"),
+                Some("ffffffff81 read+0x3 (/lib/x.so)")
+            )
+        );
+        // No time field.
+        assert_eq!(header_fields("cpu-clock:").event, Some("cpu-clock"));
+    }
+
+    #[test]
+    fn frames_without_dso_say_what_is_missing() {
+        let t =
+            "mt 1 1.5:          2 page-faults: \n\tffffffff8177d51a elf_load\n\t    1149 main\n\n";
+        let e = parse(t.as_bytes(), &Options::default(), None).unwrap_err();
+        assert!(e.0.contains("add `dso` to perf script -F"), "{e}");
+    }
+
+    /// `perf script -F +srcline` puts each frame's source line under it.
+    #[test]
+    fn srcline_lines_are_not_frames() {
+        let t = "mt 1 1.5:          2 page-faults: \n\tffffffff8177d51a elf_load+0x28a ([kernel.kallsyms])\n  [kernel.kallsyms][ffffffff8177d51a]\n\t    1149 main+0x10 (/tmp/mt)\n  mt.c:12\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+        assert_eq!(fold(&p, 1), vec![("mt;main;elf_load".to_string(), 2)]);
+        assert!(!is_srcline("\t    1149 main+0x10 (/tmp/mt)"));
+    }
+
+    /// `perf script --show-task-events --show-mmap-events`: the side-band lines, with no blank
+    /// line after them, are neither samples nor the start of one.
+    #[test]
+    fn side_band_record_lines_are_skipped() {
+        let t = "perf-exec     0     0.000000: PERF_RECORD_COMM: perf-exec:12546/12546\n\
+mt 12546 39301.055290:          3 page-faults: \n\tffffffff8177d51a elf_load+0x1a ([kernel.kallsyms])\n\n\
+mt 12546 39301.055300: PERF_RECORD_MMAP2 12546/12546: [0x7f00(0x1000) @ 0 08:01 5 0]: r-xp /lib/x.so\n\
+mt 12546 39301.055390:          5 page-faults: \n\t    7f10 memset+0x10 (/lib/x.so)\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+        assert_eq!(p.total(1), 8);
+        assert_eq!(p.total(0), 2);
+    }
+
+    /// A tracepoint recording (`perf record -e sched:sched_switch -g`) is read: the payload on
+    /// the header is not a stack line, each sample counts one.
+    #[test]
+    fn tracepoint_samples_are_read() {
+        let t = "mt 12662 [001] 39325.966496: sched:sched_switch: prev_comm=mt prev_pid=12662 prev_prio=120 prev_state=R ==> next_comm=python3 next_pid=12006 next_prio=130\n\tffffffff82248208 __schedule+0x628 ([kernel.kallsyms])\n\t            11aa spin_a+0x31 (/tmp/mt)\n\n\
+mt 12664 [000] 39325.969895: sched:sched_switch: prev_comm=mt prev_pid=12664 prev_prio=120 prev_state=R ==> next_comm=opt cgu.13 next_pid=12659 next_prio=130\n\tffffffff82248208 __schedule+0x628 ([kernel.kallsyms])\n\t            120e spin_b+0x36 (/tmp/mt)\n\n";
+        let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
+        assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+        assert_eq!(
+            p.sample_types[1],
+            ValueType::new("sched:sched_switch", "count")
+        );
+        assert_eq!(p.total(1), 2);
+        assert_eq!(p.metadata["event"], "sched:sched_switch");
+    }
     use crate::formats::folded::fold;
 
     /// Fuzz find (macos-sample target): a multi-byte character after an escape was sliced
@@ -875,6 +1079,11 @@ iperf 27409/28744 [000] 441995.143575: cpu-clock: \n\
         let p = parse(t.as_bytes(), &Options::default(), None).unwrap();
         assert_eq!(p.sample_types[1], ValueType::new("cpu-clock", "count"));
         assert_eq!(p.total(1), 2);
+        assert!(
+            p.quality.notes[0].contains("-F +period"),
+            "{:?}",
+            p.quality.notes
+        );
     }
 
     /// Issue 14 bug 6: Java's `L` class prefix goes also with `--pid` / `--tid`, as in

@@ -94,6 +94,37 @@ pub fn sniff(text: &str) -> bool {
         || (text.contains("\"shared\"") && text.contains("\"profiles\""))
 }
 
+/// austin2speedscope writes one profile per thread and metric (`CPU time profile for 1:0:1`,
+/// `Wall time profile for ...`, `Memory allocation ...`, `Memory deallocation ...`): merged,
+/// CPU and wall time (or allocations and releases) would be added up. Such a file with more
+/// than one metric is refused; Austin's own text output has them as separate sample types.
+/// The one metric of the others is returned.
+fn austin_metric(file: &File) -> Result<Option<&str>, ParseError> {
+    if !file
+        .exporter
+        .as_deref()
+        .is_some_and(|e| e.starts_with("Austin2Speedscope"))
+    {
+        return Ok(None);
+    }
+    let mut metrics: Vec<&str> = file
+        .profiles
+        .iter()
+        .filter_map(|p| p.name.as_deref()?.split_once(" profile for "))
+        .map(|(metric, _)| metric)
+        .collect();
+    metrics.sort_unstable();
+    metrics.dedup();
+    if metrics.len() > 1 {
+        return Err(ParseError::new(format!(
+            "austin2speedscope output with several metrics ({}), which would add up if \
+             merged; give profdiff Austin's own output, where each is a sample type",
+            metrics.join(", ")
+        )));
+    }
+    Ok(metrics.first().copied())
+}
+
 /// Parse a speedscope file.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     let file: File = serde_json::from_slice(data)
@@ -101,6 +132,7 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     if file.profiles.is_empty() {
         return Err(ParseError::new("no profiles in the file"));
     }
+    let austin_metric = austin_metric(&file)?;
     let nframes = file.shared.frames.len();
     // All profiles are brought to the first one's unit.
     let unit = file.profiles[0].unit.as_str();
@@ -159,6 +191,11 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         ),
         u if is_time => (Some(ValueType::new("wall", u)), 1.0),
         u => (Some(ValueType::new("weight", u)), 1.0),
+    };
+    // austin2speedscope's on-CPU time (`austin -s`, `-c`) is no wall-clock time.
+    let weight_type = match (weight_type, austin_metric) {
+        (Some(t), Some("CPU time")) if is_time => Some(ValueType::new("cpu", t.unit)),
+        (t, _) => t,
     };
     let mut types = Vec::new();
     if any_sampled || weight_type.is_none() {
@@ -412,6 +449,27 @@ mod tests {
       ]},
       "activeProfileIndex": 0, "exporter": "py-spy@0.3.14", "name": "python3 app.py"
     }"#;
+
+    #[test]
+    fn austin2speedscope_metrics_are_not_added_up() {
+        let t = |names: [&str; 2]| {
+            format!(
+                r#"{{"shared":{{"frames":[{{"name":"f","file":"a.py","line":1}}]}},"exporter":"Austin2Speedscope Converter 0.3.1",
+                "profiles":[{{"type":"sampled","name":"{}","unit":"microseconds","samples":[[0]],"weights":[5]}},
+                {{"type":"sampled","name":"{}","unit":"microseconds","samples":[[0]],"weights":[7]}}]}}"#,
+                names[0], names[1]
+            )
+        };
+        let mixed = t(["CPU time profile for 1:0:1", "Wall time profile for 1:0:1"]);
+        let e = parse(mixed.as_bytes()).unwrap_err().0;
+        assert!(e.contains("several metrics (CPU time, Wall time)"), "{e}");
+        // One metric over several threads is read as usual.
+        let threads = t(["Wall time profile for 1:0:1", "Wall time profile for 1:0:2"]);
+        assert_eq!(parse(threads.as_bytes()).unwrap().total(1), 12);
+        let cpu = t(["CPU time profile for 1:0:1", "CPU time profile for 1:0:2"]);
+        let p = parse(cpu.as_bytes()).unwrap();
+        assert_eq!(p.sample_types[1], ValueType::new("cpu", "microseconds"));
+    }
 
     #[test]
     fn sampled_profiles_merge_with_thread_roots() {

@@ -14,6 +14,7 @@
 use crate::analysis::diff::CLOCK_KEY;
 use crate::error::ParseError;
 use crate::formats::folded::MAX_DEPTH;
+use crate::formats::v8_heap;
 use crate::model::{Function, Line, Location, LocationId, Profile, ProfileBuilder, ValueType};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
@@ -39,20 +40,20 @@ struct CpuProfile {
 }
 
 #[derive(Deserialize)]
-struct Node {
-    id: i64,
+pub(crate) struct Node {
+    pub(crate) id: i64,
     #[serde(rename = "callFrame")]
-    call_frame: CallFrame,
+    pub(crate) call_frame: CallFrame,
     #[serde(default, rename = "hitCount")]
-    hit_count: Option<i64>,
+    pub(crate) hit_count: Option<i64>,
     #[serde(default)]
-    children: Vec<i64>,
+    pub(crate) children: Vec<i64>,
     #[serde(default)]
-    parent: Option<i64>,
+    pub(crate) parent: Option<i64>,
 }
 
-#[derive(Deserialize)]
-struct CallFrame {
+#[derive(Deserialize, Default)]
+pub(crate) struct CallFrame {
     #[serde(default, rename = "functionName")]
     function_name: String,
     #[serde(default)]
@@ -84,6 +85,16 @@ struct OldNode {
     children: Vec<OldNode>,
 }
 
+impl Drop for OldNode {
+    /// Free the subtree one node at a time: the default drop recurses once per level.
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.children);
+        while let Some(mut n) = pending.pop() {
+            pending.append(&mut n.children);
+        }
+    }
+}
+
 impl CpuProfile {
     /// Bring an old-format profile into the current form (flat nodes, 0-based lines, µs,
     /// deltas); a current one is returned unchanged.
@@ -92,20 +103,21 @@ impl CpuProfile {
             return self;
         };
         let mut pending = vec![head];
-        while let Some(n) = pending.pop() {
+        while let Some(mut n) = pending.pop() {
+            let children = std::mem::take(&mut n.children);
             self.nodes.push(Node {
                 id: n.id,
                 call_frame: CallFrame {
-                    function_name: n.function_name,
-                    url: n.url,
-                    line_number: n.line_number.map(|l| l - 1),
-                    column_number: n.column_number.map(|c| c - 1),
+                    function_name: std::mem::take(&mut n.function_name),
+                    url: std::mem::take(&mut n.url),
+                    line_number: n.line_number.map(|l| l.saturating_sub(1)),
+                    column_number: n.column_number.map(|c| c.saturating_sub(1)),
                 },
                 hit_count: n.hit_count,
-                children: n.children.iter().map(|c| c.id).collect(),
+                children: children.iter().map(|c| c.id).collect(),
                 parent: None,
             });
-            pending.extend(n.children.into_iter().rev());
+            pending.extend(children.into_iter().rev());
         }
         // Files written by v8-profiler cut `startTime` to whole seconds: the first sample's
         // time is the better start when it is later.
@@ -161,7 +173,16 @@ const NO_PARENT: usize = usize::MAX;
 
 /// Parse a `.cpuprofile`.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
-    let cp: CpuProfile = serde_json::from_slice(data)
+    if v8_heap::is_heap_snapshot(data) {
+        return Err(ParseError::new(
+            "this is a V8 heap snapshot (.heapsnapshot), a dump of the heap's object graph, \
+             not a profile; record a sampling heap profile instead (node --heap-prof)",
+        ));
+    }
+    if v8_heap::looks_like(data) {
+        return v8_heap::parse(data);
+    }
+    let cp: CpuProfile = v8_heap::from_slice_deep(data)
         .map_err(|e| ParseError::new(format!("not a valid V8 cpuprofile JSON file: {e}")))?;
     let cp = cp.upgrade();
     if cp.nodes.is_empty() {
@@ -322,7 +343,7 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     Ok(b.finish())
 }
 
-fn location(
+pub(crate) fn location(
     b: &mut ProfileBuilder,
     locs: &mut [Option<LocationId>],
     nodes: &[Node],
@@ -337,8 +358,14 @@ fn location(
     } else {
         cf.function_name.clone()
     };
-    let line = cf.line_number.filter(|&l| l >= 0).map_or(0, |l| l + 1);
-    let col = cf.column_number.filter(|&c| c >= 0).map_or(0, |c| c + 1);
+    let line = cf
+        .line_number
+        .filter(|&l| l >= 0)
+        .map_or(0, |l| l.saturating_add(1));
+    let col = cf
+        .column_number
+        .filter(|&c| c >= 0)
+        .map_or(0, |c| c.saturating_add(1));
     let f = b.function(Function {
         system_name: name.clone(),
         name,

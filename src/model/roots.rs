@@ -83,9 +83,15 @@ fn root_name(p: &Profile, loc: u32) -> Option<&str> {
 }
 
 /// A thread label without the ids that change from run to run: py-spy's
-/// `Thread 28294 "worker"` → `Thread "worker"`, `comm-PID/TID` and `comm-PID` → `comm`.
-/// `None` when `name` has no such ids.
+/// `Thread 28294 "worker"` → `Thread "worker"` (with `--subprocesses`, `Process 28290 Thread
+/// 28294 "worker"` → the same), Austin's `Process 20639 Thread 20642` → `Thread`,
+/// `comm-PID/TID` and `comm-PID` → `comm`. `None` when `name` has no such ids.
 pub fn without_ids(name: &str) -> Option<String> {
+    if let Some(rest) = name.strip_prefix("Process ") {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let thread = rest[digits..].strip_prefix(' ').filter(|_| digits > 0)?;
+        return without_ids(thread).or_else(|| unnamed_thread(thread));
+    }
     if let Some(rest) = name.strip_prefix("Thread ") {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let tail = &rest[digits..];
@@ -111,6 +117,14 @@ pub fn without_ids(name: &str) -> Option<String> {
         Some(_) => numeric(pid) && numeric(tid),
     };
     (!comm.is_empty() && ids_ok).then(|| comm.to_string())
+}
+
+/// `Thread 20642`, or `Thread 20642 (interpreter 1)`: `Thread` and what follows the id.
+fn unnamed_thread(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("Thread ")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let tail = &rest[digits..];
+    (digits > 0 && (tail.is_empty() || tail.starts_with(" ("))).then(|| format!("Thread{tail}"))
 }
 
 /// Drop the run-specific ids from every root frame that carries them, so several runs of a
@@ -183,8 +197,23 @@ mod tests {
             without_ids("V8 Worker-24636/25607").as_deref(),
             Some("V8 Worker")
         );
+        assert_eq!(
+            without_ids("Process 28290 Thread 28294 \"worker\"").as_deref(),
+            Some("Thread \"worker\"")
+        );
+        assert_eq!(
+            without_ids("Process 20639 Thread 20642").as_deref(),
+            Some("Thread")
+        );
+        assert_eq!(
+            without_ids("Process 20639 Thread 20642 (interpreter 1)").as_deref(),
+            Some("Thread (interpreter 1)")
+        );
         // Code and plain names keep their names.
         for name in [
+            "Process 12",
+            "Process x Thread 1",
+            "Thread 12",
             "main",
             "Thread.run",
             "Thread x \"y\"",

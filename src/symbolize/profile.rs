@@ -208,7 +208,8 @@ pub fn build_profile_visiting(
     let mut notes: Vec<String> = rec.notes.clone();
     if !rec.kernel_allowed {
         notes.push(
-            "kernel frames not permitted (perf_event_paranoid / no CAP_PERFMON): user stacks only"
+            "kernel frames not recorded (the event excluded the kernel: a `:u` event, or \
+             perf_event_paranoid / no CAP_PERFMON): user stacks only"
                 .into(),
         );
     }

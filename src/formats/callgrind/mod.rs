@@ -144,7 +144,33 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     let graph = Reader::default().read(text)?;
     check_complete(&graph, text.ends_with('\n'))?;
     check_summary(&graph)?;
-    Ok(to_profile(&graph))
+    let mut p = to_profile(&graph);
+    p.quality.notes.extend(unattributed(&graph));
+    Ok(p)
+}
+
+/// callgrind's `summary:` can count more than its functions hold (`--collect-systime`'s
+/// sysTime: system time of no function). profdiff's totals are the functions' costs;
+/// callgrind_annotate takes its percentages of the summary. A gap over 1% is worth a note.
+fn unattributed(g: &CallGraph) -> Vec<String> {
+    let (Some(summary), Some(_)) = (&g.summary, &g.totals) else {
+        return Vec::new();
+    };
+    g.events
+        .iter()
+        .enumerate()
+        .filter_map(|(e, name)| {
+            let (all, held) = (*summary.get(e)?, g.self_total(e));
+            (all > held && (all - held) as f64 > 0.01 * all as f64).then(|| {
+                format!(
+                    "callgrind's summary counts {all} {name}, {:.1}% more than its functions \
+                     hold ({held}); percentages here are of the functions' total \
+                     (callgrind_annotate's are of the summary)",
+                    (all - held) as f64 * 100.0 / held.max(1) as f64
+                )
+            })
+        })
+        .collect()
 }
 
 /// valgrind ends a callgrind file with `totals:` (after a `summary:` in the header) and a

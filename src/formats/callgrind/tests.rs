@@ -224,3 +224,15 @@ fn bad_files_say_what_is_wrong() {
     assert!(err(cut).contains("no `totals:` line"));
     assert!(err("desc: I1 cache:\nevents: Ir\nfl=a\nfn=f\n1 2\n").contains("no `summary:` line"));
 }
+
+/// `--collect-systime`: the summary's sysTime exceeds what the functions hold; the gap is
+/// noted, the functions' costs are the total.
+#[test]
+fn summary_beyond_the_functions_is_noted() {
+    let t = "creator: callgrind-3.19.0\nevents: Ir sysTime\nsummary: 10 500\n\
+fl=a.c\nfn=f\n1 10 300\ntotals: 10 300\n";
+    let p = parse(t.as_bytes()).unwrap();
+    assert_eq!(p.total(1), 300);
+    assert_eq!(p.quality.notes.len(), 1, "{:?}", p.quality.notes);
+    assert!(p.quality.notes[0].contains("counts 500 sysTime, 66.7% more"));
+}
