@@ -396,24 +396,37 @@ fn sampled_events(p: &Profile, kind: &str) -> Option<f64> {
 fn per_sample_value(p: &Profile, value: usize) -> f64 {
     let t = &p.sample_types[value];
     if t.unit == "count" {
-        return sampled_events(p, &t.kind).map_or(1.0, |events| p.total(value) as f64 / events);
+        if let Some(events) = sampled_events(p, &t.kind) {
+            return p.total(value) as f64 / events;
+        }
+        if t.kind == "samples" {
+            return 1.0;
+        }
+        // A count weighted by its period (perf `-e page-faults`): in frequency mode the period
+        // changes from sample to sample, so the samples' own count says it best.
+        if let Some(n) = sample_count(p) {
+            return p.total(value) as f64 / n;
+        }
     }
     if let Some(pt) = &p.period_type {
         if pt.unit == t.unit && p.period > 0 {
             return p.period as f64;
         }
     }
-    if let Some(si) = p
-        .sample_types
-        .iter()
-        .position(|t| t.kind == "samples" && t.unit == "count")
-    {
-        let n = p.total(si);
-        if n > 0 {
-            return p.total(value) as f64 / n as f64;
-        }
+    if let Some(n) = sample_count(p) {
+        return p.total(value) as f64 / n;
     }
     1.0
+}
+
+/// The number of samples, when the profile has a `samples/count` type.
+fn sample_count(p: &Profile) -> Option<f64> {
+    let si = p
+        .sample_types
+        .iter()
+        .position(|t| t.kind == "samples" && t.unit == "count")?;
+    let n = p.total(si);
+    (n > 0).then_some(n as f64)
 }
 
 /// Per-key self and cum values of one run.
@@ -575,5 +588,20 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(per_sample_value(&cpu, 0), 1.0);
+        // perf -e page-faults -F 999: 6 samples weighted by their periods, 253 faults; the
+        // average period stands in the header (42).
+        let faults = Profile {
+            sample_types: vec![ValueType::samples(), ValueType::new("page-faults", "count")],
+            samples: vec![Sample {
+                locations: vec![],
+                values: vec![6, 253],
+                labels: vec![],
+            }],
+            period_type: Some(ValueType::new("page-faults", "count")),
+            period: 42,
+            ..Default::default()
+        };
+        assert_eq!(per_sample_value(&faults, 1), 253.0 / 6.0);
+        assert_eq!(per_sample_value(&faults, 0), 1.0);
     }
 }
