@@ -15,7 +15,7 @@
 
 use crate::error::ParseError;
 use crate::model::ops::{MergeError, Merger};
-use crate::model::{DataQuality, Profile, ProfileBuilder, StackSink, ValueType};
+use crate::model::{roots, DataQuality, Profile, ProfileBuilder, StackSink, ValueType};
 use std::io::{self, Write};
 
 /// Largest stack depth accepted; deeper stacks are truncated (and counted) to bound memory.
@@ -90,7 +90,47 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     if differential {
         p.default_sample_type = Some(1);
     }
-    Ok(b.finish())
+    let mut p = b.finish();
+    mark_python_sampler_clock(&mut p);
+    Ok(p)
+}
+
+/// Folded stacks cannot say what their sampler's clock measures, but Python frames written
+/// `name (file.py:line)` come from py-spy's `--format raw` (or Austin): samplers that see a
+/// thread whether or not it runs on a CPU. Marked `clock=wall` like their speedscope output, so
+/// `compare` uses the wall-clock noise floor for them too.
+fn mark_python_sampler_clock(p: &mut Profile) {
+    let python = p
+        .functions
+        .iter()
+        .filter(|f| is_python_frame(&f.name))
+        .count();
+    let labels = p
+        .functions
+        .iter()
+        .filter(|f| f.name == crate::model::UNKNOWN || roots::without_ids(&f.name).is_some())
+        .count();
+    if python > 0 && (python + labels) * 20 >= p.functions.len() * 19 {
+        p.metadata
+            .insert(crate::analysis::diff::CLOCK_KEY.into(), "wall".into());
+    }
+}
+
+/// `name (file.py:12)`, `name (<frozen importlib._bootstrap>:1176)`, or with py-spy's
+/// `--nolineno` `name (file.py)`.
+fn is_python_frame(name: &str) -> bool {
+    let Some(inner) = name
+        .strip_suffix(')')
+        .and_then(|n| n.rsplit_once(" ("))
+        .map(|(_, i)| i)
+    else {
+        return false;
+    };
+    let file = match inner.rsplit_once(':') {
+        Some((f, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => f,
+        _ => inner,
+    };
+    file.ends_with(".py") || (file.starts_with("<frozen ") && file.ends_with('>'))
 }
 
 /// What a folded profile is besides its stacks: the header for [`Merger::add_stacks`].
@@ -393,6 +433,28 @@ fn push_sanitized(out: &mut String, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// py-spy `--format raw` frames mark the profile as wall-clock sampled; other folded stacks
+    /// (perf, C++ names with parentheses) do not.
+    #[test]
+    fn python_sampler_frames_say_wall_clock() {
+        let clock = |text: &str| {
+            let p = parse(text.as_bytes()).unwrap();
+            p.metadata.get(crate::analysis::diff::CLOCK_KEY).cloned()
+        };
+        let pyspy = "<module> (app.py:140);run (app.py:60);hash (app.py:18) 5\n\
+                     _find_and_load (<frozen importlib._bootstrap>:1176) 1\n 2\n";
+        assert_eq!(clock(pyspy).as_deref(), Some("wall"));
+        assert_eq!(
+            clock("main (app.py);work (app.py) 3\n").as_deref(),
+            Some("wall")
+        );
+        assert_eq!(clock("main;foo(int) 3\nmain;bar (baz) 2\n"), None);
+        assert_eq!(
+            clock("python3;_PyEval_EvalFrameDefault;main (app.c:12) 4\n"),
+            None
+        );
+    }
 
     #[test]
     fn round_trip() {
