@@ -23,8 +23,13 @@
 //!   measured per-run values (variance floored only at the sampling variance), and the
 //!   Mann-Whitney test must agree ([`TestKind::WelchMannWhitney`]); a bootstrap gives the
 //!   interval.
-//! - deterministic counts (instruction counts of a simulator): any difference is real
-//!   ([`TestKind::Exact`]); the gates' thresholds decide whether it matters.
+//! - deterministic counts (instruction counts of a simulator): no sampling noise; with 2 or
+//!   more runs per side their own spread, else an assumed relative floor, since a program is
+//!   not deterministic just because its counter is ([`TestKind::Exact`],
+//!   [`NoiseFloor::instruction_counts`]).
+//!
+//! Every function's floor is widened by how much the rest of its run moved and is at least a
+//! share point of the run ([`StatCtx::function_floor`]).
 //!
 //! In absolute mode with a side of one run, a function is significant only when its odds
 //! against the rest of its run changed significantly too: a machine that is slower as a
@@ -140,7 +145,7 @@ pub struct NoiseReport {
     /// True when both sides have enough runs to measure run-to-run noise (the Mann-Whitney
     /// test can reach `alpha`); false when the [`NoiseFloor`] is assumed instead.
     pub measured: bool,
-    /// True for deterministic counts (no noise model applies).
+    /// True for deterministic counts (no sampling noise: [`NoiseFloor::instruction_counts`]).
     pub exact: bool,
     /// What the profiles' samples measure; it selects the floor.
     pub clock: Clock,
@@ -324,8 +329,8 @@ impl StatCtx<'_> {
     }
 
     /// The relative run-to-run floor of function `s`: the calibrated `r`, widened for the rest
-    /// of the run, and at least [`NoiseFloor::share_floor`] of the run total. The rest of the run is the function's
-    /// control: identical runs under like conditions keep it within a few percent, while a
+    /// of the run, and at least [`NoiseFloor::share_floor`] of the run total. The rest of the
+    /// run is the function's control: identical runs under like conditions keep it within a few percent, while a
     /// busy machine (shared caches and memory bandwidth) or a different heap or page-cache
     /// state moves it, and moves single functions, memory-bound ones most, by a multiple of
     /// that. So the calibrated floor is widened by how much the rest changed beyond its own
