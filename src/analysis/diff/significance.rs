@@ -334,8 +334,9 @@ impl StatCtx<'_> {
     /// busy machine (shared caches and memory bandwidth) or a different heap or page-cache
     /// state moves it, and moves single functions, memory-bound ones most, by a multiple of
     /// that. So the calibrated floor is widened by how much the rest changed beyond its own
-    /// sampling noise: `√(r² + k²·max(0, ρ² − 1/c_old − 1/c_new))`, with `ρ` the log ratio of
-    /// the rest's mean per-run values, `c` its sample counts per run and `k` =
+    /// sampling noise and [`REST_TOLERANCE`]: `√(r² + k²·max(0, √max(0, ρ² − 1/c_old −
+    /// 1/c_new) − t)²)`, with `ρ` the log ratio of the rest's mean per-run values, `c` its
+    /// sample counts per run, `t` the tolerance and `k` =
     /// [`NoiseFloor::rest_coupling`]. A regression confined to the function leaves the rest,
     /// and so its floor, alone. In shares the rest is tied to the function itself: `diff` sets
     /// `k` to 0 there.
@@ -370,7 +371,7 @@ impl StatCtx<'_> {
         }
         let rho = (vn / vo).ln();
         let excess = rho * rho - 1.0 / co - 1.0 / cn;
-        r.hypot(k * excess.max(0.0).sqrt())
+        r.hypot(k * (excess.max(0.0).sqrt() - REST_TOLERANCE).max(0.0))
     }
 
     /// p of a change in a function's odds against the rest of its run, `ln(f / (T − f))`:
@@ -584,6 +585,12 @@ fn p_from(d: f64, se: f64, tail: impl Fn(f64) -> f64) -> f64 {
         0.0
     }
 }
+
+/// How far the rest of a run may move, beyond its sampling noise, before a function's floor is
+/// widened: identical runs under like conditions move their totals by 1–3 %, which the
+/// calibrated `r` already covers (on the calibration runs, functions whose rest moved by 3–6 %
+/// varied no more than the floor; beyond 6 % they varied 2.3–3 times the rest's move).
+const REST_TOLERANCE: f64 = 0.03;
 
 /// Relative spread below which repeated deterministic counts are taken as equal (a program
 /// whose runs agree exactly still has a resolution: one instruction in ten thousand).

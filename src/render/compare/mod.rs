@@ -14,6 +14,8 @@ use crate::analysis::gate::Verdict;
 pub fn fmt_abs(d: &Diff, v: f64) -> String {
     if d.unit_is_time {
         fmt_time(v)
+    } else if d.unit == "bytes" {
+        fmt_bytes(v)
     } else {
         let a = v.abs();
         if a >= 100.0 || v == v.trunc() {
@@ -21,6 +23,24 @@ pub fn fmt_abs(d: &Diff, v: f64) -> String {
         } else {
             format!("{v:.1}")
         }
+    }
+}
+
+/// Bytes as pprof writes them: powers of 1024, `B`, `kB`, `MB`, `GB`, `TB`.
+pub fn fmt_bytes(b: f64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    let mut v = b;
+    let mut unit = "B";
+    for u in UNITS {
+        if v.abs() < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    match unit {
+        "B" => format!("{v:.0}B"),
+        _ => format!("{v:.2}{unit}"),
     }
 }
 
@@ -214,4 +234,16 @@ pub fn quality_line(d: &Diff, old: bool) -> String {
 /// Verdict text.
 pub fn verdict_line(v: &Verdict) -> String {
     v.message.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_like_pprof() {
+        assert_eq!(fmt_bytes(8_472_861.0), "8.08MB");
+        assert_eq!(fmt_bytes(-2048.0), "-2.00kB");
+        assert_eq!(fmt_bytes(512.0), "512B");
+    }
 }
