@@ -19,6 +19,16 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The tests record real timings: run one at a time, so that one test's recordings do not
+/// load the machine another is measuring (a busy machine moves the rest of a run, and one run
+/// per side then cannot call a 2x change).
+fn one_recording_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static RECORDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RECORDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn skip(why: &str) {
     assert!(
         std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() != Ok("1"),
@@ -82,6 +92,7 @@ fn significant(row: &Value) -> bool {
 
 #[test]
 fn rust_inlined_std_code_is_attributed_to_the_changed_function() {
+    let _one = one_recording_at_a_time();
     if !have("rustc") {
         return skip("rustc is not installed");
     }
@@ -174,6 +185,7 @@ fn rust_inlined_std_code_is_attributed_to_the_changed_function() {
 
 #[test]
 fn renamed_binary_lines_up() {
+    let _one = one_recording_at_a_time();
     if !can_record() {
         return;
     }
@@ -254,6 +266,7 @@ for _ in range(12):
 
 #[test]
 fn pyspy_runs_draw_one_tower() {
+    let _one = one_recording_at_a_time();
     if !(have("py-spy") && have("python3")) {
         return skip("py-spy or python3 not installed (pip install py-spy)");
     }
