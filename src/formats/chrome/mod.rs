@@ -13,22 +13,28 @@
 //!   profile's `endTime` when given, at most one median sampling interval. Sample types
 //!   `samples/count` and `wall/microseconds`.
 //! - **Duration events** (`B`/`E` pairs and complete `X` events), when there are no CPU
-//!   samples: a wall-time profile of what was open when, per thread, in nanoseconds. Broken
-//!   traces are tolerated as speedscope tolerates them: events are sorted by time, an `E`
-//!   closing something other than the open event is ignored (or closes the open one when only
-//!   the arguments differ), events still open at the end close at the last timestamp, and a
-//!   file cut off without its closing `]` is read up to its last whole event.
+//!   samples: a wall-time profile of what was open when, per thread, in nanoseconds
+//!   ([`duration`]). A file cut off without its closing `]` is read up to its last whole event.
 //! - Events with a top-level `samples` / `stackFrames` list (the format's own sample events)
 //!   are read like CPU samples, each sample lasting until the next one on its thread.
 //!
+//! The file is streamed ([`events`]): an event's fields are read from the JSON text as needed
+//! and the event dropped, so memory follows what the profile keeps, not the file's size.
+//!
 //! Every thread's stacks get a root frame naming the thread (`thread_name` metadata, else
 //! `pid P, tid T`), so threads stay apart and `compare` of two runs matches them by name.
+
+mod duration;
+mod events;
 
 use crate::analysis::diff::CLOCK_KEY;
 use crate::error::ParseError;
 use crate::formats::folded::MAX_DEPTH;
 use crate::model::{Function, Line, Location, LocationId, Profile, ProfileBuilder, ValueType};
+use duration::Durations;
+use events::Event;
 use rustc_hash::FxHashMap;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// True when the start of a JSON text looks like a trace-event file.
@@ -51,36 +57,45 @@ pub fn sniff(text: &str) -> bool {
 
 /// Parse a trace-event file.
 pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
-    let (root, repaired) = parse_permissive(data)?;
-    let (events, samples, frames) = match root {
-        Value::Array(events) => (events, None, None),
-        Value::Object(mut o) => match o.remove("traceEvents") {
-            Some(Value::Array(events)) => (events, o.remove("samples"), o.remove("stackFrames")),
-            _ => {
-                return Err(ParseError::new(
-                    "not a trace-event file: the object has no \"traceEvents\" array",
-                ))
-            }
-        },
-        _ => {
-            return Err(ParseError::new(
-                "not a trace-event file: expected an array or object",
-            ))
+    let mut names = ThreadNames::default();
+    let mut cpu = CpuProfiles::default();
+    let mut durations = Durations::default();
+    let outline = events::for_each_event(data, |e| {
+        let phase = events::text(e.ph);
+        let name = events::text(e.name);
+        if phase.as_deref() == Some("M") && name.as_deref() == Some("thread_name") {
+            names.add(&e);
         }
+        match name.as_deref() {
+            Some("Profile") => cpu.start(&e),
+            Some("ProfileChunk") => cpu.chunk(&e),
+            Some("CpuProfile") => cpu.whole(&e)?,
+            _ => {}
+        }
+        if let Some(ph @ ("B" | "E" | "X")) = phase.as_deref() {
+            durations.add(&e, ph, thread_key(&e));
+        }
+        Ok(())
+    })?;
+    let cpu = cpu.finish()?;
+    let sample_events = match (outline.samples, outline.stack_frames) {
+        (Some(s), Some(f)) => match events::tree(s)? {
+            Value::Array(samples) => Some((samples, events::tree(f)?)),
+            _ => None,
+        },
+        _ => None,
     };
-    let names = ThreadNames::collect(&events);
-    let cpu = CpuProfiles::collect(&events)?;
     let mut p = if !cpu.profiles.is_empty() {
         cpu.into_profile(&names)?
-    } else if let (Some(Value::Array(samples)), Some(frames)) = (samples, frames) {
+    } else if let Some((samples, frames)) = sample_events {
         sample_events_profile(&samples, &frames, &names)?
     } else {
-        duration_profile(&events, &names)?
+        durations.into_profile(&names)?
     };
     p.metadata.insert("tool".into(), "Chrome trace".into());
     // V8's samples and trace event durations are both wall time.
     p.metadata.insert(CLOCK_KEY.into(), "wall".into());
-    if repaired {
+    if outline.repaired {
         p.quality.notes.push(
             "the file ends without its closing ']' (cut off?): read up to its last whole event"
                 .into(),
@@ -89,55 +104,11 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     Ok(p)
 }
 
-/// JSON, forgiving a trace array cut off before its closing `]` (tracers that stop without
-/// finishing the file): trailing commas and whitespace go, the `]` is added, and if the cut
-/// was inside an event, the array ends after the last whole event. True when repaired.
-fn parse_permissive(data: &[u8]) -> Result<(Value, bool), ParseError> {
-    let first = serde_json::from_slice::<Value>(data);
-    let err = match first {
-        Ok(v) => return Ok((v, false)),
-        Err(e) => e,
-    };
-    let text = trim_ascii(data);
-    if text.first() == Some(&b'[') && err.is_eof() {
-        let mut end = text.len();
-        // Try the whole text, then back off event by event (at each `}`).
-        for _ in 0..64 {
-            let mut body = trim_ascii(&text[..end]).to_vec();
-            while body.last() == Some(&b',') {
-                body.pop();
-                body = trim_ascii(&body).to_vec();
-            }
-            body.push(b']');
-            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                return Ok((v, true));
-            }
-            match memchr::memrchr(b'}', &text[..end.saturating_sub(1)]) {
-                Some(i) => end = i + 1,
-                None => break,
-            }
-        }
-    }
-    Err(ParseError::new(format!(
-        "not a valid trace-event JSON file: {err}"
-    )))
-}
-
-fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &b[start..end]
-}
-
 /// A thread: (pid, tid), numbers or strings in the file.
 type ThreadKey = (String, String);
 
+/// An id (pid, tid, profile id, stack frame) as text: a string as is, a number as JSON
+/// prints it, anything else "0".
 fn id_text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
@@ -146,26 +117,27 @@ fn id_text(v: Option<&Value>) -> String {
     }
 }
 
-fn thread_key(e: &Value) -> ThreadKey {
-    (id_text(e.get("pid")), id_text(e.get("tid")))
+/// [`id_text`] of a field of an event.
+fn raw_id_text(v: Option<&RawValue>) -> String {
+    match events::text(v) {
+        Some(s) => s.into_owned(),
+        None => events::number_text(v).unwrap_or_else(|| "0".into()),
+    }
+}
+
+fn thread_key(e: &Event) -> ThreadKey {
+    (raw_id_text(e.pid), raw_id_text(e.tid))
 }
 
 /// `thread_name` metadata events: the root frame of each thread.
+#[derive(Default)]
 struct ThreadNames(FxHashMap<ThreadKey, String>);
 
 impl ThreadNames {
-    fn collect(events: &[Value]) -> Self {
-        let mut names = FxHashMap::default();
-        for e in events {
-            if e.get("ph").and_then(Value::as_str) == Some("M")
-                && e.get("name").and_then(Value::as_str) == Some("thread_name")
-            {
-                if let Some(n) = e.pointer("/args/name").and_then(Value::as_str) {
-                    names.insert(thread_key(e), n.to_string());
-                }
-            }
+    fn add(&mut self, e: &Event) {
+        if let Some(n) = events::text(events::field(e.args, "name")) {
+            self.0.insert(thread_key(e), n.into_owned());
         }
-        ThreadNames(names)
     }
 
     fn root(&self, key: &ThreadKey) -> String {
@@ -197,65 +169,83 @@ struct CpuProfile {
     end: Option<f64>,
 }
 
-/// All CPU profiles of a trace, in the order their `Profile` events appear.
-struct CpuProfiles {
-    profiles: Vec<CpuProfile>,
+/// A `ProfileChunk` event, kept as JSON text until its profile is known.
+struct Chunk<'a> {
+    ts: f64,
+    profile: String,
+    data: Option<&'a RawValue>,
 }
 
-impl CpuProfiles {
-    fn collect(events: &[Value]) -> Result<Self, ParseError> {
-        let mut profiles: Vec<CpuProfile> = Vec::new();
-        let mut by_id: FxHashMap<String, usize> = FxHashMap::default();
-        let mut orphan_chunks = 0usize;
-        // Profile ids restart in every process (each renderer's first profile is "0x1"):
-        // a profile is its process and id, or its thread when it has no id.
-        let id_of = |e: &Value| {
-            let (p, t) = thread_key(e);
-            match e.get("id") {
-                Some(v) => format!("{p}/{}", id_text(Some(v))),
-                None => format!("{p}:{t}"),
-            }
-        };
-        // Profiles first: a trace is not always in time order, and a chunk may come before
-        // its Profile event in the file.
-        let mut chunks: Vec<&Value> = Vec::new();
-        for e in events {
-            let data = e.pointer("/args/data");
-            match e.get("name").and_then(Value::as_str) {
-                Some("Profile") => {
-                    by_id.insert(id_of(e), profiles.len());
-                    profiles.push(CpuProfile {
-                        thread: thread_key(e),
-                        start: data
-                            .and_then(|d| d.get("startTime"))
-                            .and_then(Value::as_f64)
-                            .unwrap_or(0.0),
-                        ..Default::default()
-                    });
-                }
-                Some("ProfileChunk") => chunks.push(e),
-                Some("CpuProfile") => profiles.extend(CpuProfile::whole(e)?),
-                _ => {}
-            }
+/// All CPU profiles of a trace, in the order their `Profile` (or `CpuProfile`) events appear.
+#[derive(Default)]
+struct CpuProfiles<'a> {
+    profiles: Vec<CpuProfile>,
+    by_id: FxHashMap<String, usize>,
+    chunks: Vec<Chunk<'a>>,
+}
+
+impl<'a> CpuProfiles<'a> {
+    /// Profile ids restart in every process (each renderer's first profile is "0x1"): a
+    /// profile is its process and id, or its thread when it has no id.
+    fn id_of(e: &Event) -> String {
+        let (p, t) = thread_key(e);
+        match e.id {
+            Some(v) => format!("{p}/{}", raw_id_text(Some(v))),
+            None => format!("{p}:{t}"),
         }
-        // Chunks in time order (stable: file order breaks ties): each chunk's first time
-        // delta continues from the previous chunk's last sample.
-        let ts = |e: &Value| e.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
-        chunks.sort_by(|a, b| ts(a).total_cmp(&ts(b)));
-        for e in chunks {
-            match (by_id.get(&id_of(e)), e.pointer("/args/data")) {
-                (Some(&i), Some(d)) => profiles[i].add_chunk(d)?,
+    }
+
+    /// A `Profile` event: a profile starts.
+    fn start(&mut self, e: &Event) {
+        self.by_id.insert(Self::id_of(e), self.profiles.len());
+        let data = events::field(e.args, "data");
+        self.profiles.push(CpuProfile {
+            thread: thread_key(e),
+            start: events::number(events::field(data, "startTime")).unwrap_or(0.0),
+            ..Default::default()
+        });
+    }
+
+    /// A `ProfileChunk` event: kept for [`Self::finish`] (a trace is not always in time
+    /// order, and a chunk may come before its `Profile` event in the file).
+    fn chunk(&mut self, e: &Event<'a>) {
+        self.chunks.push(Chunk {
+            ts: events::number(e.ts).unwrap_or(0.0),
+            profile: Self::id_of(e),
+            data: events::field(e.args, "data"),
+        });
+    }
+
+    /// An older trace's single `CpuProfile` event holding a whole profile.
+    fn whole(&mut self, e: &Event) -> Result<(), ParseError> {
+        if let Some(data) = events::field(e.args, "data") {
+            let data = events::tree(data)?;
+            self.profiles
+                .extend(CpuProfile::whole(thread_key(e), &data)?);
+        }
+        Ok(())
+    }
+
+    /// Add the chunks to their profiles, in time order (stable: file order breaks ties): each
+    /// chunk's first time delta continues from the previous chunk's last sample.
+    fn finish(mut self) -> Result<Self, ParseError> {
+        let mut orphan_chunks = 0usize;
+        let mut chunks = std::mem::take(&mut self.chunks);
+        chunks.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        for c in chunks {
+            match (self.by_id.get(&c.profile), c.data) {
+                (Some(&i), Some(d)) => self.profiles[i].add_chunk(&events::tree(d)?)?,
                 (Some(_), None) => {}
                 (None, _) => orphan_chunks += 1,
             }
         }
-        if profiles.is_empty() && orphan_chunks > 0 {
+        if self.profiles.is_empty() && orphan_chunks > 0 {
             return Err(ParseError::new(format!(
                 "{orphan_chunks} ProfileChunk events but no Profile event they belong to (a trace cut at its start?)"
             )));
         }
-        profiles.retain(|p| !p.samples.is_empty());
-        Ok(CpuProfiles { profiles })
+        self.profiles.retain(|p| !p.samples.is_empty());
+        Ok(self)
     }
 
     fn into_profile(self, names: &ThreadNames) -> Result<Profile, ParseError> {
@@ -302,15 +292,12 @@ impl CpuProfiles {
 
 impl CpuProfile {
     /// An older trace's single `CpuProfile` event holding a whole profile.
-    fn whole(e: &Value) -> Result<Option<CpuProfile>, ParseError> {
-        let Some(data) = e.pointer("/args/data") else {
-            return Ok(None);
-        };
+    fn whole(thread: ThreadKey, data: &Value) -> Result<Option<CpuProfile>, ParseError> {
         let Some(cp) = data.get("cpuProfile") else {
             return Ok(None);
         };
         let mut p = CpuProfile {
-            thread: thread_key(e),
+            thread,
             start: cp.get("startTime").and_then(Value::as_f64).unwrap_or(0.0),
             end: cp.get("endTime").and_then(Value::as_f64),
             ..Default::default()
@@ -511,196 +498,6 @@ fn node_location(b: &mut ProfileBuilder, n: &Node) -> LocationId {
     })
 }
 
-/// A duration event: begin or end of a named frame at a time (µs).
-#[derive(Clone)]
-struct Edge {
-    ts: f64,
-    name: String,
-    /// Name and arguments: tells apart events of the same name (speedscope's frame key).
-    key: String,
-}
-
-fn edge(e: &Value, ts: f64) -> Edge {
-    let name = match e.get("name").and_then(Value::as_str) {
-        Some(n) if !n.is_empty() => n.to_string(),
-        _ => "(unnamed)".to_string(),
-    };
-    let key = match e.get("args") {
-        Some(a) => format!("{name} {a}"),
-        None => name.clone(),
-    };
-    Edge { ts, name, key }
-}
-
-/// Begin and end queues of one thread, each sorted by time (stably: file order breaks ties).
-/// `X` events become a begin and an end; among `X` events starting together the longer one
-/// opens first (it encloses the others).
-fn edge_queues(events: &[&Value]) -> (Vec<Edge>, Vec<Edge>) {
-    let mut begins = Vec::new();
-    let mut ends = Vec::new();
-    let mut xs = Vec::new();
-    for e in events {
-        let Some(ts) = e.get("ts").and_then(Value::as_f64) else {
-            continue;
-        };
-        match e.get("ph").and_then(Value::as_str) {
-            Some("B") => begins.push(edge(e, ts)),
-            Some("E") => ends.push(edge(e, ts)),
-            Some("X") => {
-                let dur = e
-                    .get("dur")
-                    .or_else(|| e.get("tdur"))
-                    .and_then(Value::as_f64)
-                    .filter(|d| d.is_finite() && *d >= 0.0)
-                    .unwrap_or(0.0);
-                xs.push((edge(e, ts), dur));
-            }
-            _ => {}
-        }
-    }
-    xs.sort_by(|a, b| a.0.ts.total_cmp(&b.0.ts).then(b.1.total_cmp(&a.1)));
-    for (x, dur) in xs {
-        let mut end = x.clone();
-        end.ts = x.ts + dur;
-        begins.push(x);
-        ends.push(end);
-    }
-    begins.sort_by(|a, b| a.ts.total_cmp(&b.ts));
-    ends.sort_by(|a, b| a.ts.total_cmp(&b.ts));
-    (begins, ends)
-}
-
-/// Wall time per open stack (frame names, root first) of one thread, in µs.
-#[derive(Default)]
-struct Timeline {
-    open: Vec<Edge>,
-    last: Option<f64>,
-    weights: FxHashMap<Vec<String>, f64>,
-    ignored_ends: usize,
-}
-
-impl Timeline {
-    fn advance(&mut self, ts: f64) {
-        if let Some(last) = self.last {
-            if !self.open.is_empty() && ts > last {
-                let stack: Vec<String> = self.open.iter().map(|e| e.name.clone()).collect();
-                *self.weights.entry(stack).or_insert(0.0) += ts - last;
-            }
-        }
-        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
-    }
-
-    /// Replay the queues: at equal times a begin goes first only when it is the same event
-    /// as the pending end (a zero-length event); an end prefers, among ends at the same time,
-    /// one matching the open event's key, then its name.
-    fn replay(&mut self, mut begins: Vec<Edge>, mut ends: Vec<Edge>) {
-        begins.reverse();
-        let mut ends: std::collections::VecDeque<Edge> = ends.drain(..).collect();
-        loop {
-            let take_begin = match (begins.last(), ends.front()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some(b), Some(e)) => b.ts < e.ts || (b.ts == e.ts && b.key == e.key),
-            };
-            if take_begin {
-                let b = begins.pop().unwrap();
-                self.advance(b.ts);
-                self.open.push(b);
-                continue;
-            }
-            if let Some(top) = self.open.last() {
-                let t0 = ends[0].ts;
-                let same_time = |e: &Edge| e.ts <= t0;
-                let pick = (1..ends.len())
-                    .take_while(|&i| same_time(&ends[i]))
-                    .find(|&i| ends[i].key == top.key)
-                    .or_else(|| {
-                        (1..ends.len())
-                            .take_while(|&i| same_time(&ends[i]))
-                            .find(|&i| ends[i].name == top.name)
-                    });
-                if let Some(i) = pick {
-                    ends.swap(0, i);
-                }
-            }
-            let e = ends.pop_front().unwrap();
-            match self.open.last() {
-                Some(top) if top.name == e.name => {
-                    self.advance(e.ts);
-                    self.open.pop();
-                }
-                _ => self.ignored_ends += 1,
-            }
-        }
-        // Still open at the end: closed at the last time seen.
-        if let Some(last) = self.last {
-            self.advance(last);
-        }
-    }
-}
-
-/// A wall-time profile of `B`/`E`/`X` events, one root per thread.
-fn duration_profile(events: &[Value], names: &ThreadNames) -> Result<Profile, ParseError> {
-    let mut threads: Vec<ThreadKey> = Vec::new();
-    let mut per_thread: FxHashMap<ThreadKey, Vec<&Value>> = FxHashMap::default();
-    for e in events {
-        if matches!(e.get("ph").and_then(Value::as_str), Some("B" | "E" | "X")) {
-            let k = thread_key(e);
-            per_thread
-                .entry(k.clone())
-                .or_insert_with(|| {
-                    threads.push(k);
-                    Vec::new()
-                })
-                .push(e);
-        }
-    }
-    if threads.is_empty() {
-        return Err(ParseError::new(
-            "trace-event file without CPU samples (Profile/ProfileChunk) or duration events (B/E/X): nothing to profile",
-        ));
-    }
-    threads.sort();
-    let mut b = ProfileBuilder::new(vec![ValueType::new("wall", "nanoseconds")]);
-    let mut ignored = 0usize;
-    let mut truncated = 0u64;
-    for k in &threads {
-        let (begins, ends) = edge_queues(&per_thread[k]);
-        let mut tl = Timeline::default();
-        tl.replay(begins, ends);
-        ignored += tl.ignored_ends;
-        let root = b.frame(&names.root(k));
-        let mut stacks: Vec<(Vec<String>, f64)> = tl.weights.into_iter().collect();
-        stacks.sort_by(|a, b| a.0.cmp(&b.0));
-        for (names, micros) in stacks {
-            let mut stack: Vec<LocationId> = Vec::with_capacity(names.len() + 1);
-            for n in names.iter().rev().take(MAX_DEPTH) {
-                stack.push(b.frame(n));
-            }
-            truncated += (names.len() > MAX_DEPTH) as u64;
-            stack.push(root);
-            let ns = (micros * 1e3).round();
-            if ns >= 1.0 {
-                b.add_sample(&stack, &[ns.min(i64::MAX as f64) as i64]);
-            }
-        }
-    }
-    if b.profile().samples.is_empty() {
-        return Err(ParseError::new(
-            "the trace's duration events (B/E/X) never enclose any time",
-        ));
-    }
-    let p = b.profile_mut();
-    p.quality.truncated_stacks = truncated;
-    if ignored > 0 {
-        p.quality.notes.push(format!(
-            "{ignored} end (E) events did not match the open event and were ignored"
-        ));
-    }
-    Ok(b.finish())
-}
-
 /// The format's sample events: `samples` (`sf` = stack frame id, `ts`, `pid`, `tid`) over a
 /// `stackFrames` table (`name`, `parent`). Each sample lasts until the thread's next sample.
 fn sample_events_profile(
@@ -715,7 +512,7 @@ fn sample_events_profile(
             .and_then(|t| t.as_f64().or_else(|| t.as_str()?.parse().ok()))
             .ok_or_else(|| ParseError::new("a sample has no timestamp"))?;
         per_thread
-            .entry(thread_key(s))
+            .entry((id_text(s.get("pid")), id_text(s.get("tid"))))
             .or_default()
             .push((ts, id_text(s.get("sf"))));
     }
