@@ -768,6 +768,19 @@ mod tests {
         assert_eq!(d.regressions[0].name, "b");
         assert!((b.p - 0.018776).abs() < 1e-5, "{}", b.p);
         assert!(b.significant);
+        // The rest lies outside the function's callees, which move with it: b 1000 → 2000
+        // with its callee w 200 → 400, a stays at 1000. Not widened: m = 1500, share
+        // 3000/5600, var = 2·(2·1500·(1 − 0.535714) + 150²) = 47785.7, interval ±1.96·√var =
+        // ±428.45. Counting w in the rest (1200 → 1400) would have widened it to ±1545.
+        let d = diff(
+            &[p("main;a 1000\nmain;b 1000\nmain;b;w 200\n")],
+            &[p("main;a 1000\nmain;b 2000\nmain;b;w 400\n")],
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(d.regressions[0].name, "b");
+        let ci = d.regressions[0].significance.as_ref().unwrap().ci.unwrap();
+        assert!(((ci.1 - ci.0) / 2.0 - 428.45).abs() < 0.01, "{ci:?}");
     }
 
     /// A small function of identical runs swings by whole share points (the share floor,

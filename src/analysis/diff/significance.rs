@@ -28,8 +28,8 @@
 //!   not deterministic just because its counter is ([`TestKind::Exact`],
 //!   [`NoiseFloor::instruction_counts`]).
 //!
-//! Every function's floor is widened by how much the rest of its run moved and is at least a
-//! share point of the run ([`StatCtx::function_floor`]).
+//! Every function's floor is widened by how much the rest of its run (outside the function and
+//! its callees) moved and is at least a share point of the run ([`StatCtx::function_floor`]).
 //!
 //! In absolute mode with a side of one run, a function is significant only when its odds
 //! against the rest of its run changed significantly too: a machine that is slower as a
@@ -252,6 +252,10 @@ struct Sides {
     y: Vec<f64>,
     cx: Vec<f64>,
     cy: Vec<f64>,
+    /// Per-run inclusive values (absolute) of a function, empty for the total: what lies
+    /// outside them is the function's control, the rest of its run.
+    cum_x: Vec<f64>,
+    cum_y: Vec<f64>,
     /// Pooled share of the run totals (0 for the total itself): sampling allocates a run's
     /// samples among its functions, so a count's variance is binomial, `c · (1 - share)`.
     share: f64,
@@ -303,11 +307,14 @@ impl StatCtx<'_> {
         };
         let self_sum = |pk: &[(Vec<f64>, Vec<f64>)]| pk.iter().map(|(s, _)| s[k]).sum::<f64>();
         let run_sum = |runs: &[Run]| runs.iter().map(|r| r.total).sum::<f64>();
+        let cum = |pk: &[(Vec<f64>, Vec<f64>)]| pk.iter().map(|(_, c)| c[k]).collect();
         let s = Sides {
             x: vals(self.old_pk, self.old_runs, self.shares),
             y: vals(self.new_pk, self.new_runs, self.shares),
             cx: counts(self.old_pk, self.old_runs),
             cy: counts(self.new_pk, self.new_runs),
+            cum_x: cum(self.old_pk),
+            cum_y: cum(self.new_pk),
             share: (self_sum(self.old_pk) + self_sum(self.new_pk))
                 / (run_sum(self.old_runs) + run_sum(self.new_runs)),
         };
@@ -330,7 +337,8 @@ impl StatCtx<'_> {
 
     /// The relative run-to-run floor of function `s`: the calibrated `r`, widened for the rest
     /// of the run, and at least [`NoiseFloor::share_floor`] of the run total. The rest of the
-    /// run is the function's control: identical runs under like conditions keep it within a few percent, while a
+    /// run, the total outside the function's inclusive value (its callees move with it), is
+    /// the function's control: identical runs under like conditions keep it within a few percent, while a
     /// busy machine (shared caches and memory bandwidth) or a different heap or page-cache
     /// state moves it, and moves single functions, memory-bound ones most, by a multiple of
     /// that. So the calibrated floor is widened by how much the rest changed beyond its own
@@ -356,16 +364,19 @@ impl StatCtx<'_> {
         if self.exact || k == 0.0 {
             return r;
         }
-        // (mean value, mean count) of the rest of a side's runs.
-        let rest = |runs: &[Run], own: &[f64], own_counts: &[f64]| {
+        // (mean value, mean count) of the rest of a side's runs: outside the function and its
+        // callees, which a change of the function moves with it.
+        let rest = |runs: &[Run], cum: &[f64]| {
             let n = runs.len() as f64;
-            let value = runs.iter().map(|r| r.total).sum::<f64>() - own.iter().sum::<f64>();
-            let counts = runs.iter().map(|r| r.total / r.per_sample).sum::<f64>()
-                - own_counts.iter().sum::<f64>();
+            let (mut value, mut counts) = (0.0, 0.0);
+            for (r, c) in runs.iter().zip(cum) {
+                value += r.total - c;
+                counts += (r.total - c) / r.per_sample;
+            }
             (value / n, counts / n)
         };
-        let (vo, co) = rest(self.old_runs, &s.x, &s.cx);
-        let (vn, cn) = rest(self.new_runs, &s.y, &s.cy);
+        let (vo, co) = rest(self.old_runs, &s.cum_x);
+        let (vn, cn) = rest(self.new_runs, &s.cum_y);
         if vo <= 0.0 || vn <= 0.0 || co < 1.0 || cn < 1.0 {
             return r;
         }
@@ -410,6 +421,8 @@ impl StatCtx<'_> {
             y: totals(self.new_runs),
             cx: counts(self.old_runs),
             cy: counts(self.new_runs),
+            cum_x: Vec::new(),
+            cum_y: Vec::new(),
             share: 0.0,
         };
         self.test(&s, self.opts.noise.total_rel, u64::MAX)
