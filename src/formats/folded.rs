@@ -11,7 +11,8 @@
 //! for samples without Python frames) is a sample with an empty stack: it counts in the
 //! total, as in flamegraph.pl (inferno-flamegraph skips it). Two counts per line (`stack
 //! BEFORE AFTER`, inferno's `diff-folded` output) make a differential file with `before` and
-//! `after` sample types.
+//! `after` sample types. A file whose every stack reads as `key: value` (run metadata, YAML,
+//! headers: `wall_seconds: 2.234`) is refused: it only looks like folded stacks.
 
 use crate::error::ParseError;
 use crate::model::ops::{MergeError, Merger};
@@ -227,6 +228,7 @@ pub fn parse_into<S: StackSink + ?Sized>(
     let mut stacks = 0u64;
     let mut skipped = Skipped::default();
     let mut weight = Fractions::default();
+    let mut key_values = KeyValues::default();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
@@ -241,6 +243,7 @@ pub fn parse_into<S: StackSink + ?Sized>(
             continue;
         };
         stacks += 1;
+        key_values.check(n + 1, frames);
         stack.clear();
         if !frames.is_empty() {
             let mut from = 0usize;
@@ -271,9 +274,54 @@ pub fn parse_into<S: StackSink + ?Sized>(
         truncated_stacks: truncated,
         ..DataQuality::default()
     };
+    key_values.verdict(stacks)?;
     quality.notes.extend(skipped.verdict(stacks, differential)?);
     quality.notes.extend(weight.verdict()?);
     Ok(quality)
+}
+
+/// Whether the stack of a folded line reads as `key: value` text: one frame that starts with
+/// a plain word and a colon followed by a space or nothing.
+pub fn is_key_value(frames: &str) -> bool {
+    let Some((key, rest)) = frames.split_once(':') else {
+        return false;
+    };
+    let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    !frames.contains(';')
+        && !key.is_empty()
+        && key.bytes().all(word)
+        && (rest.is_empty() || rest.starts_with(' '))
+}
+
+/// Stacks that read as `key: value` text: one frame that starts with a plain word and a
+/// colon (`wall_seconds:`, `loadavg: 9.77 8.64`). Frames of real stacks are qualified names
+/// (`a::b`, `pkg.f`, `f (file.py:12)`), so a file where every stack is one is not folded.
+#[derive(Default)]
+struct KeyValues {
+    count: u64,
+    first: Option<(usize, String)>,
+}
+
+impl KeyValues {
+    fn check(&mut self, lineno: usize, frames: &str) {
+        if !is_key_value(frames) {
+            return;
+        }
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some((lineno, truncate_for_message(frames)));
+        }
+    }
+
+    fn verdict(self, stacks: u64) -> Result<(), ParseError> {
+        match self.first {
+            Some((lineno, key)) if self.count == stacks => Err(ParseError::new(format!(
+                "line {lineno}: {key:?} and every other line read as `key: value` text, not \
+                 folded stacks (`frame;frame;... COUNT`)"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The weight fractional counts lose to truncation. Truncating is what inferno does (with
@@ -488,6 +536,29 @@ mod tests {
         assert!(parse(b"main;a -3\n").is_err());
         assert!(parse(b"main;a NaN\n").is_err());
         assert!(parse(b"7\n").is_err());
+    }
+
+    /// Run metadata written beside profiles parses line by line as one-frame stacks with
+    /// fractional counts; it is refused, naming the first line. Stacks of real profilers
+    /// with colons in their frames are not.
+    #[test]
+    fn key_value_text_is_not_folded() {
+        let meta = b"date: 2026-12-05T08:51:32Z\nloadavg_before: 9.77 8.64 6.30\n\
+                     wall_seconds: 2.234\ncommand: ./prog -cpuprofile run-01.pb.gz\n";
+        let e = parse(meta).unwrap_err();
+        assert!(
+            e.0.starts_with("line 2: \"loadavg_before: 9.77 8.64\""),
+            "{e}"
+        );
+        assert!(parse(b"retries: 3\nworkers: 8\n").is_err());
+        for real in [
+            &b"std::rt::lang_start 3\n"[..],
+            b"main;a: b 1\nfoo: 2\n",
+            b"<module> (app.py:12) 4\n",
+            b"[unknown] 1\nfoo: 2\n",
+        ] {
+            assert!(parse(real).is_ok(), "{}", String::from_utf8_lossy(real));
+        }
     }
 
     /// Issue 14 bug 8: comments and a few malformed lines are skipped with a warning giving

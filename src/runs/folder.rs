@@ -70,9 +70,9 @@ fn starts_with_a_stack(data: &[u8]) -> bool {
     head.lines()
         .map(|l| l.trim_start_matches('\u{feff}'))
         .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .is_some_and(|l| {
-            formats::folded::parse_line(l).is_some()
-                || formats::folded::parse_differential_line(l).is_some()
+        .is_some_and(|l| match formats::folded::parse_line(l) {
+            Some((stack, _)) => !formats::folded::is_key_value(stack),
+            None => formats::folded::parse_differential_line(l).is_some(),
         })
 }
 
@@ -130,6 +130,8 @@ mod tests {
             "date: 2026-12-05T08:58:45Z\nloadavg_before: 13.45 12.39 9.00\nwall_seconds: 3.022\n",
         )
         .unwrap();
+        // ... also when the first line is one of those.
+        std::fs::write(d.join("run-02.meta"), "wall_seconds: 3.022\nrss_kb: 5120\n").unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         let got = profiles_in_folder(d).unwrap();
         let names: Vec<_> = got
