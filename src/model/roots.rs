@@ -85,8 +85,12 @@ fn root_name(p: &Profile, loc: u32) -> Option<&str> {
 /// A thread label without the ids that change from run to run: py-spy's
 /// `Thread 28294 "worker"` → `Thread "worker"` (with `--subprocesses`, `Process 28290 Thread
 /// 28294 "worker"` → the same), Austin's `Process 20639 Thread 20642` → `Thread`,
-/// `comm-PID/TID` and `comm-PID` → `comm`. `None` when `name` has no such ids.
+/// `comm-PID/TID` and `comm-PID` → `comm`, and py-spy's frames for `--subprocesses` and
+/// `--threads` ([`py_spy_label`]). `None` when `name` has no such ids.
 pub fn without_ids(name: &str) -> Option<String> {
+    if let Some(label) = py_spy_label(name) {
+        return Some(label);
+    }
     if let Some(rest) = name.strip_prefix("Process ") {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let thread = rest[digits..].strip_prefix(' ').filter(|_| digits > 0)?;
@@ -119,6 +123,40 @@ pub fn without_ids(name: &str) -> Option<String> {
     (!comm.is_empty() && ids_ok).then(|| comm.to_string())
 }
 
+/// py-spy's label frames: `process 26076:"python3 app.py"` → `process "python3 app.py"` (a
+/// child process's frame sits under its parent's), `thread (26442): MainThread` → `thread:
+/// MainThread`, `thread (0x7F3A)` → `thread`.
+fn py_spy_label(name: &str) -> Option<String> {
+    if let Some(rest) = name.strip_prefix("process ") {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let cmd = rest[digits..].strip_prefix(':').filter(|_| digits > 0)?;
+        return (cmd.len() >= 2 && cmd.starts_with('"') && cmd.ends_with('"'))
+            .then(|| format!("process {cmd}"));
+    }
+    let rest = name.strip_prefix("thread (")?;
+    let (id, tail) = rest.split_once(')')?;
+    let hex = id.strip_prefix("0x").or_else(|| id.strip_prefix("0X"));
+    let id_ok = match hex {
+        Some(h) => !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
+    };
+    (id_ok && (tail.is_empty() || tail.starts_with(": "))).then(|| format!("thread{tail}"))
+}
+
+/// The number of label frames at the outer end of a root-last stack: the root when `marked`
+/// (its reader said so) or shaped like a label, and the labels right under it (py-spy puts a
+/// child process's frame under its parent's, and thread frames under those).
+pub fn outer_labels(p: &Profile, locations: &[u32], marked: bool) -> usize {
+    let mut n = 0;
+    for &loc in locations.iter().rev() {
+        if !((n == 0 && marked) || is_label_location(p, loc)) {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
 /// `Thread 20642`, or `Thread 20642 (interpreter 1)`: `Thread` and what follows the id.
 fn unnamed_thread(name: &str) -> Option<String> {
     let rest = name.strip_prefix("Thread ")?;
@@ -127,32 +165,31 @@ fn unnamed_thread(name: &str) -> Option<String> {
     (digits > 0 && (tail.is_empty() || tail.starts_with(" ("))).then(|| format!("Thread{tail}"))
 }
 
-/// Drop the run-specific ids from every root frame that carries them, so several runs of a
-/// program merge into one tree. Root frames get a location of their own (the function may
-/// also be called elsewhere); identical stacks are not re-aggregated here. Returns whether
-/// anything changed.
+/// Drop the run-specific ids from the label frames at the outer end of every stack (the root,
+/// and py-spy's child process and thread frames under it), so several runs of a program merge
+/// into one tree. Renamed frames get a location of their own (the function may also be called
+/// elsewhere); identical stacks are not re-aggregated here. Returns whether anything changed.
 pub fn normalize_thread_roots(p: &mut Profile) -> bool {
+    let marked = has_thread_roots(p);
     let mut renamed: rustc_hash::FxHashMap<u32, u32> = Default::default();
     let mut changed = false;
     for i in 0..p.samples.len() {
-        let Some(&root) = p.samples[i].locations.last() else {
-            continue;
-        };
-        let new_loc = match renamed.get(&root) {
-            Some(&l) => l,
-            None => {
-                let Some(name) = root_name(p, root).and_then(without_ids) else {
-                    renamed.insert(root, root);
-                    continue;
-                };
-                let l = add_named_location(p, root, &name);
-                renamed.insert(root, l);
-                l
+        let depth = p.samples[i].locations.len();
+        // From the root inwards, while the frames are labels (a marked root may have no ids
+        // to drop).
+        for j in (0..depth).rev() {
+            let loc = p.samples[i].locations[j];
+            let new_loc = *renamed.entry(loc).or_insert_with(|| {
+                match root_name(p, loc).and_then(without_ids) {
+                    Some(name) => add_named_location(p, loc, &name),
+                    None => loc,
+                }
+            });
+            if new_loc == loc && !(j + 1 == depth && marked) {
+                break;
             }
-        };
-        if new_loc != root {
-            *p.samples[i].locations.last_mut().expect("non-empty") = new_loc;
-            changed = true;
+            p.samples[i].locations[j] = new_loc;
+            changed |= new_loc != loc;
         }
     }
     changed
@@ -209,8 +246,24 @@ mod tests {
             without_ids("Process 20639 Thread 20642 (interpreter 1)").as_deref(),
             Some("Thread (interpreter 1)")
         );
+        // py-spy --subprocesses / --threads frames.
+        assert_eq!(
+            without_ids("process 26076:\"python3 app.py\"").as_deref(),
+            Some("process \"python3 app.py\"")
+        );
+        assert_eq!(
+            without_ids("thread (26442): MainThread").as_deref(),
+            Some("thread: MainThread")
+        );
+        assert_eq!(without_ids("thread (0x7F3A2B)").as_deref(), Some("thread"));
         // Code and plain names keep their names.
         for name in [
+            "process",
+            "process 12",
+            "process 12:x",
+            "process x:\"y\"",
+            "thread (x)",
+            "thread (12) x",
             "Process 12",
             "Process x Thread 1",
             "Thread 12",
@@ -261,5 +314,39 @@ mod tests {
             .collect();
         assert_eq!(stacks, ["Thread \"\";main", "Thread \"\";main"]);
         assert!(!normalize_thread_roots(&mut p), "idempotent");
+    }
+
+    /// py-spy `--subprocesses --threads --format raw`: a child's process frame sits under its
+    /// parent's, thread frames under those; code frames shaped like labels stay.
+    #[test]
+    fn py_spy_child_process_frames_lose_their_ids() {
+        let p = |text: &str| crate::formats::folded::parse(text.as_bytes()).unwrap();
+        let mut run = p(concat!(
+            "process 26442:\"python3 app.py\";process 26444:\"python3 app.py child\";",
+            "thread (26444): MainThread;<module> (app.py:7);work (app.py:4) 5\n",
+            "process 26442:\"python3 app.py\";<module> (app.py:10);bench-1234 (app.py:2) 3\n",
+        ));
+        assert!(normalize_thread_roots(&mut run));
+        let stacks: Vec<String> = run
+            .samples
+            .iter()
+            .map(|s| run.stack_names(s).join(";"))
+            .collect();
+        assert_eq!(
+            stacks,
+            [
+                "process \"python3 app.py\";process \"python3 app.py child\";thread: MainThread;\
+                 <module> (app.py:7);work (app.py:4)",
+                "process \"python3 app.py\";<module> (app.py:10);bench-1234 (app.py:2)"
+            ]
+        );
+        let code = run.samples[0].locations.clone();
+        assert_eq!(
+            outer_labels(&run, &code, false),
+            0,
+            "renamed labels are code now"
+        );
+        let raw = p("process 1:\"a\";process 2:\"b\";thread (2);main 1\n");
+        assert_eq!(outer_labels(&raw, &raw.samples[0].locations, false), 3);
     }
 }

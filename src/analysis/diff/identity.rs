@@ -221,10 +221,8 @@ pub(super) fn reduce(p: &Profile, value: usize, keys: &mut Keys, id: Identity) -
         }
         let v = v as f64;
         total += v;
-        let locs = match s.locations.split_last() {
-            Some((&root, rest)) if marked_roots || roots::is_label_location(p, root) => rest,
-            _ => &s.locations[..],
-        };
+        let labels = roots::outer_labels(p, &s.locations, marked_roots);
+        let locs = &s.locations[..s.locations.len() - labels];
         let mut stack = Vec::with_capacity(locs.len());
         for &l in locs.iter().rev() {
             let entry = loc_keys[l as usize].get_or_insert_with(|| location_keys(p, l, keys, id));
