@@ -414,7 +414,23 @@ fn per_sample_value(p: &Profile, value: usize) -> f64 {
     if let Some(n) = sample_count(p) {
         return p.total(value) as f64 / n;
     }
+    // A value measured per event, counted by another type (Go block and mutex profiles: the
+    // delay of `contentions`): one event's share.
+    if let Some(events) = counted_events(p, value) {
+        return p.total(value) as f64 / events;
+    }
     1.0
+}
+
+/// The events behind a profile's first `count` type other than `value` (scaled counts over
+/// their own per-sample value), `None` without one.
+fn counted_events(p: &Profile, value: usize) -> Option<f64> {
+    let c = p.sample_types.iter().position(|t| t.unit == "count")?;
+    if c == value {
+        return None;
+    }
+    let events = p.total(c) as f64 / per_sample_value(p, c);
+    (events > 0.0).then_some(events)
 }
 
 /// The number of samples, when the profile has a `samples/count` type.
@@ -601,5 +617,24 @@ mod tests {
         };
         assert_eq!(per_sample_value(&faults, 1), 253.0 / 6.0);
         assert_eq!(per_sample_value(&faults, 0), 1.0);
+        // Go mutex profile at runtime.SetMutexProfileFraction(5): 40 contentions, scaled up
+        // from 8 sampled events, and 4 s of delay: one event stands for 0.5 s of delay (not
+        // 1 ns, which would make 4·10⁹ "samples" with no sampling noise).
+        let mutex = Profile {
+            sample_types: vec![
+                ValueType::new("contentions", "count"),
+                ValueType::new("delay", "nanoseconds"),
+            ],
+            samples: vec![Sample {
+                locations: vec![],
+                values: vec![40, 4_000_000_000],
+                labels: vec![],
+            }],
+            period_type: Some(ValueType::new("contentions", "count")),
+            period: 5,
+            ..Default::default()
+        };
+        assert_eq!(per_sample_value(&mutex, 0), 5.0);
+        assert_eq!(per_sample_value(&mutex, 1), 5e8);
     }
 }
