@@ -29,11 +29,16 @@ fn main() -> ExitCode {
 /// glibc grows a heap by what each allocation needs plus 128 KB, a system call each time (an
 /// `mprotect` for a thread's heap): ~950 calls for `flamegraph` of a 19k-sample perf.data,
 /// ~3 ms. Steps of 16 MB take ~20 calls; they reserve address space, and pages still become
-/// memory only when touched.
+/// memory only when touched. Blocks over 128 KB were also mapped and unmapped one by one, and
+/// a freed heap top returned to the kernel, so the next large vector faulted its pages in
+/// again; large blocks stay in the heap below 32 MB, and the heap is not trimmed (a run of
+/// profdiff is short: its peak, not its release, is what memory costs).
 fn grow_heaps_in_large_steps() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter, which glibc allows at any time.
     unsafe {
         libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
