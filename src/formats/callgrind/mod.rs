@@ -27,7 +27,7 @@
 //! cost is the sum of its cost lines; its inclusive cost is what [`stacks`] makes of the call
 //! edges. Cachegrind files have no calls: each function is then a one-frame stack.
 
-mod stacks;
+pub(crate) mod stacks;
 
 use crate::error::ParseError;
 use crate::model::{
@@ -109,7 +109,7 @@ pub(crate) struct CallGraph {
 }
 
 impl CallGraph {
-    fn func(&mut self, file: &str, name: &str) -> u32 {
+    pub(crate) fn func(&mut self, file: &str, name: &str) -> u32 {
         let key = FuncKey {
             file: file.to_string(),
             name: name.to_string(),
