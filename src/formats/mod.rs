@@ -19,6 +19,7 @@ mod perf_header;
 pub mod perf_script;
 pub mod pprof;
 pub mod pprof_legacy;
+pub mod pstats;
 pub mod sample;
 pub mod speedscope;
 pub mod unrecognized;
@@ -36,7 +37,8 @@ use std::path::PathBuf;
 /// What profdiff reads, for error messages.
 const READABLE: &str = "it reads pprof, legacy pprof, perf.data, perf script, folded stacks, \
     speedscope, V8 cpuprofile, Chrome traces, Firefox Profiler / samply, callgrind/cachegrind, \
-    DTrace stacks, macOS sample, xctrace XML, Instruments deep copies and Austin samples";
+    DTrace stacks, macOS sample, xctrace XML, Instruments deep copies, Austin samples and \
+    Python cProfile / pstats files";
 
 /// Formats profdiff reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,7 @@ pub enum Format {
     ChromeTrace,
     Firefox,
     Austin,
+    Pstats,
 }
 
 impl Format {
@@ -78,6 +81,7 @@ impl Format {
         Format::ChromeTrace,
         Format::Firefox,
         Format::Austin,
+        Format::Pstats,
     ];
 
     pub fn name(self) -> &'static str {
@@ -97,6 +101,7 @@ impl Format {
             Format::ChromeTrace => "Chrome trace",
             Format::Firefox => "Firefox Profiler",
             Format::Austin => "Austin",
+            Format::Pstats => "cProfile pstats",
         }
     }
 }
@@ -316,6 +321,9 @@ pub fn detect(data: &[u8]) -> Option<Format> {
     }
     if pprof_legacy::sniff_binary(data) {
         return Some(Format::PprofLegacy);
+    }
+    if pstats::sniff(data) {
+        return Some(Format::Pstats);
     }
     let head = &data[..data.len().min(64 * 1024)];
     let text = match std::str::from_utf8(head) {
@@ -569,6 +577,7 @@ pub fn parse_visiting(
         Format::ChromeTrace => (chrome::parse(data)?, visit),
         Format::Firefox => (firefox::parse(data, opts)?, visit),
         Format::Austin => (austin::parse(data)?, visit),
+        Format::Pstats => (pstats::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -684,10 +693,11 @@ mod tests {
                 | Format::InstrumentsDeepCopy
                 | Format::ChromeTrace
                 | Format::Firefox
-                | Format::Austin => {}
+                | Format::Austin
+                | Format::Pstats => {}
             }
         }
-        assert_eq!(Format::ALL.len(), 15);
+        assert_eq!(Format::ALL.len(), 16);
     }
 
     #[test]

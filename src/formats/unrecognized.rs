@@ -66,10 +66,11 @@ fn describe_binary(data: &[u8]) -> String {
                 `jfr print` turn it into collapsed stacks, which profdiff reads)"
             .to_string();
     }
-    // Python's marshal: a dict (0x7b with the ref flag) keyed by small tuples (0x29).
+    // Python's marshal: a dict (0x7b with the ref flag) keyed by small tuples (0x29). Keys of
+    // three items are pstats data, read by `pstats`; other keys are not.
     if data.starts_with(&[0xfb, 0x29]) {
-        return "Python cProfile / pstats data (per-function call counts and times, no \
-                stacks; py-spy or pyinstrument -r speedscope record what profdiff reads)"
+        return "Python marshal data keyed by tuples, but not of cProfile / pstats' \
+                (file, line, function) keys"
             .to_string();
     }
     let shown: Vec<String> = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -226,7 +227,9 @@ mod tests {
             describe(b"goroutine 1 [running]:\nmain.main()\n\t/a/main.go:3 +0x1d\n")
                 .starts_with("a Go goroutine stack dump")
         );
-        assert!(describe(b"\xfb\x29\x03\xfa\x06app.py").starts_with("Python cProfile"));
+        // pstats' 3-tuple keys are read (`pstats::sniff`); other tuple-keyed marshal is named.
+        assert!(describe(b"\xfb\x29\x02\xfa\x06app.py").starts_with("Python marshal data"));
+        assert!(crate::formats::pstats::sniff(b"\xfb\x29\x03\xfa\x06app.py"));
         assert!(describe(
             br#"{"start_time": 1.5,"duration": 1.0,"sample_count": 10,"root_frame": {}}"#
         )

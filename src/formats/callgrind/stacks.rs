@@ -1,4 +1,5 @@
-//! Stacks from a callgrind call graph.
+//! Stacks from a callgrind call graph (also cProfile's: [`crate::formats::pstats`] fills a
+//! [`CallGraph`] with one event, nanoseconds, and builds its stacks here).
 //!
 //! callgrind records, per function, its self cost and, per call edge, the inclusive cost of
 //! the calls; it does not record stacks. A flamegraph (or pprof's `cum`) needs stacks, so they
