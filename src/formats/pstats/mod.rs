@@ -60,7 +60,13 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
     if entries.is_empty() {
         return Err(ParseError::new("the pstats dict has no functions"));
     }
-    // Every sum the stacks take is at most this one: bounded, no sum overflows.
+    check_sums(&entries)?;
+    Ok(to_profile(&entries))
+}
+
+/// Times and call counts that add up to more than an i64 are refused: every sum taken later
+/// (stacks, totals) is at most one of these.
+fn check_sums(entries: &[Entry]) -> Result<(), ParseError> {
     let total = entries.iter().try_fold(0u64, |a, e| {
         e.callers
             .iter()
@@ -71,7 +77,11 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
             "the times add up to more than 2^63 nanoseconds",
         ));
     }
-    Ok(to_profile(&entries))
+    let calls = entries.iter().try_fold(0u64, |a, e| a.checked_add(e.calls));
+    if calls.is_none_or(|c| c > i64::MAX as u64) {
+        return Err(ParseError::new("the call counts add up to more than 2^63"));
+    }
+    Ok(())
 }
 
 fn key(k: &Value) -> Result<Key, String> {
