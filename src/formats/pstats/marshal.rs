@@ -1,8 +1,14 @@
-//! A decoder for the subset of Python's `marshal` format that pstats files use (dicts, tuples,
-//! ints, floats, strings, None, booleans, back-references). No Rust crate on crates.io decodes
-//! marshal data and is kept up; this one is written for hostile input: nesting is bounded,
-//! every length is checked against the bytes left before anything is allocated, and every
-//! failure is an error naming the offset and what was wrong.
+//! A decoder for the part of Python's `marshal` format that pstats files use: dicts, tuples,
+//! ints, floats, strings, None, booleans, back-references, and the code objects (with the
+//! constants inside them: lists, sets, complex numbers, Ellipsis, slices) that the pure-Python
+//! `profile` module leaves in its keys. No Rust crate on crates.io decodes marshal data and is
+//! kept up; this one is written for hostile input: nesting is bounded, every length is checked
+//! against the bytes left before anything is allocated, and every failure is an error naming
+//! the offset and what was wrong.
+//!
+//! A code object's layout changed with Python versions and the data does not say which wrote
+//! it, so the first code object is read with each known layout in turn (newest first) until
+//! one reads cleanly and has the right types in the right places; later ones use that layout.
 
 use std::rc::Rc;
 
@@ -22,12 +28,29 @@ pub enum Value {
     Bytes(Vec<u8>),
     Tuple(Vec<Rc<Value>>),
     Dict(Vec<Pair>),
+    /// A code object: only what names it is kept.
+    Code {
+        name: String,
+        filename: String,
+        line: i64,
+    },
+    /// Any other constant (a list, set, complex number, Ellipsis, slice …): not used by pstats.
+    Other(&'static str),
 }
 
 /// A dict's key and value.
 pub type Pair = (Rc<Value>, Rc<Value>);
 
 impl Value {
+    /// A string's text; Python 2's byte strings are read as UTF-8 (lossily).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Value::Str(s) => Some(s.clone()),
+            Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Value::None => "None",
@@ -38,6 +61,8 @@ impl Value {
             Value::Bytes(_) => "bytes",
             Value::Tuple(_) => "tuple",
             Value::Dict(_) => "dict",
+            Value::Code { .. } => "code object",
+            Value::Other(kind) => kind,
         }
     }
 }
@@ -48,6 +73,7 @@ pub fn decode(data: &[u8]) -> Result<Rc<Value>, String> {
         data,
         pos: 0,
         refs: Vec::new(),
+        code_layout: None,
     };
     let v = d.object(0)?;
     if d.pos != data.len() {
@@ -64,7 +90,73 @@ struct Decoder<'a> {
     pos: usize,
     /// Objects flagged for reference; None while a container is still being read.
     refs: Vec<Option<Rc<Value>>>,
+    /// The code object layout of this file, once one has been read.
+    code_layout: Option<&'static CodeLayout>,
 }
+
+/// How a Python version marshals a code object: `ints` 4-byte fields, then `objects` objects
+/// (the bytecode first), then the first line number, then `after` more objects.
+struct CodeLayout {
+    python: &'static str,
+    ints: usize,
+    objects: usize,
+    filename: usize,
+    name: usize,
+    after: usize,
+    /// Indices among `objects` that must be bytes (besides the bytecode) and tuples.
+    bytes: &'static [usize],
+    tuples: &'static [usize],
+}
+
+const CODE_LAYOUTS: [CodeLayout; 4] = [
+    // argcount posonlyargcount kwonlyargcount stacksize flags; code consts names
+    // localsplusnames localspluskinds filename name qualname; firstlineno; linetable
+    // exceptiontable.
+    CodeLayout {
+        python: "3.11+",
+        ints: 5,
+        objects: 8,
+        filename: 5,
+        name: 6,
+        after: 2,
+        bytes: &[4],
+        tuples: &[1, 3],
+    },
+    // argcount posonlyargcount kwonlyargcount nlocals stacksize flags; code consts names
+    // varnames freevars cellvars filename name; firstlineno; lnotab or linetable.
+    CodeLayout {
+        python: "3.8-3.10",
+        ints: 6,
+        objects: 8,
+        filename: 6,
+        name: 7,
+        after: 1,
+        bytes: &[],
+        tuples: &[1, 3, 4, 5],
+    },
+    // As 3.8 without posonlyargcount.
+    CodeLayout {
+        python: "3.0-3.7",
+        ints: 5,
+        objects: 8,
+        filename: 6,
+        name: 7,
+        after: 1,
+        bytes: &[],
+        tuples: &[1, 3, 4, 5],
+    },
+    // As 3.0 without kwonlyargcount.
+    CodeLayout {
+        python: "2",
+        ints: 4,
+        objects: 8,
+        filename: 6,
+        name: 7,
+        after: 1,
+        bytes: &[],
+        tuples: &[1, 3, 4, 5],
+    },
+];
 
 impl Decoder<'_> {
     fn take(&mut self, n: usize, what: &str) -> Result<&[u8], String> {
@@ -162,6 +254,31 @@ impl Decoder<'_> {
                 Value::Tuple(self.items(n, depth)?)
             }
             b'{' => Value::Dict(self.dict(depth)?),
+            b'[' | b'<' | b'>' => {
+                let n = self.len("a list or set", 1)?;
+                self.items(n, depth)?;
+                Value::Other("list or set")
+            }
+            b'I' => Value::Int(i64::from_le_bytes(
+                self.take(8, "an int64")?.try_into().unwrap_or([0; 8]),
+            )),
+            b'f' => Value::Float(self.text_float(at)?),
+            b'x' => {
+                self.text_float(at)?;
+                self.text_float(at)?;
+                Value::Other("complex")
+            }
+            b'y' => {
+                self.take(16, "a complex")?;
+                Value::Other("complex")
+            }
+            b'S' => Value::Other("StopIteration"),
+            b'.' => Value::Other("Ellipsis"),
+            b':' => {
+                self.items(3, depth)?;
+                Value::Other("slice")
+            }
+            b'c' => self.code(at, depth)?,
             _ => {
                 return Err(format!(
                     "unsupported marshal type {:?} (0x{kind:02x}) at offset {at}",
@@ -169,6 +286,67 @@ impl Decoder<'_> {
                 ))
             }
         })
+    }
+
+    /// A float written as text (marshal version 0 and 1): a length byte, then digits.
+    fn text_float(&mut self, at: usize) -> Result<f64, String> {
+        let n = self.u8("a float length")? as usize;
+        let s = self.text(n, at)?;
+        s.trim()
+            .parse()
+            .map_err(|_| format!("float {s:?} at offset {at} is not a number"))
+    }
+
+    /// A code object, in this file's layout; the first one found decides the layout.
+    fn code(&mut self, at: usize, depth: usize) -> Result<Value, String> {
+        if let Some(layout) = self.code_layout {
+            return self.code_as(layout, at, depth);
+        }
+        let (pos, refs) = (self.pos, self.refs.len());
+        for layout in &CODE_LAYOUTS {
+            self.code_layout = Some(layout);
+            match self.code_as(layout, at, depth) {
+                Ok(v) => return Ok(v),
+                Err(_) => {
+                    self.pos = pos;
+                    self.refs.truncate(refs);
+                }
+            }
+        }
+        self.code_layout = None;
+        Err(format!(
+            "code object at offset {at} is in no known Python layout ({})",
+            CODE_LAYOUTS.map(|l| l.python).join(", ")
+        ))
+    }
+
+    fn code_as(&mut self, layout: &CodeLayout, at: usize, depth: usize) -> Result<Value, String> {
+        let wrong = |what: &str| {
+            format!(
+                "code object at offset {at} ({} layout): {what}",
+                layout.python
+            )
+        };
+        self.take(4 * layout.ints, "a code object's counts")?;
+        let fields = self.items(layout.objects, depth)?;
+        let line = self.i32("a code object's first line")?;
+        self.items(layout.after, depth)?;
+        let is_bytes = |i: usize| matches!(&*fields[i], Value::Bytes(_));
+        let is_tuple = |i: usize| matches!(&*fields[i], Value::Tuple(_));
+        if !is_bytes(0) || !layout.bytes.iter().all(|&i| is_bytes(i)) {
+            return Err(wrong("bytecode or kinds are not bytes"));
+        }
+        if !layout.tuples.iter().all(|&i| is_tuple(i)) {
+            return Err(wrong("constants or names are not tuples"));
+        }
+        match (fields[layout.filename].text(), fields[layout.name].text()) {
+            (Some(filename), Some(name)) => Ok(Value::Code {
+                name,
+                filename,
+                line: line as i64,
+            }),
+            _ => Err(wrong("filename or name is not a string")),
+        }
     }
 
     fn text(&mut self, n: usize, at: usize) -> Result<String, String> {

@@ -13,6 +13,11 @@
 //! sample type places each function's call count (`ncalls`) on its stacks in proportion to
 //! their self time (on the function alone when it has none).
 //!
+//! The pure-Python `profile` module writes the same dict, but records only a call count per
+//! caller: there a function's `cumtime` is split over its callers in proportion to their calls,
+//! as gprof splits it. Its keys name built-ins `("", 0, name)` and the command it runs by a code
+//! object.
+//!
 //! Functions are named as py-spy names Python frames, `name (file:line)`; built-ins (file `~`)
 //! keep their name (`<built-in method builtins.len>`).
 
@@ -39,8 +44,18 @@ struct Entry {
     name: String,
     calls: u64,
     self_ns: u64,
-    /// (caller, inclusive ns of the calls from it).
-    callers: Vec<(Key, u64)>,
+    /// cumtime in ns: spread over the callers by call count where they have no times.
+    cum_ns: u64,
+    callers: Vec<(Key, Edge)>,
+}
+
+/// What a callers entry says of the calls from one caller.
+#[derive(Clone, Copy)]
+enum Edge {
+    /// cProfile: their inclusive time, in ns.
+    Time(u64),
+    /// The pure-Python `profile` module: only how many there were.
+    Calls(u64),
 }
 
 type Key = (String, i64, String);
@@ -68,7 +83,7 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
 /// (stacks, totals) is at most one of these.
 fn check_sums(entries: &[Entry]) -> Result<(), ParseError> {
     let total = entries.iter().try_fold(0u64, |a, e| {
-        e.callers
+        edge_times(e)
             .iter()
             .try_fold(a.checked_add(e.self_ns)?, |a, c| a.checked_add(c.1))
     });
@@ -87,8 +102,8 @@ fn check_sums(entries: &[Entry]) -> Result<(), ParseError> {
 fn key(k: &Value) -> Result<Key, String> {
     match k {
         Value::Tuple(t) => match t.as_slice() {
-            [f, l, n] => match (&**f, &**l, &**n) {
-                (Value::Str(f), Value::Int(l), Value::Str(n)) => Ok((f.clone(), *l, n.clone())),
+            [f, l, n] => match (f.text(), &**l, name(n)) {
+                (Some(f), Value::Int(l), Some(n)) => Ok((f, *l, n)),
                 _ => Err("a function key is not (str, int, str)".into()),
             },
             _ => Err(format!("a function key has {} items, not 3", t.len())),
@@ -97,14 +112,25 @@ fn key(k: &Value) -> Result<Key, String> {
     }
 }
 
+/// A key's function name. The `profile` module names the command it runs by its code object,
+/// which pstats prints with its address; the address (different every run) is left out.
+fn name(n: &Value) -> Option<String> {
+    match n {
+        Value::Code {
+            name,
+            filename,
+            line,
+        } => Some(format!(
+            "<code object {name}, file \"{filename}\", line {line}>"
+        )),
+        other => other.text(),
+    }
+}
+
 /// `(cc, nc, tt, ct, …)`: nc, tt and ct.
 fn counts(v: &Value) -> Result<(u64, f64, f64), String> {
     let Value::Tuple(t) = v else {
-        return Err(format!(
-            "statistics are a {}, not a tuple (an old pstats file with only call counts per \
-             caller is not read)",
-            v.kind()
-        ));
+        return Err(format!("statistics are a {}, not a tuple", v.kind()));
     };
     let num = |i: usize| -> Result<f64, String> {
         match t.get(i).map(|v| &**v) {
@@ -130,25 +156,23 @@ fn nanos(secs: f64) -> Result<u64, String> {
 fn entry(k: &Value, v: &Value) -> Result<Entry, ParseError> {
     let (file, line, name) = key(k).map_err(ParseError::new)?;
     let err = |e: String| ParseError::new(format!("function {name} ({file}:{line}): {e}"));
-    let (calls, tt, _) = counts(v).map_err(err)?;
-    let mut callers = Vec::new();
+    let (calls, tt, ct) = counts(v).map_err(err)?;
     let last = match v {
         Value::Tuple(t) => t.get(4).map(|v| &**v),
         _ => None,
     };
-    match last {
-        Some(Value::Dict(d)) => {
-            for (ck, cv) in d {
-                let ck = key(ck).map_err(err)?;
-                let (_, _, ct) = counts(cv).map_err(err)?;
-                callers.push((ck, nanos(ct).map_err(err)?));
-            }
-        }
+    let callers = match last {
+        Some(Value::Dict(d)) => d
+            .iter()
+            .map(|(ck, cv)| Ok((key(ck)?, edge(cv)?)))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(err)?,
         Some(o) => return Err(err(format!("callers are a {}, not a dict", o.kind()))),
         None => return Err(err("statistics have no callers dict".into())),
-    }
+    };
     Ok(Entry {
         self_ns: nanos(tt).map_err(err)?,
+        cum_ns: nanos(ct).map_err(err)?,
         file,
         line,
         name,
@@ -157,9 +181,47 @@ fn entry(k: &Value, v: &Value) -> Result<Entry, ParseError> {
     })
 }
 
+/// A callers entry: cProfile's `(cc, nc, tt, ct)` of the calls, or `profile`'s call count.
+fn edge(v: &Value) -> Result<Edge, String> {
+    match v {
+        Value::Int(n) => Ok(Edge::Calls((*n).max(0) as u64)),
+        _ => Ok(Edge::Time(nanos(counts(v)?.2)?)),
+    }
+}
+
+/// Each edge's inclusive time: as recorded (cProfile), or the callee's cumulative time split
+/// over its callers in proportion to their calls (`profile`, as gprof splits it).
+fn edge_times(e: &Entry) -> Vec<(&Key, u64)> {
+    let counted: u128 = e
+        .callers
+        .iter()
+        .map(|(_, c)| match c {
+            Edge::Calls(n) => *n as u128,
+            Edge::Time(_) => 0,
+        })
+        .sum();
+    e.callers
+        .iter()
+        .map(|(k, c)| match *c {
+            Edge::Time(ns) => (k, ns),
+            Edge::Calls(n) => (
+                k,
+                (e.cum_ns as u128 * n as u128)
+                    .checked_div(counted)
+                    .unwrap_or(0) as u64,
+            ),
+        })
+        .collect()
+}
+
+/// cProfile keys built-ins as `("~", 0, name)`, the `profile` module as `("", 0, name)`.
+fn builtin(file: &str, line: i64) -> bool {
+    line == 0 && (file == "~" || file.is_empty())
+}
+
 /// How pstats data shows a function: `name (file:line)`, or a built-in's own name.
 fn display(file: &str, line: i64, name: &str) -> String {
-    if file == "~" && line == 0 {
+    if builtin(file, line) {
         name.to_string()
     } else {
         format!("{name} ({file}:{line})")
@@ -184,7 +246,7 @@ fn graph(entries: &[Entry]) -> (CallGraph, Vec<Key>, Vec<u32>) {
         let f = id(&mut g, &(e.file.clone(), e.line, e.name.clone()));
         ids.push(f);
         g.self_cost[f as usize][0] += e.self_ns;
-        for (ck, ns) in &e.callers {
+        for (ck, ns) in edge_times(e) {
             let c = id(&mut g, ck);
             let edge = g.calls.entry((c, f)).or_insert_with(|| vec![0]);
             edge[0] += ns;
@@ -224,7 +286,11 @@ fn to_profile(entries: &[Entry]) -> Profile {
     }
     let p = b.profile_mut();
     p.default_sample_type = Some(0);
-    p.metadata.insert("tool".into(), "cProfile".into());
+    let counted_only = entries
+        .iter()
+        .any(|e| e.callers.iter().any(|(_, c)| matches!(c, Edge::Calls(_))));
+    let tool = if counted_only { "profile" } else { "cProfile" };
+    p.metadata.insert("tool".into(), tool.into());
     p.metadata
         .insert(crate::analysis::diff::CLOCK_KEY.into(), "wall".into());
     if built.cut_paths > 0 {
@@ -233,11 +299,15 @@ fn to_profile(entries: &[Entry]) -> Profile {
             built.cut_paths
         ));
     }
-    p.comments.push(
+    p.comments.push(if counted_only {
+        "profile records a call graph with call counts, not stacks: times are spread over \
+         callers in proportion to their calls"
+            .into()
+    } else {
         "cProfile records a call graph, not stacks: times are spread over callers in \
          proportion to the calls' cumulative times"
-            .into(),
-    );
+            .into()
+    });
     b.finish()
 }
 
@@ -265,7 +335,7 @@ fn place_calls(samples: &[(Vec<u32>, u64)], calls: &[u64]) -> Vec<u64> {
 }
 
 fn location(b: &mut ProfileBuilder, k: &Key) -> LocationId {
-    let builtin = k.0 == "~" && k.1 == 0;
+    let builtin = builtin(&k.0, k.1);
     let function = b.function(Function {
         name: display(&k.0, k.1, &k.2),
         system_name: k.2.clone(),

@@ -89,20 +89,51 @@ fn wrong_types_are_named() {
     assert!(e.0.contains("holds a dict, this one a None"), "{}", e.0);
     let e = parse(b"{i\x01\x00\x00\x00N0").unwrap_err();
     assert!(e.0.contains("a function key is a int"), "{}", e.0);
-    // Old pstats: per-caller statistics were a bare count.
-    let key = b")\x03z\x01ai\x01\x00\x00\x00z\x01f";
+}
+
+#[test]
+fn callers_with_only_call_counts_split_the_cumulative_time() {
+    // The `profile` module's shape: `work` (cumtime 0.75 s) called 1 time by `a`, 2 by `b`.
+    let key = |n: &[u8]| [b")\x03z\x01fi\x01\x00\x00\x00z\x01".as_slice(), n].concat();
+    let float = |x: f64| [b"g".as_slice(), &x.to_le_bytes()].concat();
+    let int = |n: u8| vec![b'i', n, 0, 0, 0];
+    let stats = |nc: u8, tt: f64, ct: f64, callers: &[(&[u8], u8)]| {
+        let mut d = [
+            b")\x05".as_slice(),
+            &int(nc),
+            &int(nc),
+            &float(tt),
+            &float(ct),
+            b"{",
+        ]
+        .concat();
+        for (k, n) in callers {
+            d.extend(key(k));
+            d.extend(int(*n));
+        }
+        d.push(b'0');
+        d
+    };
     let mut d = b"{".to_vec();
-    d.extend_from_slice(key);
-    d.extend_from_slice(b")\x05i\x01\x00\x00\x00i\x01\x00\x00\x00g");
-    d.extend_from_slice(&0.5f64.to_le_bytes());
-    d.extend_from_slice(b"g");
-    d.extend_from_slice(&0.5f64.to_le_bytes());
-    d.extend_from_slice(b"{");
-    d.extend_from_slice(key);
-    d.extend_from_slice(b"i\x01\x00\x00\x000");
+    for (k, v) in [
+        (key(b"a"), stats(1, 0.125, 0.375, &[])),
+        (key(b"b"), stats(1, 0.25, 0.75, &[])),
+        (key(b"w"), stats(3, 0.75, 0.75, &[(b"a", 1), (b"b", 2)])),
+    ] {
+        d.extend(k);
+        d.extend(v);
+    }
     d.push(b'0');
-    let e = parse(&d).unwrap_err();
-    assert!(e.0.contains("only call counts per caller"), "{}", e.0);
+    let p = parse(&d).unwrap();
+    assert_eq!(
+        stacks(&p),
+        vec![
+            ("a (f:1)".to_string(), 125_000_000, 1),
+            ("a (f:1);w (f:1)".to_string(), 250_000_000, 1),
+            ("b (f:1)".to_string(), 250_000_000, 1),
+            ("b (f:1);w (f:1)".to_string(), 500_000_000, 2),
+        ]
+    );
 }
 
 #[test]
@@ -149,4 +180,89 @@ fn absurd_times_are_errors() {
             e.0
         );
     }
+}
+
+/// A code object for `<module>` in app.py (line 7), marshalled in one Python version's layout:
+/// `ints` counts, then bytecode, constants, names, the version's `middle` objects, filename,
+/// name, `before_line` more, the first line, and `after` objects.
+fn code_object(ints: usize, middle: &[&[u8]], before_line: &[&[u8]], after: &[&[u8]]) -> Vec<u8> {
+    let mut d = b"c".to_vec();
+    d.extend(vec![0u8; 4 * ints]);
+    d.extend(b"s\x02\x00\x00\x00\x97\x00"); // bytecode
+    d.extend(b")\x01N"); // constants: (None,)
+    d.extend(b")\x00"); // names
+    for m in middle {
+        d.extend(*m);
+    }
+    d.extend(b"z\x06app.pyz\x08<module>");
+    for m in before_line {
+        d.extend(*m);
+    }
+    d.extend(7i32.to_le_bytes());
+    for a in after {
+        d.extend(*a);
+    }
+    d
+}
+
+#[test]
+fn code_objects_of_every_python_layout_decode() {
+    let tuple: &[u8] = b")\x00";
+    let bytes: &[u8] = b"s\x00\x00\x00\x00";
+    let want = Value::Code {
+        name: "<module>".into(),
+        filename: "app.py".into(),
+        line: 7,
+    };
+    let layouts = [
+        (
+            "3.11+",
+            code_object(5, &[tuple, bytes], &[b"z\x08<module>"], &[bytes, bytes]),
+        ),
+        (
+            "3.8-3.10",
+            code_object(6, &[tuple, tuple, tuple], &[], &[bytes]),
+        ),
+        (
+            "3.0-3.7",
+            code_object(5, &[tuple, tuple, tuple], &[], &[bytes]),
+        ),
+        ("2", code_object(4, &[tuple, tuple, tuple], &[], &[bytes])),
+    ];
+    for (python, code) in layouts {
+        // Twice in a tuple: the second one is read with the layout the first one settled.
+        let mut d = b")\x02".to_vec();
+        d.extend(&code);
+        d.extend(&code);
+        let v = marshal::decode(&d).unwrap_or_else(|e| panic!("{python}: {e}"));
+        let Value::Tuple(items) = &*v else {
+            panic!("{python}: {v:?}")
+        };
+        assert!(items.iter().all(|c| **c == want), "{python}: {v:?}");
+    }
+    // One that fits no layout is an error naming them.
+    let e = marshal::decode(&code_object(5, &[], &[], &[])).unwrap_err();
+    assert!(e.contains("no known Python layout (3.11+, 3.8-3.10"), "{e}");
+}
+
+#[test]
+fn profile_module_keys_are_named_without_addresses() {
+    let code = code_object(
+        5,
+        &[b")\x00", b"s\x00\x00\x00\x00"],
+        &[b"z\x08<module>"],
+        &[b"N", b"N"],
+    );
+    let mut k = b")\x03z\x07profilei\x00\x00\x00\x00".to_vec();
+    k.extend(&code);
+    let v = marshal::decode(&k).unwrap();
+    assert_eq!(
+        key(&v).unwrap(),
+        (
+            "profile".to_string(),
+            0,
+            "<code object <module>, file \"app.py\", line 7>".to_string()
+        )
+    );
+    assert_eq!(display("", 0, "exec"), "exec");
 }
