@@ -32,9 +32,12 @@ use marshal::Value;
 use rustc_hash::FxHashMap;
 
 /// True when `data` starts like a pstats dump: a dict (with or without the reference flag)
-/// whose first key is a tuple of three.
+/// whose first key is a tuple of three (a small tuple since Python 3.4, a sized one before).
 pub fn sniff(data: &[u8]) -> bool {
-    matches!(data, [0x7b | 0xfb, 0x29 | 0xa9, 3, ..])
+    matches!(
+        data,
+        [0x7b | 0xfb, 0x29 | 0xa9, 3, ..] | [0x7b | 0xfb, 0x28 | 0xa8, 3, 0, 0, 0, ..]
+    )
 }
 
 /// One function's statistics.

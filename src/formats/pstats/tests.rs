@@ -266,3 +266,29 @@ fn profile_module_keys_are_named_without_addresses() {
     );
     assert_eq!(display("", 0, "exec"), "exec");
 }
+
+#[test]
+fn python_2_marshal_is_read() {
+    // Marshal version 2 (Python 2 and 3.0-3.3): sized tuples, byte strings, no references.
+    let key = |n: &[u8]| {
+        [
+            b"(\x03\x00\x00\x00s\x06\x00\x00\x00app.pyi\x01\x00\x00\x00s\x01\x00\x00\x00"
+                .as_slice(),
+            n,
+        ]
+        .concat()
+    };
+    let mut d = b"{".to_vec();
+    d.extend(key(b"m"));
+    d.extend(b"(\x05\x00\x00\x00i\x01\x00\x00\x00i\x01\x00\x00\x00g");
+    d.extend(0.5f64.to_le_bytes());
+    d.extend(b"g");
+    d.extend(0.5f64.to_le_bytes());
+    d.extend(b"{00");
+    assert!(sniff(&d));
+    let p = parse(&d).unwrap();
+    assert_eq!(
+        stacks(&p),
+        vec![("m (app.py:1)".to_string(), 500_000_000, 1)]
+    );
+}
