@@ -19,6 +19,16 @@
 //!   where perf_event is unavailable.
 //! - [`cli`]: the thin command-line shell over all of it.
 
+/// `eprintln!` for messages (warnings, progress, errors) that does not panic when stderr is a
+/// closed pipe (`profdiff compare … 2>&1 | head`): the message is dropped instead.
+#[macro_export]
+macro_rules! eprintln_safe {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod analysis;
 pub mod baseline;
 pub mod cli;

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let msg = format!("{e:#}");
-            eprintln!(
+            profdiff::eprintln_safe!(
                 "profdiff: error: {}",
                 profdiff::render::terminal::visible(&msg)
             );

@@ -21,7 +21,7 @@ fn print(label: impl std::fmt::Display, start: Instant) {
     let t0 = origin();
     let ms = |t: Instant| t.saturating_duration_since(t0).as_secs_f64() * 1e3;
     let end = Instant::now();
-    eprintln!(
+    eprintln_safe!(
         "profdiff: timing: {label} {:.1} ms [{:.1}→{:.1}]",
         (end - start).as_secs_f64() * 1e3,
         ms(start),

@@ -227,3 +227,32 @@ fn disk_full_while_writing_keeps_the_previous_file() {
         );
     }
 }
+
+/// Run profdiff with stdout and stderr on pipes whose reading ends are already closed, as
+/// `profdiff … 2>&1 | head -1` leaves them once `head` has its line.
+fn run_into_closed_pipes(args: &[&str]) -> std::process::ExitStatus {
+    let (out_r, out_w) = std::io::pipe().unwrap();
+    let (err_r, err_w) = std::io::pipe().unwrap();
+    drop((out_r, err_r));
+    Command::new(common::profdiff_bin())
+        .args(args)
+        .stdout(out_w)
+        .stderr(err_w)
+        .status()
+        .unwrap()
+}
+
+#[test]
+fn closed_output_pipes_are_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("a.folded");
+    std::fs::write(&folded, "main;work 10\nmain;idle 5\n").unwrap();
+    let f = folded.to_str().unwrap();
+    // A report, a gate's verdict line on stderr, and an error: each keeps its exit code.
+    assert_eq!(run_into_closed_pipes(&["top", f]).code(), Some(0));
+    let gate = run_into_closed_pipes(&["compare", "--fail-on", "0.01%", f, "--", f]);
+    assert!(matches!(gate.code(), Some(0 | 1)), "{gate:?}");
+    let missing = dir.path().join("missing.folded");
+    let err = run_into_closed_pipes(&["top", missing.to_str().unwrap()]);
+    assert_eq!(err.code(), Some(2));
+}

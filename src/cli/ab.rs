@@ -100,7 +100,7 @@ fn record_alternately(
         for (label, target, dir) in &sides {
             let run =
                 runs::record_run(&recorder, target, &dir.join(runs::run_file_name(i, a.runs)))?;
-            eprintln!("profdiff: {label} run {i}/{}: {}", a.runs, run.describe());
+            eprintln_safe!("profdiff: {label} run {i}/{}: {}", a.runs, run.describe());
             if run.interrupted {
                 anyhow::bail!("interrupted during {label} run {i}: no comparison");
             }
@@ -142,7 +142,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     )?;
     let preamble = if a.report.format == Format::Json {
         // JSON on stdout stays one document: the times go to stderr.
-        eprint!("{}", String::from_utf8_lossy(&table));
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), &table);
         Vec::new()
     } else {
         table

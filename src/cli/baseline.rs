@@ -48,7 +48,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             let profiles = common::load_all(&files, &read.to_options())?;
             let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
             let dir = save(&name, &profiles, &files, None)?;
-            eprintln!(
+            eprintln_safe!(
                 "profdiff: saved baseline {name} ({} run{}) in {}",
                 files.len(),
                 if files.len() == 1 { "" } else { "s" },
@@ -60,7 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             let store = baseline::store();
             let all = baseline::list(&store)?;
             if all.is_empty() {
-                eprintln!("profdiff: no baselines in {}", store.display());
+                eprintln_safe!("profdiff: no baselines in {}", store.display());
                 return Ok(ExitCode::SUCCESS);
             }
             print!("{}", list_table(&all));
@@ -175,6 +175,6 @@ pub fn warn_other_machine(baseline: Option<&str>, old: &[Profile], new: &[Profil
         .zip(new_id)
         .and_then(|(o, n)| baseline::machine_warning(&o, &n))
     {
-        eprintln!("profdiff: warning: {w}");
+        eprintln_safe!("profdiff: warning: {w}");
     }
 }

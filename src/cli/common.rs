@@ -69,7 +69,7 @@ pub fn load_sides(
 pub fn warn_quality(path: &str, p: &Profile) {
     for n in &p.quality.notes {
         let line = format!("{}: {n}", formats::display_path(path));
-        eprintln!(
+        eprintln_safe!(
             "profdiff: warning: {}",
             crate::render::terminal::visible(&line)
         );

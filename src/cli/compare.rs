@@ -260,7 +260,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let r = &args.report;
     let times = super::runs::time_table_of_profiles(&old, &new, r.alpha, r.format)?;
     if r.format == Format::Json && !times.is_empty() {
-        eprint!("{}", String::from_utf8_lossy(&times));
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), &times);
     }
     report(&old, &new, &old_paths, &new_paths, r, &times)
 }
@@ -369,7 +369,7 @@ pub fn report(
         }
     })?;
     if verdict.gate_tripped {
-        eprintln!("profdiff: {}", verdict.message);
+        eprintln_safe!("profdiff: {}", verdict.message);
         return Ok(ExitCode::from(super::EXIT_REGRESSION));
     }
     Ok(ExitCode::SUCCESS)

@@ -108,7 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None => merge_paths(&a.inputs, &opts)?,
     };
     a.out.write(&profile, &a.inputs)?;
-    eprintln!(
+    eprintln_safe!(
         "merged {} profiles: {}, {} unique stacks -> {}",
         a.inputs.len(),
         describe_total(&profile),

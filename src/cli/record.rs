@@ -160,13 +160,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     drop(finishing);
     let mut paths = vec![output];
     paths.extend(a.svg.clone());
-    eprintln!(
+    eprintln_safe!(
         "profdiff: {}; wrote {}",
         summary_line(&rec, &profile, a.sampling.user_only),
         paths.join(", ")
     );
     for n in &rec.raw.notes {
-        eprintln!("profdiff: note: {n}");
+        eprintln_safe!("profdiff: note: {n}");
     }
     Ok(ExitCode::from(exit_code(&rec)))
 }
@@ -192,7 +192,7 @@ pub fn exit_code(rec: &Recording) -> u8 {
     let code = match rec.exit {
         Some(e) => {
             if let record::launch::ChildExit::Signal(s) = e {
-                eprintln!("profdiff: the command was killed by signal {s}");
+                eprintln_safe!("profdiff: the command was killed by signal {s}");
             }
             e.shell_code()
         }
@@ -288,7 +288,7 @@ pub fn write_outputs(
     .with_context(|| format!("cannot write the profile to {output}"))?;
     if let Some(svg) = svg {
         if profile.samples.is_empty() {
-            eprintln!("profdiff: warning: no samples, so no flamegraph written to {svg}");
+            eprintln_safe!("profdiff: warning: no samples, so no flamegraph written to {svg}");
         } else {
             write_atomic(svg, |w| {
                 flamegraph::write_svg(profile, value, &FlamegraphOptions::default(), w)

@@ -84,7 +84,7 @@ pub fn record_run(recorder: &Recorder, target: &Target, path: &Path) -> anyhow::
     let interrupted_while_writing = finishing.interrupted();
     drop(finishing);
     for n in &rec.raw.notes {
-        eprintln!("profdiff: note: {}: {n}", path.display());
+        eprintln_safe!("profdiff: note: {}: {n}", path.display());
     }
     Ok(Run {
         path: path.to_path_buf(),
@@ -162,7 +162,7 @@ fn print_summary(runs: &[Run]) {
     let (wall, cpu) = times(&infos);
     let line = |what: &str, v: &[f64]| {
         if let Some(s) = Summary::of(v) {
-            eprintln!(
+            eprintln_safe!(
                 "profdiff: {what}: {:.3} s ± {:.3} s (mean ± σ), {:.3} s … {:.3} s (min … max), {} runs",
                 s.mean, s.sd, s.min, s.max, s.runs
             );
@@ -194,11 +194,11 @@ pub fn record_runs(a: &Args, n: u32) -> anyhow::Result<ExitCode> {
     let mut runs = Vec::new();
     for i in 1..=n {
         let run = record_run(&recorder, &target, &dir.join(run_file_name(i, n)))?;
-        eprintln!("profdiff: run {i}/{n}: {}", run.describe());
+        eprintln_safe!("profdiff: run {i}/{n}: {}", run.describe());
         let stop = run.stops_series();
         runs.push(run);
         if stop && i < n {
-            eprintln!(
+            eprintln_safe!(
                 "profdiff: stopped after run {i} of {n} ({}); its profile and the earlier ones are in {}",
                 if runs[runs.len() - 1].interrupted { "interrupted" } else { "the command failed" },
                 dir.display()
@@ -208,14 +208,16 @@ pub fn record_runs(a: &Args, n: u32) -> anyhow::Result<ExitCode> {
     }
     print_summary(&runs);
     let last = runs.last().map_or(0, |r| r.exit_code);
-    eprintln!(
+    eprintln_safe!(
         "profdiff: wrote {} profiles to {}",
         runs.len(),
         dir.display()
     );
     if let Some(name) = &a.save_baseline {
         if last != 0 || runs.len() < n as usize {
-            eprintln!("profdiff: warning: baseline {name} not saved: the series did not complete");
+            eprintln_safe!(
+                "profdiff: warning: baseline {name} not saved: the series did not complete"
+            );
         } else {
             let command = a
                 .command
@@ -238,7 +240,7 @@ pub fn save_series_baseline(name: &str, runs: &[Run], command: String) -> anyhow
     let profiles = super::common::load_all(&files, &Default::default())?;
     let paths: Vec<PathBuf> = runs.iter().map(|r| r.path.clone()).collect();
     let dir = super::baseline::save(name, &profiles, &paths, Some(command))?;
-    eprintln!("profdiff: saved baseline {name} in {}", dir.display());
+    eprintln_safe!("profdiff: saved baseline {name} in {}", dir.display());
     Ok(())
 }
 

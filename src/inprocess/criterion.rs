@@ -71,7 +71,7 @@ impl Profiler for ProfdiffProfiler {
         self.session.take();
         match start(&self.options) {
             Ok(s) => self.session = Some(s),
-            Err(e) => eprintln!("profdiff: not profiling benchmark {benchmark_id}: {e}"),
+            Err(e) => eprintln_safe!("profdiff: not profiling benchmark {benchmark_id}: {e}"),
         }
     }
 
@@ -95,7 +95,9 @@ impl Profiler for ProfdiffProfiler {
         })();
         match result {
             Ok(path) => self.last_written = Some(path),
-            Err(e) => eprintln!("profdiff: profile of benchmark {benchmark_id} not written: {e}"),
+            Err(e) => {
+                eprintln_safe!("profdiff: profile of benchmark {benchmark_id} not written: {e}")
+            }
         }
     }
 }

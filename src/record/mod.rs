@@ -520,7 +520,7 @@ pub fn record(target: &Target, opts: &RecordOptions) -> Result<Recording, Record
                 if let Some(send) = escalation.due(Instant::now()) {
                     if opts.forward_signals {
                         // The user is waiting for the recording to end: say why it does not.
-                        eprintln!(
+                        eprintln_safe!(
                             "profdiff: the command is still running: sending {}",
                             if send == libc::SIGKILL {
                                 "SIGKILL"

@@ -1592,7 +1592,9 @@ mod tests {
                 assert!(p > 100 && s > 1000, "{p} programs, {s} sequences");
             }
             None => {
-                eprintln!("notice: libc debug file not installed; scanner checked on Rust only")
+                eprintln_safe!(
+                    "notice: libc debug file not installed; scanner checked on Rust only"
+                )
             }
         }
     }
@@ -1609,7 +1611,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let plain = DwarfIndex::new(image.dwarf()).unwrap();
         if plain.line_units.is_empty() {
-            eprintln!("notice: no unit without declared ranges here; nothing to cache");
+            eprintln_safe!("notice: no unit without declared ranges here; nothing to cache");
             return;
         }
         let scanned: Vec<(u64, u64, usize)> = plain
