@@ -231,15 +231,23 @@ fn disk_full_while_writing_keeps_the_previous_file() {
 /// Run profdiff with stdout and stderr on pipes whose reading ends are already closed, as
 /// `profdiff … 2>&1 | head -1` leaves them once `head` has its line.
 fn run_into_closed_pipes(args: &[&str]) -> std::process::ExitStatus {
-    let (out_r, out_w) = std::io::pipe().unwrap();
-    let (err_r, err_w) = std::io::pipe().unwrap();
-    drop((out_r, err_r));
     Command::new(common::profdiff_bin())
         .args(args)
-        .stdout(out_w)
-        .stderr(err_w)
+        .stdout(closed_pipe())
+        .stderr(closed_pipe())
         .status()
         .unwrap()
+}
+
+/// The writing end of a pipe nobody reads any more.
+fn closed_pipe() -> Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: pipe() just returned these two descriptors, owned by nothing else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    Stdio::from(write)
 }
 
 #[test]
