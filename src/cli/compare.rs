@@ -262,7 +262,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if r.format == Format::Json && !times.is_empty() {
         let _ = std::io::Write::write_all(&mut std::io::stderr(), &times);
     }
-    report(&old, &new, &old_paths, &new_paths, r, &times)
+    let result = report(&old, &new, &old_paths, &new_paths, r, &times);
+    crate::exit::drop_later((old, new));
+    result
 }
 
 /// Compare loaded profiles and write the report, flamegraphs and HTML `args` ask for;

@@ -24,6 +24,16 @@ pub(super) struct Tree {
     children: trie::Children,
 }
 
+/// `n` zeros whose memory is written now. `vec![0.0; n]` takes fresh zeroed pages from
+/// calloc without touching them; the first `+=` then reads a page (mapping the shared zero
+/// page) and writes it (a copy-on-write fault whose TLB flush interrupts the other core while
+/// both sides are summed in parallel). Written up front, each page faults once.
+fn written_zeros(n: usize) -> Vec<f64> {
+    let mut v = Vec::with_capacity(n);
+    v.resize(n, 0.0);
+    v
+}
+
 impl Tree {
     pub(super) fn build(old: &[Run], new: &[Run], shares: bool) -> Tree {
         let runs: Vec<&Run> = old.iter().chain(new).collect();
@@ -33,7 +43,7 @@ impl Tree {
         // first, each run's stacks sorted), so the floating-point sums do not depend on how
         // the shape was built; the two sides are summed in parallel.
         let sum_side = |side: &[Run], first_run: usize| {
-            let (mut incl, mut selfv) = (vec![0.0; n], vec![0.0; n]);
+            let (mut incl, mut selfv) = (written_zeros(n), written_zeros(n));
             let nruns = side.len() as f64;
             for (ri, r) in side.iter().enumerate() {
                 let w = if shares {
