@@ -2,7 +2,7 @@
 //! record two commands alternately (A B A B ...), so machine drift (CPU frequency, other load,
 //! caches) hits both sides alike, print each side's wall and CPU time with their own test, and
 //! then the `compare` report of the profiles, with compare's gates and exit codes. The commands
-//! are shell strings run with `sh -c`.
+//! are shell strings, run with `sh -c` unless they are plain words.
 
 use super::compare::{self, Format, ReportArgs};
 use super::record::{Recorder, SamplingArgs};
@@ -51,8 +51,34 @@ pub struct Args {
     pub sampling: SamplingArgs,
 }
 
+/// The argv that runs `cmd`: its words, when it is plain words that a shell would only split
+/// (no quotes, variables, globs, redirections, operators or assignments) and the first names a
+/// program, so that the shell's own start-up is not sampled into every run; `sh -c cmd`
+/// otherwise.
 fn shell(cmd: &str) -> Vec<OsString> {
-    vec!["sh".into(), "-c".into(), cmd.into()]
+    const NEEDS_SHELL: &[char] = &[
+        '$', '`', '\\', '"', '\'', ';', '&', '|', '<', '>', '(', ')', '{', '}', '[', ']', '*', '?',
+        '~', '#', '=', '!', '\n',
+    ];
+    let program = cmd.split_whitespace().next();
+    if cmd.contains(NEEDS_SHELL) || !program.is_some_and(is_program) {
+        return vec!["sh".into(), "-c".into(), cmd.into()];
+    }
+    cmd.split_whitespace().map(OsString::from).collect()
+}
+
+/// A path to an executable file, or a name found as one on `PATH` (not a shell builtin such as
+/// `exit` or `cd`, which only a shell can run).
+fn is_program(word: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if word.contains('/') {
+        return executable(Path::new(word));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| executable(&dir.join(word))))
 }
 
 /// The folders the two series go to: `--keep DIR`'s `old` and `new`, or a temporary folder.
@@ -158,4 +184,28 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         runs::save_series_baseline(name, &old_runs, a.old_cmd.clone())?;
     }
     compare::report(&old, &new, &old_paths, &new_paths, &a.report, &preamble)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell;
+
+    #[test]
+    fn plain_words_run_without_a_shell() {
+        assert_eq!(shell("sleep  0.5"), ["sleep", "0.5"]);
+        assert_eq!(shell("/bin/sleep 1"), ["/bin/sleep", "1"]);
+        for cmd in [
+            "sleep 1 > out",
+            "A=1 sleep 1",
+            "sleep $N",
+            "sleep '1'",
+            "ls *.txt",
+            "cd d && ./b",
+            "exit 4",
+            "./no-such-program 1",
+            "  ",
+        ] {
+            assert_eq!(shell(cmd), ["sh", "-c", cmd], "{cmd}");
+        }
+    }
 }
