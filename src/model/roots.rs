@@ -88,7 +88,7 @@ fn root_name(p: &Profile, loc: u32) -> Option<&str> {
 /// `comm-PID/TID` and `comm-PID` → `comm`, and py-spy's frames for `--subprocesses` and
 /// `--threads` ([`py_spy_label`]). `None` when `name` has no such ids.
 pub fn without_ids(name: &str) -> Option<String> {
-    if let Some(label) = py_spy_label(name) {
+    if let Some(label) = py_spy_label(name).or_else(|| without_timestamp(name)) {
         return Some(label);
     }
     if let Some(rest) = name.strip_prefix("Process ") {
@@ -121,6 +121,28 @@ pub fn without_ids(name: &str) -> Option<String> {
         Some(_) => numeric(pid) && numeric(tid),
     };
     (!comm.is_empty() && ids_ok).then(|| comm.to_string())
+}
+
+/// pyinstrument's speedscope profile name, `CPU profile for 'Program: app.py' at
+/// 2026-12-06T03-43-18` → `CPU profile for 'Program: app.py'`: a label ending in the time of
+/// its run (` at ` a date and time, `-` or `:` between hours, minutes and seconds).
+fn without_timestamp(name: &str) -> Option<String> {
+    let (label, when) = name.rsplit_once(" at ")?;
+    let b = when.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let stamp = b.len() == 19
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && matches!(b[13], b'-' | b':')
+        && digits(14..16)
+        && b[16] == b[13]
+        && digits(17..19);
+    (stamp && !label.is_empty()).then(|| label.to_string())
 }
 
 /// py-spy's label frames: `process 26076:"python3 app.py"` → `process "python3 app.py"` (a
@@ -218,6 +240,25 @@ fn add_named_location(p: &mut Profile, like: u32, name: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pyinstrument_profile_names_lose_their_time() {
+        assert_eq!(
+            without_ids("CPU profile for 'Program: app.py' at 2026-12-06T03-43-18").as_deref(),
+            Some("CPU profile for 'Program: app.py'")
+        );
+        assert_eq!(
+            without_ids("run at 2026-12-06T03:43:18").as_deref(),
+            Some("run")
+        );
+        for not_a_stamp in [
+            "look at 2026",
+            "at 2026-12-06T03-43-18",
+            "x at 2026-12-06T03-43:18",
+        ] {
+            assert_eq!(without_ids(not_a_stamp), None, "{not_a_stamp}");
+        }
+    }
 
     #[test]
     fn ids_are_dropped_from_thread_labels() {
