@@ -79,7 +79,11 @@ fn describe_binary(data: &[u8]) -> String {
 
 fn describe_json(text: &str) -> String {
     let has = |k: &str| text.contains(&format!("\"{k}\""));
-    if has("traceEvents") || (has("ph") && has("ts")) {
+    if has("linux-perf-json-version") {
+        "perf data convert --to-json output, whose samples say neither their event nor their \
+         period (profdiff reads the perf.data itself, or its perf script output)"
+            .to_string()
+    } else if has("traceEvents") || (has("ph") && has("ts")) {
         "Chrome trace events JSON".to_string()
     } else if has("snapshot") && has("node_fields") {
         "a V8 heap snapshot (.heapsnapshot), a dump of the heap's objects rather than a profile \
@@ -239,6 +243,10 @@ mod tests {
         )
         .starts_with("valgrind massif"));
         assert!(describe(br#"{"dhatFileVersion":2,"mode":"heap"}"#).starts_with("valgrind DHAT"));
+        assert!(
+            describe(br#"{"linux-perf-json-version": 1, "headers": {}, "samples": []}"#)
+                .starts_with("perf data convert --to-json output")
+        );
         assert!(describe(b"go 1.19 trace\0\0\0\x01").starts_with("a Go execution trace"));
         assert!(describe(b"FLR\0\0\x02\0\x01").starts_with("a JDK Flight Recorder"));
         let svg = br#"<?xml version="1.0" standalone="no"?><svg version="1.1"><title>Flame Graph</title></svg>"#;
