@@ -181,7 +181,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (old_paths, new_paths) = (paths(&old_runs), paths(&new_runs));
     let (old, new) = super::common::load_sides(&old_paths, &new_paths, &Default::default())?;
     if let Some(name) = &a.save_baseline {
-        runs::save_series_baseline(name, &old_runs, a.old_cmd.clone())?;
+        runs::save_series_baseline(name, &old_runs, &old, a.old_cmd.clone())?;
     }
     compare::report(&old, &new, &old_paths, &new_paths, &a.report, &preamble)
 }

@@ -65,17 +65,10 @@ pub fn load_sides(
 
 /// Print an input's data-quality notes (binaries not found, build-id mismatches, lost samples,
 /// …) as warnings on stderr: the profile is still usable, but the user should know why some
-/// frames are `[unknown]`. Each line is printed once per command, however often the input is
-/// read (`ab` reads its OLD runs again to save them as a baseline).
+/// frames are `[unknown]`.
 pub fn warn_quality(path: &str, p: &Profile) {
-    static PRINTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     for n in &p.quality.notes {
         let line = format!("{}: {n}", formats::display_path(path));
-        let mut printed = PRINTED.lock().unwrap_or_else(|e| e.into_inner());
-        if printed.contains(&line) {
-            continue;
-        }
-        printed.push(line.clone());
         eprintln_safe!(
             "profdiff: warning: {}",
             crate::render::terminal::visible(&line)

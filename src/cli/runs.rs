@@ -225,21 +225,27 @@ pub fn record_runs(a: &Args, n: u32) -> anyhow::Result<ExitCode> {
                 .map(|c| c.to_string_lossy())
                 .collect::<Vec<_>>()
                 .join(" ");
-            save_series_baseline(name, &runs, command)?;
+            let files: Vec<String> = runs
+                .iter()
+                .map(|r| r.path.to_string_lossy().into_owned())
+                .collect();
+            let profiles = super::common::load_all(&files, &Default::default())?;
+            save_series_baseline(name, &runs, &profiles, command)?;
         }
     }
     Ok(ExitCode::from(last))
 }
 
-/// Save finished runs as a baseline, reading them back (as a baseline is always read).
-pub fn save_series_baseline(name: &str, runs: &[Run], command: String) -> anyhow::Result<()> {
-    let files: Vec<String> = runs
-        .iter()
-        .map(|r| r.path.to_string_lossy().into_owned())
-        .collect();
-    let profiles = super::common::load_all(&files, &Default::default())?;
+/// Save finished runs as a baseline; `profiles` are the runs read back (the manifest takes its
+/// host, CPU and kernel from them).
+pub fn save_series_baseline(
+    name: &str,
+    runs: &[Run],
+    profiles: &[Profile],
+    command: String,
+) -> anyhow::Result<()> {
     let paths: Vec<PathBuf> = runs.iter().map(|r| r.path.clone()).collect();
-    let dir = super::baseline::save(name, &profiles, &paths, Some(command))?;
+    let dir = super::baseline::save(name, profiles, &paths, Some(command))?;
     eprintln_safe!("profdiff: saved baseline {name} in {}", dir.display());
     Ok(())
 }
