@@ -94,43 +94,6 @@ fn annotate_row(line: &str, events: usize) -> (Vec<u64>, String) {
     (values, name.to_string())
 }
 
-/// profdiff's `top` of one event: function → (flat, cum).
-fn profdiff_top(file: &Path, event: &str) -> BTreeMap<String, (u64, u64)> {
-    let out = Command::new(common::profdiff_bin())
-        .args([
-            "top",
-            "--format",
-            "json",
-            "-n",
-            "0",
-            "--node-fraction",
-            "0",
-            "-t",
-            event,
-        ])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let name = r["function"].as_str().unwrap().to_string();
-            (
-                name,
-                (r["flat"].as_u64().unwrap(), r["cum"].as_u64().unwrap()),
-            )
-        })
-        .collect()
-}
-
 /// Per event, how much callgrind's `summary:` exceeds its `totals:` (with `--cache-sim=yes`
 /// a couple of instructions at exit are in the summary and in call costs but in no function's
 /// own costs; the inclusive costs of their callers then exceed what stacks can carry).
@@ -261,7 +224,7 @@ fn check(file: &Path) -> (usize, usize, usize) {
     let slack = unplaced(file, events.len());
     let (mut exact, mut cyclic, mut short) = (0, 0, 0);
     for (e, event) in events.iter().enumerate() {
-        let ours = profdiff_top(file, event);
+        let ours = common::pprof_top::profdiff_flat_cum(file, event);
         for (name, costs) in &selfs {
             let (flat, cum) = ours.get(name).copied().unwrap_or((0, 0));
             assert_eq!(flat, costs[e], "{}: {event} self of {name}", file.display());
@@ -485,7 +448,7 @@ fn parts_of_one_run_add_up_to_the_whole_run() {
     let count = text.lines().filter(|l| l.starts_with("part:")).count();
     assert!(count > 1, "expected several parts, got {count}");
     let flat = |f: &Path| -> Vec<(String, u64)> {
-        profdiff_top(f, "Ir")
+        common::pprof_top::profdiff_flat_cum(f, "Ir")
             .into_iter()
             .map(|(n, (flat, _))| (n, flat))
             .collect()

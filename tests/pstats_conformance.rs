@@ -81,34 +81,6 @@ fn pstats_table(prof: &Path) -> Table {
         .collect()
 }
 
-/// profdiff's `top` of one sample type: function → (flat, cum).
-fn profdiff_top(file: &Path, sample_type: &str) -> BTreeMap<String, (u64, u64)> {
-    let out = Command::new(common::profdiff_bin())
-        .args(["top", "--format", "json", "-n", "0", "--node-fraction", "0"])
-        .args(["-t", sample_type])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let name = r["function"].as_str().unwrap().to_string();
-            (
-                name,
-                (r["flat"].as_u64().unwrap(), r["cum"].as_u64().unwrap()),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn cprofile_top_equals_pstats() {
     check_against_pstats("cProfile");
@@ -141,8 +113,8 @@ fn check_against_pstats(module: &str) {
         .unwrap();
     assert!(st.success());
     let want = pstats_table(&prof);
-    let time = profdiff_top(&prof, "wall");
-    let calls = profdiff_top(&prof, "calls");
+    let time = common::pprof_top::profdiff_flat_cum(&prof, "wall");
+    let calls = common::pprof_top::profdiff_flat_cum(&prof, "calls");
     let counts_only = module == "profile";
     let mut cum_checked = 0;
     for (name, &(nc, cc, tt, ct, sole)) in &want {

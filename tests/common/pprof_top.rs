@@ -60,6 +60,36 @@ pub fn profdiff(file: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// profdiff's `top --format json` of one sample type, every row: function → (flat, cum).
+pub fn profdiff_flat_cum(
+    file: &Path,
+    sample_type: &str,
+) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let args = [
+        "--format",
+        "json",
+        "-n",
+        "0",
+        "--node-fraction",
+        "0",
+        "-t",
+        sample_type,
+    ];
+    let v: serde_json::Value = serde_json::from_str(&profdiff(file, &args)).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let name = r["function"].as_str().unwrap().to_string();
+            (
+                name,
+                (r["flat"].as_u64().unwrap(), r["cum"].as_u64().unwrap()),
+            )
+        })
+        .collect()
+}
+
 /// go's rows: the five number columns and the function (with its inline mark).
 pub fn go_rows(out: &str) -> Vec<[String; 6]> {
     out.lines()

@@ -108,6 +108,20 @@ struct CodeLayout {
     tuples: &'static [usize],
 }
 
+/// The layout of Python 2 to 3.10, which differ only in how many counts lead.
+const fn before_3_11(python: &'static str, ints: usize) -> CodeLayout {
+    CodeLayout {
+        python,
+        ints,
+        objects: 8,
+        filename: 6,
+        name: 7,
+        after: 1,
+        bytes: &[],
+        tuples: &[1, 3, 4, 5],
+    }
+}
+
 const CODE_LAYOUTS: [CodeLayout; 4] = [
     // argcount posonlyargcount kwonlyargcount stacksize flags; code consts names
     // localsplusnames localspluskinds filename name qualname; firstlineno; linetable
@@ -124,38 +138,11 @@ const CODE_LAYOUTS: [CodeLayout; 4] = [
     },
     // argcount posonlyargcount kwonlyargcount nlocals stacksize flags; code consts names
     // varnames freevars cellvars filename name; firstlineno; lnotab or linetable.
-    CodeLayout {
-        python: "3.8-3.10",
-        ints: 6,
-        objects: 8,
-        filename: 6,
-        name: 7,
-        after: 1,
-        bytes: &[],
-        tuples: &[1, 3, 4, 5],
-    },
+    before_3_11("3.8-3.10", 6),
     // As 3.8 without posonlyargcount.
-    CodeLayout {
-        python: "3.0-3.7",
-        ints: 5,
-        objects: 8,
-        filename: 6,
-        name: 7,
-        after: 1,
-        bytes: &[],
-        tuples: &[1, 3, 4, 5],
-    },
+    before_3_11("3.0-3.7", 5),
     // As 3.0 without kwonlyargcount.
-    CodeLayout {
-        python: "2",
-        ints: 4,
-        objects: 8,
-        filename: 6,
-        name: 7,
-        after: 1,
-        bytes: &[],
-        tuples: &[1, 3, 4, 5],
-    },
+    before_3_11("2", 4),
 ];
 
 impl Decoder<'_> {
