@@ -86,7 +86,8 @@ fn root_name(p: &Profile, loc: u32) -> Option<&str> {
 /// `Thread 28294 "worker"` → `Thread "worker"` (with `--subprocesses`, `Process 28290 Thread
 /// 28294 "worker"` → the same), Austin's `Process 20639 Thread 20642` → `Thread`,
 /// `comm-PID/TID` and `comm-PID` → `comm`, and py-spy's frames for `--subprocesses` and
-/// `--threads` ([`py_spy_label`]). `None` when `name` has no such ids.
+/// `--threads` ([`py_spy_label`]), and labels ending in their run's time
+/// ([`without_timestamp`]). `None` when `name` has no such ids.
 pub fn without_ids(name: &str) -> Option<String> {
     if let Some(label) = py_spy_label(name).or_else(|| without_timestamp(name)) {
         return Some(label);
@@ -128,20 +129,11 @@ pub fn without_ids(name: &str) -> Option<String> {
 /// its run (` at ` a date and time, `-` or `:` between hours, minutes and seconds).
 fn without_timestamp(name: &str) -> Option<String> {
     let (label, when) = name.rsplit_once(" at ")?;
-    let b = when.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    let stamp = b.len() == 19
-        && digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && b[10] == b'T'
-        && digits(11..13)
-        && matches!(b[13], b'-' | b':')
-        && digits(14..16)
-        && b[16] == b[13]
-        && digits(17..19);
+    let shape: String = when
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect();
+    let stamp = shape == "0000-00-00T00-00-00" || shape == "0000-00-00T00:00:00";
     (stamp && !label.is_empty()).then(|| label.to_string())
 }
 
