@@ -276,16 +276,13 @@ fn to_profile(entries: &[Entry]) -> Profile {
         stack.clear();
         stack.extend(path.iter().rev().map(|&f| locs[f as usize]));
         b.add_sample(&stack, &[*ns as i64, *n as i64]);
-    }
-    for (f, &n) in calls.iter().enumerate() {
-        if n > 0
-            && !built
-                .samples
-                .iter()
-                .any(|(p, _)| p.last() == Some(&(f as u32)))
-        {
-            b.add_sample(&[locs[f]], &[0, n as i64]);
+        if let Some(&f) = path.last() {
+            calls[f as usize] -= n;
         }
+    }
+    // Calls of functions with no time of their own on any stack: on the function alone.
+    for (f, &n) in calls.iter().enumerate().filter(|(_, &n)| n > 0) {
+        b.add_sample(&[locs[f]], &[0, n as i64]);
     }
     let p = b.profile_mut();
     p.default_sample_type = Some(0);
