@@ -227,10 +227,13 @@ fn renamed_binary_lines_up() {
             "junk row {name}"
         );
     }
-    // The hot path runs through the same frames on both sides.
+    // The hot path runs through the same frames on both sides, from the root down to the
+    // changed function. Deeper frames (qsort's recursion, its memcpy) are sampled by chance
+    // and may be empty on one side of one run.
     let path = v["hot_paths"][0].as_array().unwrap();
-    assert!(path.iter().any(|f| f["name"] == "sort_ints"), "{path:#?}");
-    for f in path {
+    let changed = path.iter().position(|f| f["name"] == "sort_ints");
+    let changed = changed.unwrap_or_else(|| panic!("sort_ints not on {path:#?}"));
+    for f in &path[..=changed] {
         assert!(f["old"].as_f64().unwrap() > 0.0, "{f:#}");
     }
     // hash_block did the same work: the flamegraph shows it in one place, without the
