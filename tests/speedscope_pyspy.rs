@@ -203,3 +203,72 @@ fn pyspy_speedscope_variants_total_like_the_file() {
         assert!(seconds > 0.0, "{flags:?}");
     }
 }
+
+/// `py-spy record --format chrometrace` writes each change of stack as `E … E B … B` at one
+/// timestamp. Replayed in file order (the file is balanced), every stack's wall time is the
+/// sum of the intervals it was open: profdiff's stacks must equal that replay, with no
+/// "did not match" note.
+#[test]
+fn pyspy_chrometrace_equals_its_file_order_replay() {
+    if !(common::have("py-spy") && common::have("python3")) {
+        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+            panic!("py-spy or python3 missing (pip install py-spy)");
+        }
+        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.py");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let out = dir.path().join("trace.json");
+    let st = std::process::Command::new("py-spy")
+        .args(["record", "--format", "chrometrace", "-r", "200", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg("python3")
+        .arg(&script)
+        .output()
+        .unwrap();
+    if !st.status.success() {
+        let msg = String::from_utf8_lossy(&st.stderr);
+        if msg.contains("ermission") && std::env::var("PROFDIFF_REQUIRE_FIXTURES").is_err() {
+            common::skip_log::skipped(&format!("py-spy may not ptrace here: {msg}"));
+            return;
+        }
+        panic!("py-spy failed: {msg}");
+    }
+    let events: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let expected = file_order_replay(&events);
+    let p = formats::read_path(out.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+    // Thread roots are named differently; compare the stacks below them, in µs.
+    let mut ours = std::collections::BTreeMap::<String, i64>::new();
+    for (stack, ns) in folded::fold(&p, 0) {
+        let below_root = stack.split_once(';').map_or("", |(_, s)| s).to_string();
+        *ours.entry(below_root).or_default() += ns / 1000;
+    }
+    assert_eq!(ours, expected);
+}
+
+/// Stacks (`a;b;c`, root first) → µs open, from `B`/`E` events in file order per thread.
+fn file_order_replay(events: &[serde_json::Value]) -> std::collections::BTreeMap<String, i64> {
+    use std::collections::{BTreeMap, HashMap};
+    let mut open: HashMap<String, (Vec<String>, i64)> = HashMap::new();
+    let mut out = BTreeMap::<String, i64>::new();
+    for e in events {
+        let thread = format!("{}/{}", e["pid"], e["tid"]);
+        let ts = e["ts"].as_i64().unwrap();
+        let (stack, last) = open.entry(thread).or_default();
+        if !stack.is_empty() && ts > *last {
+            *out.entry(stack.join(";")).or_default() += ts - *last;
+        }
+        *last = ts;
+        match e["ph"].as_str().unwrap() {
+            "B" => stack.push(e["name"].as_str().unwrap().to_string()),
+            "E" => assert_eq!(stack.pop().as_deref(), e["name"].as_str()),
+            _ => {}
+        }
+    }
+    out
+}

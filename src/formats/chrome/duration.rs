@@ -1,8 +1,9 @@
 //! Duration events (`B`/`E` pairs and complete `X` events) as a wall-time profile: what was
 //! open when, per thread. Broken traces are tolerated as speedscope tolerates them: events are
-//! sorted by time, an `E` closing something other than the open event is ignored (or closes
-//! the open one when only the arguments differ), events still open at the end close at the
-//! last timestamp.
+//! sorted by time (file order breaks ties, so `E E B B` at one timestamp, as py-spy writes
+//! a changed stack, closes before it opens), an `E` closing something other than the open
+//! event is ignored (or closes the open one when only the arguments differ), events still
+//! open at the end close at the last timestamp.
 //!
 //! Events are kept compactly (time and interned name and key) while the file is read. The open
 //! stacks form a tree of frames, so an event costs constant time and memory however deep the
@@ -42,6 +43,10 @@ struct Edge {
     name: u32,
     /// Name and arguments: tells apart events of the same name (speedscope's frame key).
     key: u32,
+    /// Place in the file (twice the event's index; a zero-length `X` event's end is the odd
+    /// number after its begin, and a longer one's end is 0: it ends before anything starting
+    /// at that time). Decides between a begin and an end at the same time.
+    seq: u64,
 }
 
 /// One thread's events, in file order.
@@ -60,6 +65,8 @@ pub(super) struct Durations {
     threads: Vec<ThreadKey>,
     index: FxHashMap<ThreadKey, usize>,
     edges: Vec<ThreadEdges>,
+    /// Duration events seen so far.
+    count: u64,
 }
 
 impl Durations {
@@ -77,7 +84,8 @@ impl Durations {
         let Some(ts) = events::number(e.ts) else {
             return;
         };
-        let edge = self.edge(e, ts);
+        self.count += 1;
+        let edge = self.edge(e, ts, 2 * self.count);
         let thread = &mut self.edges[t];
         match phase {
             "B" => thread.begins.push(edge),
@@ -91,7 +99,7 @@ impl Durations {
         }
     }
 
-    fn edge(&mut self, e: &Event, ts: f64) -> Edge {
+    fn edge(&mut self, e: &Event, ts: f64, seq: u64) -> Edge {
         let name = match events::text(e.name) {
             Some(n) if !n.is_empty() => n,
             _ => "(unnamed)".into(),
@@ -109,6 +117,7 @@ impl Durations {
             ts,
             name: self.strings.intern(&name),
             key,
+            seq,
         }
     }
 
@@ -161,8 +170,10 @@ fn queues(t: ThreadEdges) -> (Vec<Edge>, Vec<Edge>) {
     xs.sort_by(|a, b| a.0.ts.total_cmp(&b.0.ts).then(b.1.total_cmp(&a.1)));
     for (x, dur) in xs {
         begins.push(x);
+        let seq = if dur > 0.0 { 0 } else { x.seq + 1 };
         ends.push(Edge {
             ts: x.ts + dur,
+            seq,
             ..x
         });
     }
@@ -263,9 +274,9 @@ impl Timeline {
         self.node = self.tree.parent[self.node as usize];
     }
 
-    /// Replay the queues: at equal times a begin goes first only when it is the same event
-    /// as the pending end (a zero-length event); an end prefers, among ends at the same time,
-    /// one matching the open event's key, then its name.
+    /// Replay the queues: at equal times a begin goes first when the file has it before the
+    /// pending end; an end prefers, among ends at the same time, one matching the open
+    /// event's key, then its name.
     fn replay(&mut self, mut begins: Vec<Edge>, ends: Vec<Edge>) {
         begins.reverse();
         let mut ends: std::collections::VecDeque<Edge> = ends.into();
@@ -274,7 +285,7 @@ impl Timeline {
                 (None, None) => break,
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
-                (Some(b), Some(e)) => b.ts < e.ts || (b.ts == e.ts && b.key == e.key),
+                (Some(b), Some(e)) => b.ts < e.ts || (b.ts == e.ts && b.seq < e.seq),
             };
             if take_begin {
                 let b = begins.pop().unwrap();

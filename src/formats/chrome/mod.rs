@@ -644,6 +644,30 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_stack_closes_before_it_opens_at_one_time() {
+        // py-spy's chrometrace: at ts 5 the whole stack ends (inner first) and a new one
+        // begins whose root is the old stack's second frame, with the same arguments.
+        let t = r#"[
+          {"pid":0,"tid":0,"ph":"B","name":"boot","ts":0,"args":{"line":1}},
+          {"pid":0,"tid":0,"ph":"B","name":"load","ts":0,"args":{"line":2}},
+          {"pid":0,"tid":0,"ph":"E","name":"load","ts":5,"args":{"line":2}},
+          {"pid":0,"tid":0,"ph":"E","name":"boot","ts":5,"args":{"line":1}},
+          {"pid":0,"tid":0,"ph":"B","name":"load","ts":5,"args":{"line":2}},
+          {"pid":0,"tid":0,"ph":"B","name":"zero","ts":6},
+          {"pid":0,"tid":0,"ph":"E","name":"zero","ts":6},
+          {"pid":0,"tid":0,"ph":"E","name":"load","ts":9,"args":{"line":2}}]"#;
+        let p = parse(t.as_bytes()).unwrap();
+        assert!(p.quality.notes.is_empty(), "{:?}", p.quality.notes);
+        assert_eq!(
+            fold(&p, 0),
+            vec![
+                ("pid 0, tid 0;boot;load".to_string(), 5000),
+                ("pid 0, tid 0;load".to_string(), 4000),
+            ]
+        );
+    }
+
+    #[test]
     fn cut_off_array_reads_up_to_the_last_whole_event() {
         let t = "[{\"pid\":0,\"tid\":0,\"ph\":\"X\",\"name\":\"a\",\"ts\":0,\"dur\":2},\n{\"pid\":0,\"tid\":0,\"ph\":\"X\",\"na";
         assert_eq!(folded_events(t), vec![("pid 0, tid 0;a".to_string(), 2000)]);
