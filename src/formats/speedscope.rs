@@ -209,6 +209,7 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
 
     let mut b = ProfileBuilder::new(types.clone());
     let mut locs: Vec<Option<LocationId>> = vec![None; nframes];
+    let self_frames = self_time_frames(&file);
     let mut stack: Vec<LocationId> = Vec::new();
     let mut values = vec![0i64; types.len()];
     let mut max_span = 0f64;
@@ -218,6 +219,9 @@ pub fn parse(data: &[u8]) -> Result<Profile, ParseError> {
         for s in stacks {
             stack.clear();
             for &f in s.frames.iter().rev() {
+                if self_frames[f] {
+                    continue;
+                }
                 let loc = match locs[f] {
                     Some(l) => l,
                     None => {
@@ -422,10 +426,26 @@ fn evented(
 }
 
 /// Exporters that sample by wall clock: py-spy and rbspy sample a running interpreter on a
-/// timer, so a process waiting for the CPU is still sampled.
+/// timer, so a process waiting for the CPU is still sampled; pyinstrument times its samples
+/// with the wall clock by default.
 fn samples_wall_clock(exporter: &str) -> bool {
     let e = exporter.to_ascii_lowercase();
-    e.starts_with("py-spy") || e.starts_with("rbspy")
+    e.starts_with("py-spy") || e.starts_with("rbspy") || e.starts_with("pyinstrument")
+}
+
+/// Per frame: whether it is pyinstrument's `[self]` frame, which stands for its parent's own
+/// time (left under a function that also has children). Dropped from stacks, its time is
+/// the parent's self time, as in pyinstrument's own views.
+fn self_time_frames(file: &File) -> Vec<bool> {
+    let pyinstrument = file
+        .exporter
+        .as_deref()
+        .is_some_and(|e| e.to_ascii_lowercase().starts_with("pyinstrument"));
+    file.shared
+        .frames
+        .iter()
+        .map(|f| pyinstrument && f.name == "[self]" && f.file.as_deref().unwrap_or("").is_empty())
+        .collect()
 }
 
 #[cfg(test)]
