@@ -110,6 +110,17 @@ fn describe_json(text: &str) -> String {
     }
 }
 
+/// A row of `perf report --stdio -q` (no header): `  46.61%  bench  libc.so.6  [.] qsort`.
+fn perf_report_row(line: &str) -> bool {
+    let Some((first, _)) = line.trim_start().split_once(char::is_whitespace) else {
+        return false;
+    };
+    let percent = first
+        .strip_suffix('%')
+        .is_some_and(|n| n.parse::<f64>().is_ok());
+    percent && (line.contains(" [.] ") || line.contains(" [k] "))
+}
+
 /// What another tool's text report (a summary of a profile, not its samples) is, so it is never
 /// read as folded stacks or perf script: `perf report --stdio`, gprof, and `go tool pprof
 /// -top`, `-traces`, `-raw`, `-text` output.
@@ -119,6 +130,7 @@ pub fn report_text(text: &str) -> Option<&'static str> {
     if any(&|l| l.starts_with("# Samples: ") && l.contains(" of event '"))
         || any(&|l| l.starts_with("# To display the perf.data header info"))
         || any(&|l| l.starts_with("# Overhead ") || l.starts_with("# Children "))
+        || head.first().is_some_and(|l| perf_report_row(l))
     {
         return Some(
             "a perf report text summary (perf report --stdio output: give profdiff the \
@@ -218,6 +230,8 @@ mod tests {
         assert!(describe(b"hello world\n").contains("\"hello world\""));
         let perf_report = "# To display the perf.data header info, please use --header/--header-only options.\n#\n# Samples: 2K of event 'cpu-clock'\n# Event count (approx.): 610000000\n#\n# Overhead  Symbol\n    59.18%  [.] spin_a\n";
         assert!(describe(perf_report.as_bytes()).starts_with("a perf report text summary"));
+        let quiet = "    49.58%    46.61%  bench    libc.so.6             [.] msort_with_tmp.part.0\n46.61% msort_with_tmp.part.0\n";
+        assert!(describe(quiet.as_bytes()).starts_with("a perf report text summary"));
         let pprof_top = "File: prog\nType: inuse_space\nShowing nodes accounting for 8MB, 100% of 8MB total\n      flat  flat%   sum%        cum   cum%\n    4MB 50% 50% 4MB 50%  main.f\n";
         assert!(describe(pprof_top.as_bytes()).starts_with("a go tool pprof text report"));
         let pprof_traces = "File: prog\nType: inuse_space\n-----------+-------------------------------------------------------\n     bytes:  64B\n   4.03MB   main.allocSmall\n";
