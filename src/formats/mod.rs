@@ -13,6 +13,7 @@ pub mod dtrace;
 pub mod encoding;
 pub mod firefox;
 pub mod folded;
+pub mod gprof;
 pub mod instruments;
 pub mod perf_data;
 mod perf_header;
@@ -37,8 +38,8 @@ use std::path::PathBuf;
 /// What profdiff reads, for error messages.
 const READABLE: &str = "it reads pprof, legacy pprof, perf.data, perf script, folded stacks, \
     speedscope, V8 cpuprofile, Chrome traces, Firefox Profiler / samply, callgrind/cachegrind, \
-    DTrace stacks, macOS sample, xctrace XML, Instruments deep copies, Austin samples and \
-    Python cProfile / pstats files";
+    DTrace stacks, macOS sample, xctrace XML, Instruments deep copies, Austin samples, \
+    Python cProfile / pstats files and gprof reports";
 
 /// Formats profdiff reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,7 @@ pub enum Format {
     Firefox,
     Austin,
     Pstats,
+    Gprof,
 }
 
 impl Format {
@@ -82,6 +84,7 @@ impl Format {
         Format::Firefox,
         Format::Austin,
         Format::Pstats,
+        Format::Gprof,
     ];
 
     pub fn name(self) -> &'static str {
@@ -102,6 +105,7 @@ impl Format {
             Format::Firefox => "Firefox Profiler",
             Format::Austin => "Austin",
             Format::Pstats => "cProfile pstats",
+            Format::Gprof => "gprof report",
         }
     }
 }
@@ -410,6 +414,9 @@ fn detect_foreign_text(data: &[u8]) -> Option<Format> {
     if callgrind::sniff(data) {
         return Some(Format::Callgrind);
     }
+    if gprof::sniff(data) {
+        return Some(Format::Gprof);
+    }
     if pprof_legacy::sniff(data) {
         return Some(Format::PprofLegacy);
     }
@@ -578,6 +585,7 @@ pub fn parse_visiting(
         Format::Firefox => (firefox::parse(data, opts)?, visit),
         Format::Austin => (austin::parse(data)?, visit),
         Format::Pstats => (pstats::parse(data)?, visit),
+        Format::Gprof => (gprof::parse(data)?, visit),
     };
     // perf.data profiles are assembled by the symbolizer, whose ids are valid by construction;
     // the others carry ids from the file.
@@ -694,10 +702,11 @@ mod tests {
                 | Format::ChromeTrace
                 | Format::Firefox
                 | Format::Austin
-                | Format::Pstats => {}
+                | Format::Pstats
+                | Format::Gprof => {}
             }
         }
-        assert_eq!(Format::ALL.len(), 16);
+        assert_eq!(Format::ALL.len(), 17);
     }
 
     #[test]
@@ -708,6 +717,8 @@ mod tests {
             Some(Format::PerfScript)
         );
         assert_eq!(detect(b"PERFILE2\x68\0\0\0"), Some(Format::PerfData));
+        let gprof = "Flat profile:\n\nEach sample counts as 0.01 seconds.\n  %   cumulative\n";
+        assert_eq!(detect(gprof.as_bytes()), Some(Format::Gprof));
         // `perf script -F comm,pid,event,ip,sym,dso`: no time, but stack lines.
         assert_eq!(
             detect(b"dd 1234 cpu-clock:\n\tffffffff81 read (/lib/x.so)\n\n"),

@@ -63,8 +63,8 @@ fn describe_binary(data: &[u8]) -> String {
     }
     if data.starts_with(b"gmon") && data.get(4..8) == Some(&1u32.to_le_bytes()[..]) {
         return "gprof's gmon.out (a histogram of addresses and call counts that only its \
-                executable can name; `perf record` or `profdiff record` profile the same \
-                program with stacks)"
+                executable can name: give profdiff its report, `gprof PROGRAM gmon.out > \
+                report.txt`)"
             .to_string();
     }
     if data.starts_with(b"FLR\0") {
@@ -122,7 +122,7 @@ fn perf_report_row(line: &str) -> bool {
 }
 
 /// What another tool's text report (a summary of a profile, not its samples) is, so it is never
-/// read as folded stacks or perf script: `perf report --stdio`, gprof, and `go tool pprof
+/// read as folded stacks or perf script: `perf report --stdio` and `go tool pprof
 /// -top`, `-traces`, `-raw`, `-text` output.
 pub fn report_text(text: &str) -> Option<&'static str> {
     let head: Vec<&str> = text.lines().take(40).collect();
@@ -135,14 +135,6 @@ pub fn report_text(text: &str) -> Option<&'static str> {
         return Some(
             "a perf report text summary (perf report --stdio output: give profdiff the \
              perf.data or its `perf script` output)",
-        );
-    }
-    if any(&|l| {
-        l.starts_with("Each sample counts as ") || l.starts_with("granularity: each sample hit")
-    }) {
-        return Some(
-            "a gprof report (flat profile and call graph of a -pg build: `perf record` or \
-             `profdiff record` profile the same program with stacks)",
         );
     }
     let pprof_header = any(&|l| l.starts_with("Type: ") || l.starts_with("PeriodType: "));
@@ -278,8 +270,6 @@ mod tests {
         assert!(describe(b"go 1.19 trace\0\0\0\x01").starts_with("a Go execution trace"));
         assert!(describe(b"FLR\0\0\x02\0\x01").starts_with("a JDK Flight Recorder"));
         assert!(describe(b"gmon\x01\0\0\0\0\0\0\0").starts_with("gprof's gmon.out"));
-        let gprof = "Flat profile:\n\nEach sample counts as 0.01 seconds.\n  %   cumulative\n";
-        assert!(describe(gprof.as_bytes()).starts_with("a gprof report"));
         let svg = br#"<?xml version="1.0" standalone="no"?><svg version="1.1"><title>Flame Graph</title></svg>"#;
         assert!(describe(svg).starts_with("an SVG flame graph"));
         let dump = "Process 22743: python3 app.py\nPython v3.11.7 (/usr/bin/python3.11)\n\nThread 22743 (active): \"MainThread\"\n    spin (app.py:4)\n";
