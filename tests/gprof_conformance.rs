@@ -106,11 +106,10 @@ fn gprof_numbers(report: &str) -> GprofNumbers {
         if l.starts_with("-----") {
             callers = 0;
         } else if l.starts_with('[') {
+            // `[N] %time self children [called] name [N]`
             let cols: Vec<&str> = l.split_whitespace().collect();
-            let name = &l[l.find(cols[4]).unwrap()..l.rfind(" [").unwrap()];
-            let name = name
-                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '+')
-                .trim();
+            let called = cols[4].chars().all(|c| c.is_ascii_digit() || c == '+');
+            let name = cols[if called { 5 } else { 4 }..cols.len() - 1].join(" ");
             let in_cycle = name.contains("<cycle");
             if !in_cycle && !cols[4].contains('+') {
                 let (s, c): (f64, f64) = (cols[2].parse().unwrap(), cols[3].parse().unwrap());
