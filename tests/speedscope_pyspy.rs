@@ -25,13 +25,22 @@ for _ in range(20):
 t.join()
 "#;
 
+/// py-spy and python3 are installed; else a printed skip (a failure under
+/// PROFDIFF_REQUIRE_FIXTURES=1).
+fn pyspy_available() -> bool {
+    if common::have("py-spy") && common::have("python3") {
+        return true;
+    }
+    if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+        panic!("py-spy or python3 missing (pip install py-spy)");
+    }
+    common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+    false
+}
+
 #[test]
 fn pyspy_speedscope_is_read() {
-    if !(common::have("py-spy") && common::have("python3")) {
-        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
-            panic!("py-spy or python3 missing (pip install py-spy)");
-        }
-        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+    if !pyspy_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -99,11 +108,7 @@ fn pyspy_speedscope_is_read() {
 /// the sum of the file's counts, as flamegraph.pl's "all" frame shows it.
 #[test]
 fn pyspy_raw_is_read_with_every_count() {
-    if !(common::have("py-spy") && common::have("python3")) {
-        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
-            panic!("py-spy or python3 missing (pip install py-spy)");
-        }
-        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+    if !pyspy_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -145,11 +150,7 @@ fn pyspy_raw_is_read_with_every_count() {
 /// profiles (one per thread or process), as the speedscope viewer adds them up.
 #[test]
 fn pyspy_speedscope_variants_total_like_the_file() {
-    if !(common::have("py-spy") && common::have("python3")) {
-        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
-            panic!("py-spy or python3 missing (pip install py-spy)");
-        }
-        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+    if !pyspy_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -210,11 +211,7 @@ fn pyspy_speedscope_variants_total_like_the_file() {
 /// "did not match" note.
 #[test]
 fn pyspy_chrometrace_equals_its_file_order_replay() {
-    if !(common::have("py-spy") && common::have("python3")) {
-        if std::env::var("PROFDIFF_REQUIRE_FIXTURES").as_deref() == Ok("1") {
-            panic!("py-spy or python3 missing (pip install py-spy)");
-        }
-        common::skip_log::skipped("py-spy or python3 not installed (pip install py-spy)");
+    if !pyspy_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
